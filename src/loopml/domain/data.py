@@ -1,0 +1,67 @@
+"""Data snapshots and the schema they are checked against."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class ColumnKind(enum.StrEnum):
+    """How loopml treats a column, independent of its storage dtype."""
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class ColumnSchema:
+    """What a column may hold. ``categories`` is set for categorical columns only."""
+
+    name: str
+    kind: ColumnKind
+    dtype: str
+    nullable: bool = True
+    min: float | None = None
+    max: float | None = None
+    categories: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Schema:
+    """An ordered set of column schemas."""
+
+    columns: tuple[ColumnSchema, ...]
+
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> ColumnSchema:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable Parquet snapshot of ingested data.
+
+    ``snapshot_id`` is the sha256 of the Parquet artifact, so the same data is the same
+    snapshot. ``source_hash`` is the sha256 of the raw source; ``column_map`` maps each
+    original column name to its cleaned name.
+    """
+
+    snapshot_id: str
+    project_id: str
+    source: str
+    source_hash: str
+    row_count: int
+    schema: Schema
+    created_at: datetime
+    column_map: Mapping[str, str] = field(default_factory=dict)
+    code_version: str = ""

@@ -1,0 +1,37 @@
+"""The project spec (`loopml.yaml`): pydantic models, loading with line-numbered errors."""
+
+from loopml.spec.load import dump_spec, load_spec, parse_spec
+from loopml.spec.model import (
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+    DataSpec,
+    FeaturesSpec,
+    ModelsSpec,
+    MonitorSpec,
+    Problem,
+    ProjectSpec,
+    ServeSpec,
+    Source,
+    SplitSpec,
+    SuccessCriterion,
+    greater_is_better,
+)
+
+__all__ = [
+    "CLASSIFICATION_METRICS",
+    "REGRESSION_METRICS",
+    "DataSpec",
+    "FeaturesSpec",
+    "ModelsSpec",
+    "MonitorSpec",
+    "Problem",
+    "ProjectSpec",
+    "ServeSpec",
+    "Source",
+    "SplitSpec",
+    "SuccessCriterion",
+    "dump_spec",
+    "greater_is_better",
+    "load_spec",
+    "parse_spec",
+]

@@ -1,0 +1,172 @@
+"""Pydantic models of the project spec. Allowed values are declared here, once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from loopml.domain import ColumnKind
+
+# metric name -> True when a greater value is better
+CLASSIFICATION_METRICS: dict[str, bool] = {
+    "roc_auc": True,
+    "pr_auc": True,
+    "accuracy": True,
+    "balanced_accuracy": True,
+    "f1": True,
+    "precision": True,
+    "recall": True,
+    "log_loss": False,
+    "brier": False,
+}
+REGRESSION_METRICS: dict[str, bool] = {
+    "rmse": False,
+    "mae": False,
+    "r2": True,
+    "mape": False,
+}
+MODEL_KINDS = ("linear", "hist_gradient_boosting")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
+
+def greater_is_better(metric: str) -> bool:
+    """Whether a greater value of ``metric`` is better; KeyError for unknown metrics."""
+    return {**CLASSIFICATION_METRICS, **REGRESSION_METRICS}[metric]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SuccessCriterion(_Section):
+    """``metric`` must reach ``min`` (or stay under ``max``) on the hold-out."""
+
+    metric: str
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Self:
+        if (self.min is None) == (self.max is None):
+            raise ValueError("give exactly one of 'min' or 'max'")
+        return self
+
+
+class Problem(_Section):
+    task: Literal["classification", "regression"]
+    target: str
+    positive_class: str | int | None = None
+    primary_metric: str
+    success_criteria: list[SuccessCriterion] = Field(default_factory=list)
+    business_value: dict[Literal["tp", "fp", "tn", "fn"], float] | None = None
+
+    @property
+    def metrics(self) -> dict[str, bool]:
+        return CLASSIFICATION_METRICS if self.task == "classification" else REGRESSION_METRICS
+
+    @model_validator(mode="after")
+    def _known_metrics(self) -> Self:
+        allowed = self.metrics
+        names = [self.primary_metric] + [c.metric for c in self.success_criteria]
+        for name in names:
+            if name not in allowed:
+                raise ValueError(
+                    f"metric '{name}' does not apply to {self.task}; "
+                    f"allowed: {', '.join(allowed)}"
+                )
+        return self
+
+
+class Source(_Section):
+    """A file to ingest; ``format`` defaults to the file's suffix."""
+
+    path: str
+    format: Literal["csv", "tsv", "json", "jsonl", "parquet"] | None = None
+
+
+class DataSpec(_Section):
+    source: Source
+    columns: dict[str, ColumnKind] = Field(default_factory=dict)
+
+
+class SplitSpec(_Section):
+    """How the hold-out is cut: ``stratified`` / ``random``, or ``time`` (latest rows)."""
+
+    method: Literal["stratified", "random", "time"] = "stratified"
+    test_size: float = Field(default=0.2, gt=0.0, lt=1.0)
+    time_column: str | None = None
+    random_state: int = 42
+
+    @model_validator(mode="after")
+    def _time_needs_column(self) -> Self:
+        if self.method == "time" and not self.time_column:
+            raise ValueError("method 'time' needs 'time_column'")
+        return self
+
+
+class FeaturesSpec(_Section):
+    exclude: list[str] = Field(default_factory=list)
+
+
+class ModelsSpec(_Section):
+    candidates: list[Literal["linear", "hist_gradient_boosting"]] = Field(
+        default_factory=lambda: list(MODEL_KINDS), min_length=1
+    )
+    random_state: int = 42
+
+
+class ServeSpec(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+
+class MonitorSpec(_Section):
+    drift_method: Literal["psi"] = "psi"
+    drift_threshold: float = Field(default=0.2, gt=0.0)
+    min_rows: int = Field(default=30, ge=1)
+
+
+class ProjectSpec(_Section):
+    """The whole spec. ``name`` also names the registered model."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    problem: Problem
+    data: DataSpec
+    split: SplitSpec = Field(default_factory=SplitSpec)
+    features: FeaturesSpec = Field(default_factory=FeaturesSpec)
+    models: ModelsSpec = Field(default_factory=ModelsSpec)
+    serve: ServeSpec = Field(default_factory=ServeSpec)
+    monitor: MonitorSpec = Field(default_factory=MonitorSpec)
+
+    @model_validator(mode="after")
+    def _columns_known(self) -> Self:
+        columns = self.data.columns
+        if not columns:
+            return self
+        named = [("problem.target", self.problem.target)]
+        named += [("split.time_column", self.split.time_column or "")]
+        named += [("features.exclude", c) for c in self.features.exclude]
+        for where, col in named:
+            if col and col not in columns:
+                raise ValueError(
+                    f"{where}: column '{col}' is not in data.columns "
+                    f"({', '.join(columns)})"
+                )
+        if self.problem.target in self.features.exclude:
+            raise ValueError("features.exclude: the target cannot be excluded")
+        return self
+
+    def section_hash(self, *sections: str) -> str:
+        """sha256 of the named sections, for step caching."""
+        dumped = {s: self.model_dump(mode="json")[s] for s in sections}
+        text = json.dumps(dumped, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """Declared columns less the target, the excluded ones and the time column."""
+        drop = {self.problem.target, self.split.time_column, *self.features.exclude}
+        return [c for c in self.data.columns if c not in drop]

@@ -1,0 +1,207 @@
+"""The metadata store's contract: small interfaces by aggregate, composed into one.
+
+Contract every backend keeps (checked by ``tests/storage/metadata/contract``):
+
+- Every method is one transaction: it either happens whole or not at all.
+- Records are immutable once written, except a run's status, end time, error, outputs and
+  tags (set when it finishes) and a model's aliases (moved by ``set_alias``).
+- Safe for concurrent use from several processes: version numbers of a model are unique
+  and gap-free per name; ``log_metrics`` never loses a value; no caller ever sees
+  "database is locked".
+- ``get_*`` raises ``NotFoundError``, ``find_*`` returns None, ``list_*`` returns [] when
+  there is nothing. Returned objects are domain dataclasses, never ORM rows.
+- Timestamps are UTC-aware datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from loopml.domain import (
+    ArtifactRef,
+    Deployment,
+    Event,
+    Metric,
+    ModelVersion,
+    PredictionBatch,
+    Project,
+    Run,
+    RunStatus,
+    Schema,
+    Snapshot,
+)
+
+
+class ProjectStore(Protocol):
+    def ensure_project(self, name: str) -> Project:
+        """Return the project called ``name``, creating it if needed (race-safe)."""
+        ...
+
+    def get_project(self, name: str) -> Project: ...
+
+
+class RunStore(Protocol):
+    def create_run(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+        cache_key: str | None = None,
+        code_version: str = "",
+        status: RunStatus = RunStatus.RUNNING,
+        outputs: Mapping[str, str] | None = None,
+    ) -> Run:
+        """Start a run (status running, this process's pid and host) and return it.
+
+        ``status=REUSED`` with ``outputs`` records a step served from cache in one call.
+        """
+        ...
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        error: str | None = None,
+        outputs: Mapping[str, str] | None = None,
+    ) -> Run:
+        """Set the final status, end time, error and outputs of a running run."""
+        ...
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
+
+    def get_run(self, run_id: str) -> Run:
+        """Return the run; ``run_id`` may be a unique prefix of at least 4 characters."""
+        ...
+
+    def list_runs(
+        self,
+        project_id: str,
+        *,
+        name: str | None = None,
+        status: RunStatus | None = None,
+        parent_run_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Run]:
+        """Runs newest first."""
+        ...
+
+    def find_cached_run(self, project_id: str, name: str, cache_key: str) -> Run | None:
+        """The newest succeeded run of step ``name`` with ``cache_key``, or None."""
+        ...
+
+    def log_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None:
+        """Append metric values in one transaction (timestamps default to now)."""
+        ...
+
+    def get_metrics(self, run_id: str, key: str | None = None) -> list[Metric]:
+        """All values of a run's metrics (or of one key), by key then step."""
+        ...
+
+    def latest_metrics(self, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+        """For each run, each key's value at its highest step."""
+        ...
+
+
+class ArtifactIndex(Protocol):
+    def record_artifact(self, ref: ArtifactRef, *, media_type: str, run_id: str | None) -> None:
+        """Remember an artifact (idempotent by digest)."""
+        ...
+
+    def list_artifacts(self, run_id: str) -> list[tuple[ArtifactRef, str]]:
+        """Artifacts first recorded by a run, with their media types."""
+        ...
+
+
+class DataStore(Protocol):
+    def add_snapshot(self, snapshot: Snapshot) -> Snapshot:
+        """Record a snapshot; an existing ``snapshot_id`` returns the stored one unchanged."""
+        ...
+
+    def get_snapshot(self, snapshot_id: str) -> Snapshot: ...
+
+    def list_snapshots(self, project_id: str) -> list[Snapshot]:
+        """Snapshots newest first."""
+        ...
+
+
+class ModelStore(Protocol):
+    def create_model_version(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        run_id: str,
+        artifact_digest: str,
+        signature: Schema,
+        metrics: Mapping[str, float],
+        lineage: Mapping[str, Any],
+    ) -> ModelVersion:
+        """Register the next version of ``name`` (1, 2, ...), race-safe across processes."""
+        ...
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        """Raises NotFoundError naming the latest version when ``version`` does not exist."""
+        ...
+
+    def get_model_by_alias(self, name: str, alias: str) -> ModelVersion: ...
+
+    def list_model_versions(self, name: str | None = None) -> list[ModelVersion]:
+        """Versions of one model (or all models), newest first, with their aliases."""
+        ...
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        """Point ``alias`` at ``version`` (moving it from any other version)."""
+        ...
+
+    def delete_alias(self, name: str, alias: str) -> None: ...
+
+
+class DeploymentStore(Protocol):
+    def add_deployment(
+        self, project_id: str, model_name: str, version: int, *, mode: str, url: str | None
+    ) -> Deployment: ...
+
+    def set_deployment_status(self, deployment_id: str, status: str) -> Deployment: ...
+
+    def list_deployments(self, project_id: str) -> list[Deployment]:
+        """Deployments newest first."""
+        ...
+
+
+class MonitoringStore(Protocol):
+    def add_prediction_batch(self, batch: PredictionBatch) -> None: ...
+
+    def list_prediction_batches(
+        self, model_name: str, version: int | None = None
+    ) -> list[PredictionBatch]:
+        """Batches oldest first."""
+        ...
+
+
+class EventStore(Protocol):
+    def add_event(self, project_id: str, kind: str, payload: Mapping[str, Any]) -> Event: ...
+
+    def list_events(self, project_id: str, kind: str | None = None) -> list[Event]:
+        """Events oldest first."""
+        ...
+
+
+class MetadataStore(
+    ProjectStore,
+    RunStore,
+    ArtifactIndex,
+    DataStore,
+    ModelStore,
+    DeploymentStore,
+    MonitoringStore,
+    EventStore,
+    Protocol,
+):
+    """Every aggregate's store in one object, opened by ``open_metadata_store(url)``."""
+
+    def close(self) -> None: ...
