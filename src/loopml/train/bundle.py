@@ -1,0 +1,71 @@
+"""The unit that is registered, served and loaded as a library: transform + estimator."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loopml.domain import Schema
+
+
+@dataclass
+class Prediction:
+    """Model output for a batch: ``probabilities`` is the positive class's (binary) or
+    one column per class (multiclass); None for regression."""
+
+    predictions: np.ndarray
+    probabilities: np.ndarray | None = None
+
+
+@dataclass
+class ModelBundle:
+    """A fitted scikit-learn ``pipeline`` (the fitted feature transform followed by the
+    estimator) with everything needed to call it the way training did.
+
+    ``signature`` lists the input columns in training order, with kinds and ranges;
+    ``classes`` is the estimator's ``classes_`` for classifiers. The same pickled bytes
+    are what training produced and what serving loads.
+    """
+
+    pipeline: Any
+    signature: Schema
+    task: str
+    target: str
+    model_kind: str
+    classes: list[Any] | None = None
+    positive_class: Any = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.signature.names()
+
+    def predict(self, X: pd.DataFrame) -> Prediction:
+        """Predict for rows holding at least the signature's columns (extra ones ignored)."""
+        X = X[self.feature_names]
+        if self.task == "regression":
+            return Prediction(np.asarray(self.pipeline.predict(X), dtype=float))
+        proba = self.pipeline.predict_proba(X)
+        labels = np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)]
+        if len(self.classes or []) == 2:
+            positive = (self.classes or []).index(self.positive_class)
+            return Prediction(labels, proba[:, positive])
+        return Prediction(labels, proba)
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        pickle.dump(self, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        return buffer.getvalue()
+
+    @staticmethod
+    def from_bytes(data: bytes) -> ModelBundle:
+        """Unpickle a bundle. Only call on bytes whose sha256 was verified by the store."""
+        bundle = pickle.loads(data)  # noqa: S301 - hash verified by the caller
+        if not isinstance(bundle, ModelBundle):
+            raise TypeError(f"artifact holds a {type(bundle).__name__}, not a ModelBundle")
+        return bundle
