@@ -1,0 +1,69 @@
+"""Shared fixtures: temporary projects, the bundled data sets, the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("LOOPML_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """URL of the real PostgreSQL server, or a skip (a failure when LOOPML_REQUIRE_POSTGRES=1)."""
+    url = _postgres_url()
+    required = os.environ.get("LOOPML_REQUIRE_POSTGRES") == "1"
+    reason = ""
+    if not url:
+        reason = "LOOPML_TEST_POSTGRES_URL is not set"
+    else:
+        import sqlalchemy as sa
+
+        try:
+            engine = sa.create_engine(url)
+            with engine.connect() as conn:
+                conn.execute(sa.text("select 1"))
+            engine.dispose()
+        except Exception as exc:  # noqa: BLE001 - any failure means unreachable
+            reason = f"PostgreSQL at {url} is unreachable: {exc}"
+    if reason:
+        if required:
+            pytest.fail(f"LOOPML_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    assert url is not None
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, empty schema on the real server for one test, dropped afterwards."""
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(postgres_server_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'create schema "{schema}"'))
+    sep = "&" if "?" in postgres_server_url else "?"
+    yield f"{postgres_server_url}{sep}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'drop schema "{schema}" cascade'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def bank_csv() -> Path:
+    """The bundled bank marketing CSV (44,923 rows; header 'subscribed ' with a space)."""
+    return Path(str(resources.files("loopml.resources") / "bank_marketing.csv"))
+
+
+@pytest.fixture(scope="session")
+def bike_csv() -> Path:
+    """The bundled bike sharing CSV (17,520 hourly rows, 2011-2012)."""
+    return Path(str(resources.files("loopml.resources") / "bike_sharing_hourly.csv"))
