@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 class ColumnKind(enum.StrEnum):
@@ -45,6 +46,34 @@ class Schema:
             if col.name == name:
                 return col
         raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict; ``Schema.from_dict`` rebuilds the same schema."""
+        return {"columns": [_column_dict(c) for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Schema:
+        return cls(tuple(_column_from_dict(c) for c in data["columns"]))
+
+
+def _column_dict(col: ColumnSchema) -> dict[str, Any]:
+    out = asdict(col)
+    out["kind"] = str(col.kind)
+    out["categories"] = list(col.categories) if col.categories is not None else None
+    return out
+
+
+def _column_from_dict(data: Mapping[str, Any]) -> ColumnSchema:
+    cats = data.get("categories")
+    return ColumnSchema(
+        name=data["name"],
+        kind=ColumnKind(data["kind"]),
+        dtype=data.get("dtype", ""),
+        nullable=data.get("nullable", True),
+        min=data.get("min"),
+        max=data.get("max"),
+        categories=tuple(cats) if cats is not None else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,1 @@
-"""interfaces cli layer."""
+"""The `loopml` command line (typer + rich): parse, call the service, render."""

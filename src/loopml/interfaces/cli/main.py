@@ -1,0 +1,198 @@
+"""`loopml` commands. Heavy libraries are imported inside commands so `--help` is instant.
+
+Exit codes: 0 success; 1 a result that needs attention (gate said no-go, drift alert);
+2 usage or input error; 3 a failure inside loopml or its storage.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from loopml.interfaces.cli import render
+
+app = typer.Typer(
+    name="loopml",
+    help="The machine-learning lifecycle for tabular data, from one project spec.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Manage the metadata database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+F = TypeVar("F", bound=Callable[..., Any])
+ProjectDir = Annotated[
+    Path, typer.Option("--dir", "-C", help="Project folder (default: the current one).")
+]
+
+
+def handles_errors(func: F) -> F:
+    """Turn loopml errors into a red message and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from loopml.errors import LoopMLError, exit_code_for
+
+        try:
+            return func(*args, **kwargs)
+        except LoopMLError as exc:
+            render.error(str(exc))
+            raise typer.Exit(exit_code_for(exc)) from None
+        except KeyboardInterrupt:
+            render.error("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _service(project_dir: Path) -> Any:
+    from loopml.service import ProjectService
+
+    return ProjectService.open(project_dir)
+
+
+@app.command()
+@handles_errors
+def init(
+    data: Annotated[Path, typer.Argument(help="CSV, TSV, JSON(L) or Parquet file.")],
+    target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.")],
+    name: Annotated[str | None, typer.Option(help="Project name (default: folder).")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing loopml.yaml.")] = False,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Write loopml.yaml from DATA: task, column types, metric and split inferred."""
+    from loopml.service import init_project
+
+    path, spec = init_project(data, target, project_dir, name=name, force=force)
+    render.spec_written(path, spec)
+
+
+@app.command()
+@handles_errors
+def run(project_dir: ProjectDir = Path(".")) -> None:
+    """Run the lifecycle: ingest, validate, split, train, evaluate, gate, register."""
+    service = _service(project_dir)
+    with render.StepProgress() as progress:
+        summary = service.run(on_event=progress.on_event)
+    render.run_summary(summary)
+    if summary.gate["verdict"] != "go":
+        raise typer.Exit(1)
+
+
+@app.command()
+@handles_errors
+def runs(
+    step: Annotated[str | None, typer.Option("--step", help="Only runs of this step.")] = None,
+    status: Annotated[str | None, typer.Option(help="running, succeeded, failed, reused.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 30,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """List runs, newest first."""
+    render.runs_table(_service(project_dir).list_runs(name=step, status=status, limit=limit))
+
+
+@app.command()
+@handles_errors
+def show(
+    run_id: Annotated[str, typer.Argument(help="A run id or a unique prefix of one.")],
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Show one run: status, timings, parameters, metrics, outputs, error."""
+    run_, metrics = _service(project_dir).get_run(run_id)
+    render.run_detail(run_, metrics)
+
+
+@app.command()
+@handles_errors
+def models(project_dir: ProjectDir = Path(".")) -> None:
+    """List the project's model versions with their aliases and metrics."""
+    render.models_table(_service(project_dir).list_models())
+
+
+@app.command()
+@handles_errors
+def serve(
+    model: Annotated[str | None, typer.Argument(help="NAME@ALIAS or NAME@VERSION.")] = None,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "",
+    port: Annotated[int, typer.Option(help="Port (default: serve.port in the spec).")] = 0,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Serve a model over HTTP (default: the project's champion on 127.0.0.1)."""
+    from loopml.serve.server import run_server
+
+    service = _service(project_dir)
+    host = host or service.spec.serve.host
+    port = port or service.spec.serve.port
+    app_, version = service.serving_app(model)
+    url = f"http://{host}:{port}"
+    deployment_id = service.record_deployment(version, url)
+    render.serving(version, url)
+    try:
+        run_server(app_, host=host, port=port)
+    finally:
+        service.end_deployment(deployment_id)
+
+
+@app.command()
+@handles_errors
+def predict(
+    args: Annotated[list[str], typer.Argument(help="[NAME@ALIAS] INPUT OUTPUT", metavar="ARGS")],
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Score a file: `loopml predict [NAME@ALIAS] INPUT OUTPUT` (.csv or .parquet out)."""
+    if len(args) not in (2, 3):
+        render.error("usage: loopml predict [NAME@ALIAS] INPUT OUTPUT")
+        raise typer.Exit(2)
+    ref = args[0] if len(args) == 3 else None
+    source, output = Path(args[-2]), Path(args[-1])
+    rows = _service(project_dir).predict_file(ref, source, output)
+    render.done(f"wrote {rows} predictions to {output}")
+
+
+@app.command()
+@handles_errors
+def monitor(
+    model: Annotated[str | None, typer.Argument(help="NAME@ALIAS or NAME@VERSION.")] = None,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Drift per feature between training data and served traffic; exit 1 on alert."""
+    result = _service(project_dir).monitor(model)
+    render.drift(result)
+    if result.report.alert:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handles_errors
+def summary(project_dir: ProjectDir = Path(".")) -> None:
+    """The champion, its metrics, the last gate verdict and drift check, and reports."""
+    service = _service(project_dir)
+    render.project_summary(service)
+
+
+@db_app.command("upgrade")
+@handles_errors
+def db_upgrade(project_dir: ProjectDir = Path(".")) -> None:
+    """Upgrade the metadata database to this loopml's schema."""
+    from loopml.config import load_settings
+    from loopml.storage.metadata import upgrade_database
+
+    revision = upgrade_database(load_settings(project_dir).db_url)
+    render.done(f"database at revision {revision}")
+
+
+def main() -> None:
+    """Console entry point."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(min(2, os.cpu_count() or 1)))
+    app(prog_name="loopml")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""Rich rendering of service results for the terminal. No logic beyond presentation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def error(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+
+
+def done(message: str) -> None:
+    console.print(f"[green]✓[/] {message}")
+
+
+def spec_written(path: Path, spec: Any) -> None:
+    problem = spec.problem
+    done(f"wrote {path}")
+    console.print(
+        f"  task [bold]{problem.task}[/], target [bold]{problem.target}[/], "
+        f"primary metric [bold]{problem.primary_metric}[/], split [bold]{spec.split.method}[/], "
+        f"{len(spec.data.columns)} columns"
+    )
+    renamed = {k: v for k, v in _column_map(spec).items() if k != v}
+    if renamed:
+        pairs = ", ".join(f"{k!r} -> {v!r}" for k, v in renamed.items())
+        console.print(f"  cleaned column names: {pairs}")
+    if spec.features.exclude:
+        console.print(f"  excluded from features: {', '.join(spec.features.exclude)}")
+    console.print("  next: [bold]loopml run[/]")
+
+
+def _column_map(spec: Any) -> dict[str, str]:
+    return getattr(spec, "column_map", None) or {}
+
+
+class StepProgress:
+    """Prints one line per finished step and a spinner while a step works."""
+
+    def __init__(self) -> None:
+        self._status: Any = None
+
+    def __enter__(self) -> StepProgress:
+        self._status = console.status("starting")
+        self._status.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._status.stop()
+
+    def on_event(self, event: Any) -> None:
+        kind, step = event.kind, event.step
+        seconds = f"{event.duration_s:.1f}s" if event.duration_s is not None else ""
+        if kind == "start":
+            self._status.update(f"{step} ...")
+        elif kind == "progress":
+            pct = f" {event.fraction:.0%}" if event.fraction is not None else ""
+            self._status.update(f"{step}: {event.message}{pct}")
+        elif kind == "reused":
+            console.print(f"[cyan]↺[/] {step:<10} reused  {event.message}")
+        elif kind == "done":
+            console.print(f"[green]✓[/] {step:<10} ran     {seconds}")
+        elif kind == "failed":
+            console.print(f"[red]✗[/] {step:<10} failed  {event.message}")
+
+
+def run_summary(summary: Any) -> None:
+    evaluation, gate, reg = summary.evaluation, summary.gate, summary.registration
+    reused = sum(1 for s in summary.steps if s.reused)
+    console.print(f"\n{len(summary.steps)} steps, {reused} reused")
+    metrics_table(evaluation)
+    verdict = gate["verdict"]
+    color = "green" if verdict == "go" else "red"
+    console.print(f"gate: [bold {color}]{verdict.upper()}[/] for {gate['model_kind']}")
+    for check in gate["checks"]:
+        mark = "[green]✓[/]" if check["passed"] else "[red]✗[/]"
+        console.print(f"  {mark} {check['reason']}")
+    aliases = f" ({', '.join(reg['aliases'])})" if reg["aliases"] else ""
+    console.print(f"model: [bold]{reg['model']}@{reg['version']}[/]{aliases}")
+    console.print(f"report: {summary.report_path}")
+
+
+def metrics_table(evaluation: dict[str, Any]) -> None:
+    candidates = dict(evaluation["candidates"])
+    if evaluation.get("baseline"):
+        candidates["baseline"] = evaluation["baseline"]
+    keys = sorted({k for m in candidates.values() for k in m})
+    table = Table(title="hold-out metrics", title_justify="left")
+    table.add_column("metric")
+    for name in candidates:
+        best = " *" if name == evaluation.get("best") else ""
+        table.add_column(f"{name}{best}", justify="right")
+    for key in keys:
+        table.add_row(key, *[_num(m.get(key)) for m in candidates.values()])
+    console.print(table)
+
+
+def runs_table(runs: list[Any]) -> None:
+    table = Table()
+    for col in ("run", "step", "status", "started", "seconds", "parent"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(
+            r.run_id[:8],
+            r.name,
+            _status(str(r.status)),
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            _num(r.duration_s, 2),
+            (r.parent_run_id or "")[:8],
+        )
+    console.print(table if runs else "no runs yet: `loopml run`")
+
+
+def run_detail(run: Any, metrics: list[Any]) -> None:
+    console.print(f"run [bold]{run.run_id}[/] step [bold]{run.name}[/] {_status(str(run.status))}")
+    console.print(f"  started {run.started_at:%Y-%m-%d %H:%M:%S} UTC, {_num(run.duration_s, 2)} s")
+    console.print(f"  code {run.code_version}  pid {run.pid} on {run.host}")
+    if run.parent_run_id:
+        console.print(f"  parent {run.parent_run_id}")
+    for key, value in dict(run.tags).items():
+        console.print(f"  tag {key} = {value}")
+    for name, digest in dict(run.outputs).items():
+        console.print(f"  output {name} sha256:{digest[:16]}")
+    if run.error:
+        console.print(f"  [red]error[/] {run.error}")
+    if metrics:
+        table = Table("metric", "step", "value")
+        for m in metrics:
+            table.add_row(m.key, str(m.step), _num(m.value))
+        console.print(table)
+
+
+def models_table(versions: list[Any]) -> None:
+    table = Table()
+    for col in ("model", "aliases", "created", "kind", "metrics"):
+        table.add_column(col)
+    for v in versions:
+        shown = ", ".join(f"{k}={_num(val)}" for k, val in list(dict(v.metrics).items())[:4])
+        table.add_row(
+            v.ref,
+            ", ".join(v.aliases),
+            v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(v.lineage.get("model_kind", "")),
+            shown,
+        )
+    console.print(table if versions else "no models yet: `loopml run`")
+
+
+def serving(version: Any, url: str) -> None:
+    console.print(f"serving [bold]{version.ref}[/] on {url}  (POST /predict, GET /health)")
+
+
+def drift(result: Any) -> None:
+    report = result.report
+    table = Table(title=f"drift of {report.model_name}@{report.version}", title_justify="left")
+    for col in ("feature", "method", "score", "threshold", "drift"):
+        table.add_column(col)
+    for f in sorted(report.features, key=lambda f: -f.score):
+        flag = "[red]DRIFT[/]" if f.drifted else "[green]ok[/]"
+        table.add_row(f.feature, f.method, _num(f.score), _num(f.threshold), flag)
+    console.print(table)
+    console.print(f"{report.current_rows} served rows against {report.reference_rows} training rows")
+    if report.alert:
+        console.print(f"[bold red]ALERT[/]: drift in {', '.join(report.drifted_features)}")
+    else:
+        console.print("[green]no drift[/]")
+    console.print(f"report: {result.report_path}")
+
+
+def project_summary(service: Any) -> None:
+    from loopml.errors import NotFoundError
+
+    try:
+        version, _ = service.load_model()
+    except NotFoundError:
+        console.print("no champion yet: the last gate said no-go, or `loopml run` never ran")
+        version = None
+    if version is not None:
+        console.print(f"champion: [bold]{version.ref}[/] ({version.lineage.get('model_kind')})")
+        console.print(
+            "  " + ", ".join(f"{k} {_num(v)}" for k, v in sorted(dict(version.metrics).items()))
+        )
+    for kind in ("gate.verdict", "drift.checked"):
+        events = service.list_events(kind)
+        if events:
+            console.print(f"{kind}: {_event_line(events[-1].payload)}")
+    reports = sorted(service.reports_dir.glob("*.html")) if service.reports_dir.exists() else []
+    for path in reports:
+        console.print(f"report: {path}")
+
+
+def _event_line(payload: dict[str, Any]) -> str:
+    if "verdict" in payload:
+        reasons = "; ".join(payload.get("reasons") or []) or "every criterion met"
+        return f"{payload['verdict']} ({reasons})"
+    drifted = ", ".join(payload.get("drifted") or []) or "none"
+    return f"{payload.get('current_rows')} rows checked, drifted: {drifted}"
+
+
+def _status(status: str) -> str:
+    color = {"succeeded": "green", "failed": "red", "running": "yellow", "reused": "cyan"}
+    return f"[{color.get(status, 'white')}]{status}[/]"
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)

@@ -1,0 +1,254 @@
+"""Prediction logging off the request path: buffer in memory, flush to a sink in batches.
+
+The request path only appends a reference to what it already holds (O(1) under a lock).
+A background thread turns buffered requests into one DataFrame and hands it to the sink
+every ``flush_interval_s`` seconds, or sooner once ``max_rows`` predictions are waiting.
+A sink that raises keeps its rows: they are retried on the next flush, and the failure
+is reported as a warning on the ``loopml.serve`` logger. ``close()`` stops the thread and
+flushes what is left, so a graceful shutdown loses nothing that was answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loopml.domain import ColumnKind, Schema
+
+PredictionSink = Callable[[pd.DataFrame], None]
+"""Receives one DataFrame per flush; raising means "not written, try again later"."""
+
+log = logging.getLogger("loopml.serve")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One request's worth of predictions, held as the request left them."""
+
+    rows: Sequence[Mapping[str, Any]]
+    ids: Sequence[str]
+    predictions: Any
+    probabilities: Any
+    latency_ms: float
+    at: datetime
+
+
+class PredictionLogger:
+    """Buffers predictions and writes them to ``sink`` in batches from a background thread.
+
+    Thread-safe: ``log`` may be called from any number of threads. The frames handed to
+    ``sink`` hold one row per prediction with the columns ``prediction_id``,
+    ``predicted_at`` (UTC), ``latency_ms``, every input feature, ``prediction`` and, when
+    the model gives one, ``probability``. With ``schema``, features follow its order and
+    dtypes (numeric as float64, categorical and text as str, boolean as nullable boolean)
+    so that every flushed batch has the same column types.
+
+    Args:
+        sink: called with each batch; an exception keeps the batch for the next flush.
+        flush_interval_s: longest time a prediction waits in memory (while the sink works).
+        max_rows: flush as soon as this many predictions are waiting.
+        schema: the model's input signature, for column order and dtypes.
+    """
+
+    def __init__(
+        self,
+        sink: PredictionSink,
+        flush_interval_s: float = 1.0,
+        max_rows: int = 1000,
+        *,
+        schema: Schema | None = None,
+    ) -> None:
+        if flush_interval_s <= 0:
+            raise ValueError(f"flush_interval_s must be > 0, got {flush_interval_s}")
+        if max_rows < 1:
+            raise ValueError(f"max_rows must be >= 1, got {max_rows}")
+        self.sink = sink
+        self.flush_interval_s = flush_interval_s
+        self.max_rows = max_rows
+        self.schema = schema
+        self._lock = threading.Lock()  # guards _pending and _pending_rows
+        self._flush_lock = threading.Lock()  # one flush at a time; guards _unsent
+        self._pending: list[_Entry] = []
+        self._pending_rows = 0
+        self._unsent: pd.DataFrame | None = None  # a batch the sink refused, to retry
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(
+            target=self._run, name="loopml-prediction-logger", daemon=True
+        )
+        self._thread.start()
+
+    def log(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        ids: Sequence[str],
+        predictions: Any,
+        probabilities: Any,
+        latency_ms: float,
+        at: datetime,
+    ) -> None:
+        """Buffer one request: ``rows[i]`` was answered ``predictions[i]`` under ``ids[i]``.
+
+        ``probabilities`` is one value per row or None; ``at`` is the UTC time of the
+        request. The arguments are kept by reference: do not mutate them afterwards.
+        After ``close()`` the rows are written at once, on the caller's thread.
+        """
+        entry = _Entry(rows, ids, predictions, probabilities, float(latency_ms), at)
+        with self._lock:
+            self._pending.append(entry)
+            self._pending_rows += len(ids)
+            full = self._pending_rows >= self.max_rows
+            closed = self._closed
+        if closed:
+            self.flush()
+        elif full:
+            self._wake.set()
+
+    @property
+    def pending_rows(self) -> int:
+        """Predictions accepted but not yet written (buffered or refused by the sink)."""
+        with self._lock:
+            buffered = self._pending_rows
+        unsent = self._unsent
+        return buffered + (0 if unsent is None else len(unsent))
+
+    def flush(self) -> int:
+        """Write everything buffered now; return the number of rows the sink accepted.
+
+        A sink error is logged as a warning and the rows are kept for the next flush.
+        """
+        with self._flush_lock:
+            with self._lock:
+                entries, self._pending = self._pending, []
+                self._pending_rows = 0
+            frames = [] if self._unsent is None else [self._unsent]
+            if entries:
+                frames.append(self._to_frame(entries))
+            if not frames:
+                return 0
+            batch = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            try:
+                self.sink(batch)
+            except Exception as exc:  # noqa: BLE001 - any sink failure keeps the rows
+                self._unsent = batch
+                log.warning(
+                    "prediction sink failed (%s: %s); keeping %d rows to retry",
+                    type(exc).__name__,
+                    exc,
+                    len(batch),
+                )
+                return 0
+            self._unsent = None
+            return len(batch)
+
+    def close(self) -> None:
+        """Stop the background thread and flush what is left. Safe to call twice.
+
+        If the sink still fails, the rows stay in memory (see ``pending_rows``) and an
+        error is logged with their number.
+        """
+        with self._lock:
+            self._closed = True
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+        self.flush()
+        left = self.pending_rows
+        if left:
+            log.error("%d logged predictions could not be written: the sink keeps failing", left)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_interval_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - the thread must survive a bad batch
+                log.exception("prediction logger failed to build a batch")
+            if self._unsent is not None:
+                # The sink is failing: wait a whole interval before trying again rather
+                # than retrying on every request that fills the buffer.
+                self._stop.wait(self.flush_interval_s)
+
+    def _to_frame(self, entries: list[_Entry]) -> pd.DataFrame:
+        rows: list[Mapping[str, Any]] = []
+        ids: list[str] = []
+        at: list[datetime] = []
+        latency: list[float] = []
+        predictions: list[Any] = []
+        probabilities: list[Any] = []
+        has_probability = False
+        for entry in entries:
+            n = len(entry.ids)
+            rows.extend(entry.rows)
+            ids.extend(entry.ids)
+            at.extend([entry.at] * n)
+            latency.extend([entry.latency_ms] * n)
+            predictions.extend(_as_list(entry.predictions))
+            if entry.probabilities is None:
+                probabilities.extend([None] * n)
+            else:
+                has_probability = True
+                probabilities.extend(_as_list(entry.probabilities))
+        names = self.schema.names() if self.schema is not None else _names_of(rows)
+        features = pd.DataFrame.from_records(rows, columns=names)
+        if self.schema is not None:
+            features = _with_schema_dtypes(features, self.schema)
+        head = pd.DataFrame(
+            {
+                "prediction_id": pd.array(ids, dtype="str"),
+                "predicted_at": pd.to_datetime(at, utc=True),
+                "latency_ms": np.asarray(latency, dtype=np.float64),
+            }
+        )
+        tail: dict[str, Any] = {"prediction": predictions}
+        if has_probability:
+            tail["probability"] = np.asarray(
+                [np.nan if p is None else p for p in probabilities], dtype=np.float64
+            )
+        return pd.concat([head, features, pd.DataFrame(tail)], axis=1)
+
+
+def _as_list(values: Any) -> list[Any]:
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+def _names_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+def _with_schema_dtypes(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    columns: dict[str, Any] = {}
+    for col in schema.columns:
+        values = frame[col.name]
+        if col.kind is ColumnKind.NUMERIC:
+            columns[col.name] = pd.to_numeric(values, errors="coerce").astype("float64")
+        elif col.kind is ColumnKind.BOOLEAN:
+            columns[col.name] = values.astype("boolean")
+        elif col.kind is ColumnKind.DATETIME:
+            columns[col.name] = pd.to_datetime(values, utc=True, errors="coerce")
+        elif _is_numeric_dtype_name(col.dtype):
+            columns[col.name] = pd.to_numeric(values, errors="coerce").astype("float64")
+        else:
+            columns[col.name] = values.astype("str")
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _is_numeric_dtype_name(dtype: str) -> bool:
+    """Whether a stored dtype name (``int64``, ``Float64``, ``uint8``...) is numeric."""
+    return dtype.lower().startswith(("int", "uint", "float"))

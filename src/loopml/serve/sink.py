@@ -1,0 +1,53 @@
+"""Where served predictions go: Parquet artifacts indexed as prediction batches."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Callable
+
+import pandas as pd
+
+from loopml.domain import PredictionBatch
+from loopml.storage.artifacts.protocols import ArtifactStore
+from loopml.storage.metadata.protocols import MetadataStore
+
+
+def store_sink(
+    store: MetadataStore, artifacts: ArtifactStore, project_id: str, model_name: str, version: int
+) -> Callable[[pd.DataFrame], None]:
+    """A sink for the prediction logger: each flushed frame becomes one batch."""
+
+    def sink(frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        ref = artifacts.put_bytes(buffer.getvalue())
+        store.record_artifact(ref, media_type="parquet", run_id=None)
+        times = pd.to_datetime(frame["predicted_at"], utc=True)
+        store.add_prediction_batch(
+            PredictionBatch(
+                batch_id=uuid.uuid4().hex,
+                project_id=project_id,
+                model_name=model_name,
+                version=version,
+                artifact_digest=ref.digest,
+                row_count=len(frame),
+                first_at=times.min().to_pydatetime(),
+                last_at=times.max().to_pydatetime(),
+            )
+        )
+
+    return sink
+
+
+def load_predictions(
+    store: MetadataStore, artifacts: ArtifactStore, model_name: str, version: int | None
+) -> pd.DataFrame:
+    """Every logged prediction of a model (version), oldest first; empty when none."""
+    batches = store.list_prediction_batches(model_name, version)
+    frames = [pd.read_parquet(io.BytesIO(artifacts.get_bytes(b.artifact_digest))) for b in batches]
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,321 @@
+"""The facade every interface calls: one object per project folder.
+
+Interfaces (CLI, REST, Python) parse their input, call one method here and render the
+result. Nothing here prints; long work reports progress through callbacks.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from loopml.config import SPEC_FILE, Settings, load_settings
+from loopml.domain import DriftReport, Event, Metric, ModelVersion, Project, Run, RunStatus
+from loopml.errors import ConflictError, DataError, NotFoundError
+from loopml.spec import ProjectSpec, dump_spec, load_spec
+from loopml.storage.artifacts import open_artifact_store
+from loopml.storage.artifacts.protocols import ArtifactStore
+from loopml.storage.metadata import open_metadata_store
+from loopml.storage.metadata.protocols import MetadataStore
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one `loopml run` did: each step's run, the evaluation, the verdict, the model."""
+
+    pipeline_run: Run
+    steps: list[Any]
+    evaluation: dict[str, Any]
+    gate: dict[str, Any]
+    registration: dict[str, Any]
+    report_path: Path
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    report: DriftReport
+    report_path: Path
+
+
+def init_project(
+    data: str | Path,
+    target: str,
+    project_dir: str | Path = ".",
+    *,
+    name: str | None = None,
+    force: bool = False,
+) -> tuple[Path, ProjectSpec]:
+    """Infer a spec from ``data`` and write ``loopml.yaml`` in ``project_dir``.
+
+    Raises DataError (missing/empty file, unknown target, one class) and ConflictError
+    when a spec exists and ``force`` is False. Nothing is written on error.
+    """
+    from loopml.data.infer import infer_spec
+    from loopml.data.ingest import clean_column_names, read_source
+
+    root = Path(project_dir).resolve()
+    spec_path = root / SPEC_FILE
+    if spec_path.exists() and not force:
+        raise ConflictError(f"{spec_path} already exists; pass --force to overwrite it")
+    data_path = Path(data).resolve()
+    frame, column_map = clean_column_names(read_source(data_path))
+    source = os.path.relpath(data_path, root) if data_path.is_relative_to(root) else data_path
+    spec = infer_spec(
+        frame,
+        target=target,
+        source_path=str(source),
+        column_map=column_map,
+        name=name or root.name,
+    )
+    _write_atomic(spec_path, dump_spec(spec).encode())
+    return spec_path, spec
+
+
+class ProjectService:
+    """Everything loopml does for the project in one folder."""
+
+    def __init__(self, settings: Settings, spec: ProjectSpec) -> None:
+        self.settings = settings
+        self.spec = spec
+
+    @classmethod
+    def open(cls, project_dir: str | Path = ".") -> ProjectService:
+        """Open the project whose ``loopml.yaml`` is in ``project_dir`` (SpecError if none)."""
+        settings = load_settings(project_dir)
+        return cls(settings, load_spec(settings.project_dir / SPEC_FILE))
+
+    @cached_property
+    def store(self) -> MetadataStore:
+        return open_metadata_store(self.settings.db_url)
+
+    @cached_property
+    def artifacts(self) -> ArtifactStore:
+        return open_artifact_store(self.settings.artifacts_uri)
+
+    @cached_property
+    def project(self) -> Project:
+        return self.store.ensure_project(self.spec.name)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+
+    # -- the pipeline ---------------------------------------------------------------
+
+    def run(self, on_event: Callable[[Any], None] | None = None) -> RunSummary:
+        """Run the lifecycle; unchanged steps are reused. Raises StageError on failure."""
+        from loopml.pipeline import Runner
+        from loopml.pipeline.lifecycle import EVALUATION, GATE, REGISTRATION, lifecycle_steps
+        from loopml.pipeline.versioning import code_version
+
+        steps = lifecycle_steps(self.spec, self.settings.project_dir)
+        runner = Runner(
+            self.store,
+            self.artifacts,
+            self.project.project_id,
+            code_version=code_version(self.settings.project_dir),
+            on_event=on_event,
+        )
+        result = runner.run(steps, params={"spec": self.spec.model_dump(mode="json")})
+        evaluation = result.load(EVALUATION)
+        gate = result.load(GATE)
+        registration = result.load(REGISTRATION)
+        report = self._write_run_report(evaluation, gate, registration)
+        return RunSummary(result.run, result.steps, evaluation, gate, registration, report)
+
+    # -- runs -----------------------------------------------------------------------
+
+    def list_runs(
+        self, *, name: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[Run]:
+        return self.store.list_runs(
+            self.project.project_id,
+            name=name,
+            status=RunStatus(status) if status else None,
+            limit=limit,
+        )
+
+    def get_run(self, run_id: str) -> tuple[Run, list[Metric]]:
+        run = self.store.get_run(run_id)
+        return run, self.store.get_metrics(run.run_id)
+
+    def list_events(self, kind: str | None = None) -> list[Event]:
+        return self.store.list_events(self.project.project_id, kind)
+
+    # -- models ---------------------------------------------------------------------
+
+    def list_models(self) -> list[ModelVersion]:
+        return self.store.list_model_versions(self.spec.name)
+
+    def load_model(self, ref: str | None = None) -> tuple[ModelVersion, Any]:
+        """The verified bundle for ``ref`` (default: this project's champion)."""
+        from loopml.registry import load_bundle
+
+        return load_bundle(self.store, self.artifacts, ref or f"{self.spec.name}@champion")
+
+    def serving_app(self, ref: str | None = None, **options: Any) -> tuple[Any, ModelVersion]:
+        """A FastAPI app serving ``ref``, logging every prediction to this project."""
+        from loopml.serve.app import create_app
+        from loopml.serve.sink import store_sink
+
+        version, bundle = self.load_model(ref)
+        sink = store_sink(
+            self.store, self.artifacts, self.project.project_id, version.name, version.version
+        )
+        app = create_app(
+            bundle, model_name=version.name, version=version.version, sink=sink, **options
+        )
+        return app, version
+
+    def record_deployment(self, version: ModelVersion, url: str) -> str:
+        deployment = self.store.add_deployment(
+            self.project.project_id, version.name, version.version, mode="single", url=url
+        )
+        self.store.add_event(
+            self.project.project_id,
+            "deployment.started",
+            {"model": version.ref, "url": url, "deployment_id": deployment.deployment_id},
+        )
+        return deployment.deployment_id
+
+    def end_deployment(self, deployment_id: str) -> None:
+        self.store.set_deployment_status(deployment_id, "stopped")
+
+    def predict_file(self, ref: str | None, source: Path, output: Path) -> int:
+        """Score ``source`` (CSV/TSV/JSON/Parquet) into ``output`` (.csv or .parquet)."""
+        from loopml.data.ingest import clean_column_names, read_source
+
+        version, bundle = self.load_model(ref)
+        frame, _ = clean_column_names(read_source(source))
+        missing = [c for c in bundle.feature_names if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"{source}: columns {missing} that {version.ref} needs are missing; "
+                f"the file has {list(frame.columns)}"
+            )
+        prediction = bundle.predict(frame)
+        out = frame.copy()
+        out["prediction"] = prediction.predictions
+        if prediction.probabilities is not None and prediction.probabilities.ndim == 1:
+            out["probability"] = prediction.probabilities
+        _write_frame(out, output)
+        return len(out)
+
+    # -- monitoring -----------------------------------------------------------------
+
+    def monitor(self, ref: str | None = None) -> MonitorResult:
+        """Drift of each feature between the model's training data and logged traffic."""
+        import pandas as pd
+
+        from loopml.monitor.drift import make_drift_report
+        from loopml.serve.sink import load_predictions
+
+        version, _ = self.load_model(ref)
+        train_digest = version.lineage.get("train_digest")
+        if not train_digest:
+            raise NotFoundError(f"{version.ref} records no training data in its lineage")
+        reference = pd.read_parquet(io.BytesIO(self.artifacts.get_bytes(train_digest)))
+        current = load_predictions(self.store, self.artifacts, version.name, version.version)
+        if current.empty:
+            raise DataError(
+                f"no predictions logged for {version.ref} yet; serve it "
+                "(`loopml serve`) and send traffic before `loopml monitor`"
+            )
+        monitor = self.spec.monitor
+        report = make_drift_report(
+            version.name,
+            version.version,
+            reference,
+            current,
+            version.signature,
+            threshold=monitor.drift_threshold,
+            min_rows=monitor.min_rows,
+        )
+        self.store.add_event(self.project.project_id, "drift.checked", _drift_payload(report))
+        path = self._write_monitor_report(version, report)
+        return MonitorResult(report, path)
+
+    # -- reports --------------------------------------------------------------------
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.settings.home / "reports"
+
+    def _write_run_report(
+        self, evaluation: dict[str, Any], gate: dict[str, Any], registration: dict[str, Any]
+    ) -> Path:
+        from loopml.monitor.report import render_report
+
+        ref = f"{registration['model']}@{registration['version']}"
+        context = _report_context(self.spec, ref, evaluation, gate, None, {})
+        path = self.reports_dir / f"run-{registration['model']}-v{registration['version']}.html"
+        _write_atomic(path, render_report(context).encode())
+        return path
+
+    def _write_monitor_report(self, version: ModelVersion, report: DriftReport) -> Path:
+        from loopml.monitor.report import render_report
+
+        evaluation = {"candidates": {version.lineage.get("model_kind", "model"): version.metrics}}
+        gate = {"verdict": version.lineage.get("gate"), "checks": []}
+        context = _report_context(
+            self.spec, version.ref, evaluation, gate, report, dict(version.lineage)
+        )
+        path = self.reports_dir / f"monitor-{version.name}-v{version.version}.html"
+        _write_atomic(path, render_report(context).encode())
+        return path
+
+
+def _report_context(
+    spec: ProjectSpec,
+    ref: str,
+    evaluation: dict[str, Any],
+    gate: dict[str, Any],
+    drift: DriftReport | None,
+    lineage: dict[str, Any],
+) -> Any:
+    from loopml.monitor.report import report_context
+
+    return report_context(spec, ref, evaluation, gate, drift, lineage)
+
+
+def _drift_payload(report: DriftReport) -> dict[str, Any]:
+    return {
+        "model": f"{report.model_name}@{report.version}",
+        "current_rows": report.current_rows,
+        "alert": report.alert,
+        "drifted": report.drifted_features,
+        "scores": {f.feature: round(f.score, 6) for f in report.features},
+    }
+
+
+def _write_frame(frame: Any, output: Path) -> None:
+    suffix = output.suffix.lower()
+    if suffix not in {".csv", ".parquet"}:
+        raise DataError(f"{output}: write predictions to a .csv or .parquet file")
+    buffer = io.BytesIO()
+    if suffix == ".csv":
+        frame.to_csv(buffer, index=False)
+    else:
+        frame.to_parquet(buffer, index=False)
+    _write_atomic(output, buffer.getvalue())
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

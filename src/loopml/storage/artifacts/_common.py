@@ -1,0 +1,80 @@
+"""What both artifact stores share: digest checks, messages, writer liveness, chunk size."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+from loopml.errors import IntegrityError, NotFoundError
+
+CHUNK_SIZE = 1 << 20  # 1 MiB: files are hashed and copied in pieces this size
+STALE_AFTER_S = 3600.0  # a temporary file untouched this long is swept even if its pid lives
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_PART = re.compile(r"^(?P<pid>\d+)-[0-9a-f]+\.part$")
+
+
+def normalize_digest(digest: str) -> str:
+    """Return ``digest`` as 64 lowercase hex characters (a ``sha256:`` prefix is allowed).
+
+    Raises:
+        NotFoundError: ``digest`` is not a sha256 hex digest, so no artifact can have it.
+    """
+    text = digest.strip().lower().removeprefix("sha256:")
+    if not _HEX64.match(text):
+        raise NotFoundError(
+            f"'{digest}' is not an artifact digest: expected 64 hexadecimal characters "
+            "(a sha256), optionally prefixed by 'sha256:'."
+        )
+    return text
+
+
+def digest_key(digest: str) -> str:
+    """The relative key of an artifact: ``sha256/<first 2 hex>/<other 62 hex>``."""
+    return f"sha256/{digest[:2]}/{digest[2:]}"
+
+
+def part_name() -> str:
+    """A fresh temporary file name that says which process writes it."""
+    return f"{os.getpid()}-{uuid.uuid4().hex}.part"
+
+
+def part_pid(name: str) -> int | None:
+    """The writer's pid encoded in a temporary file name, or None for a foreign file."""
+    match = _PART.match(name)
+    return int(match["pid"]) if match else None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists on this host and is not a zombie."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists but belongs to someone else
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:  # no /proc (macOS) or it vanished just now
+        return True
+    # The state follows the command name, which is in parentheses and may contain spaces.
+    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
+    return state not in (b"Z", b"X")
+
+
+def not_found(digest: str, uri: str) -> NotFoundError:
+    return NotFoundError(
+        f"Artifact sha256:{digest[:12]} is not in the artifact store at {uri}. "
+        "Check LOOPML_ARTIFACTS points at the right store, or re-run the step that made it."
+    )
+
+
+def corrupt(digest: str, actual: str, where: str) -> IntegrityError:
+    return IntegrityError(
+        f"Artifact sha256:{digest[:12]}... at {where} is corrupt: its content hashes to "
+        f"sha256:{actual[:12]}... Refusing to load it. Restore it from a backup or re-run "
+        "the step that made it."
+    )

@@ -1,0 +1,247 @@
+"""A content-addressed artifact store on any fsspec filesystem (s3, gcs, azure, memory, ...).
+
+Same layout as the local store, under the URI's path::
+
+    sha256/<first 2 hex>/<other 62 hex>   complete artifacts, never modified
+    tmp/<pid>-<uuid>.part                 streamed uploads whose digest is not known yet
+
+Atomicity comes from the backend: an object store's single put is atomic, so ``put_bytes``
+writes the final key in one call there; elsewhere, and for ``put_file`` (whose digest is
+known only once every byte has been read), bytes go to a temporary key that is then moved
+onto the final key. Readers verify the sha256 of every byte they hand out. Backend errors
+other than "not found" become ``StorageError`` with the original chained.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import fsspec
+
+from loopml.domain import ArtifactRef
+from loopml.errors import NotFoundError, StorageError
+from loopml.storage.artifacts._common import (
+    CHUNK_SIZE,
+    STALE_AFTER_S,
+    corrupt,
+    digest_key,
+    normalize_digest,
+    not_found,
+    part_name,
+    part_pid,
+    pid_alive,
+)
+
+# Backends whose single put of a whole object is atomic: readers see all of it or nothing.
+_ATOMIC_PUT = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory"})
+# Backends that live on this host, so a pid in a temporary file's name can be checked.
+_THIS_HOST = frozenset({"memory", "file", "local"})
+
+
+class FsspecArtifactStore:
+    """Artifacts under an fsspec URI such as ``s3://bucket/prefix`` or ``memory://x``.
+
+    ``storage_options`` are passed to the filesystem (credentials, endpoint, ...).
+    """
+
+    def __init__(self, uri: str, **storage_options: Any) -> None:
+        self.uri = uri
+        try:
+            self._fs, root = fsspec.core.url_to_fs(uri, **storage_options)
+        except (ImportError, ValueError) as exc:
+            raise StorageError(
+                f"Cannot open the artifact store {uri}: {exc}. Install the fsspec backend "
+                "for this scheme (e.g. s3fs for s3://, gcsfs for gs://, adlfs for az://)."
+            ) from exc
+        self._root = root.rstrip("/")
+        protocols = self._fs.protocol
+        self._protocols = {protocols} if isinstance(protocols, str) else set(protocols)
+
+    def __repr__(self) -> str:
+        return f"FsspecArtifactStore({self.uri!r})"
+
+    def _key(self, digest: str) -> str:
+        return f"{self._root}/{digest_key(digest)}"
+
+    @property
+    def _tmp(self) -> str:
+        return f"{self._root}/tmp"
+
+    # -- writes --------------------------------------------------------------------------
+
+    def put_bytes(self, data: bytes) -> ArtifactRef:
+        """Store ``data`` and return its reference; a no-op when it is already stored."""
+        digest = hashlib.sha256(data).hexdigest()
+        ref = ArtifactRef(digest, len(data))
+        with self._backend("write", digest):
+            if self._complete(digest, ref.size):
+                return ref
+            if self._protocols & _ATOMIC_PUT:
+                self._fs.pipe_file(self._key(digest), data)
+            else:
+                with self._part() as part:
+                    self._fs.pipe_file(part, data)
+                    self._fs.mv(part, self._key(digest))
+        return ref
+
+    def put_file(self, path: str | Path) -> ArtifactRef:
+        """Store a local file's bytes, hashing while uploading in 1 MiB chunks.
+
+        Raises:
+            NotFoundError: ``path`` does not exist.
+        """
+        source = Path(path)
+        try:
+            src = source.open("rb")
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"Cannot store {source}: no such file.") from exc
+        hasher = hashlib.sha256()
+        size = 0
+        with src, self._backend("write", "(new file)"), self._part() as part:
+            with self._fs.open(part, "wb") as fh:
+                while chunk := src.read(CHUNK_SIZE):
+                    hasher.update(chunk)
+                    fh.write(chunk)
+                    size += len(chunk)
+            digest = hasher.hexdigest()
+            if not self._complete(digest, size):
+                self._fs.mv(part, self._key(digest))
+        return ArtifactRef(digest, size)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def get_bytes(self, digest: str) -> bytes:
+        """Return the artifact's bytes after checking their sha256.
+
+        Raises:
+            NotFoundError: no artifact has this digest.
+            IntegrityError: the stored bytes do not hash to ``digest``.
+        """
+        digest = normalize_digest(digest)
+        key = self._key(digest)
+        with self._backend("read", digest):
+            data = self._fs.cat_file(key)
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != digest:
+            raise corrupt(digest, actual, self._where(key))
+        return bytes(data)
+
+    def get_file(self, digest: str, dest: str | Path) -> Path:
+        """Download the verified artifact to the local path ``dest`` atomically.
+
+        Raises:
+            NotFoundError: no artifact has this digest.
+            IntegrityError: the stored bytes do not hash to ``digest``; ``dest`` is untouched.
+        """
+        digest = normalize_digest(digest)
+        key = self._key(digest)
+        target = Path(dest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.parent / f".{target.name}.{uuid.uuid4().hex}.part"
+        try:
+            hasher = hashlib.sha256()
+            with self._backend("read", digest), self._fs.open(key, "rb") as src:
+                with part.open("wb") as fh:
+                    while chunk := src.read(CHUNK_SIZE):
+                        hasher.update(chunk)
+                        fh.write(chunk)
+            actual = hasher.hexdigest()
+            if actual != digest:
+                raise corrupt(digest, actual, self._where(key))
+            os.replace(part, target)
+        finally:
+            part.unlink(missing_ok=True)
+        return target
+
+    def exists(self, digest: str) -> bool:
+        """Whether an artifact with ``digest`` is stored (its content is not checked)."""
+        try:
+            key = self._key(normalize_digest(digest))
+        except LookupError:
+            return False
+        with self._backend("read", digest):
+            return bool(self._fs.isfile(key))
+
+    # -- maintenance ---------------------------------------------------------------------
+
+    def sweep_partial(self) -> int:
+        """Remove temporary keys left by dead writers, or older than an hour.
+
+        The writer's pid is checked only on backends local to this host (memory, file);
+        on shared object stores only the age rule applies.
+        """
+        with self._backend("sweep", self._tmp):
+            try:
+                entries = self._fs.ls(self._tmp, detail=True)
+            except FileNotFoundError:
+                return 0
+            local = bool(self._protocols & _THIS_HOST)
+            removed = 0
+            for entry in entries:
+                if entry.get("type") != "file":
+                    continue
+                name = str(entry["name"])
+                pid = part_pid(name.rsplit("/", 1)[-1])
+                dead = local and pid is not None and pid != os.getpid() and not pid_alive(pid)
+                age = _age_s(entry)
+                if dead or (age is not None and age > STALE_AFTER_S):
+                    with contextlib.suppress(FileNotFoundError):
+                        self._fs.rm_file(name)
+                        removed += 1
+            return removed
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _complete(self, digest: str, size: int) -> bool:
+        try:
+            return int(self._fs.size(self._key(digest))) == size
+        except FileNotFoundError:
+            return False
+
+    def _where(self, key: str) -> str:
+        return self._fs.unstrip_protocol(key)
+
+    @contextlib.contextmanager
+    def _part(self) -> Iterator[str]:
+        """A new temporary key; removed on exit unless it was moved into place."""
+        part = f"{self._tmp}/{part_name()}"
+        try:
+            yield part
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                if self._fs.exists(part):
+                    self._fs.rm_file(part)
+
+    @contextlib.contextmanager
+    def _backend(self, action: str, what: str) -> Iterator[None]:
+        """Convert the backend's errors: missing -> NotFoundError, others -> StorageError."""
+        try:
+            yield
+        except FileNotFoundError as exc:
+            raise not_found(what, self.uri) from exc
+        except OSError as exc:
+            raise StorageError(
+                f"The artifact store {self.uri} failed to {action} {what[:12]}: {exc}"
+            ) from exc
+
+
+def _age_s(entry: dict[str, Any]) -> float | None:
+    """Seconds since a listed key was written, or None when the backend does not say."""
+    for field in ("mtime", "LastModified", "last_modified", "updated", "created"):
+        value = entry.get(field)
+        if isinstance(value, int | float):
+            return time.time() - float(value)
+        if isinstance(value, datetime):
+            return time.time() - value.timestamp()
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return time.time() - datetime.fromisoformat(value).timestamp()
+    return None
