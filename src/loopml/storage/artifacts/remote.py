@@ -148,11 +148,14 @@ class FsspecArtifactStore:
         part = target.parent / f".{target.name}.{uuid.uuid4().hex}.part"
         try:
             hasher = hashlib.sha256()
-            with self._backend("read", digest), self._fs.open(key, "rb") as src:
-                with part.open("wb") as fh:
-                    while chunk := src.read(CHUNK_SIZE):
-                        hasher.update(chunk)
-                        fh.write(chunk)
+            with (
+                self._backend("read", digest),
+                self._fs.open(key, "rb") as src,
+                part.open("wb") as fh,
+            ):
+                while chunk := src.read(CHUNK_SIZE):
+                    hasher.update(chunk)
+                    fh.write(chunk)
             actual = hasher.hexdigest()
             if actual != digest:
                 raise corrupt(digest, actual, self._where(key))

@@ -1,0 +1,5 @@
+"""`python -m loopml` runs the CLI."""
+
+from loopml.interfaces.cli.main import main
+
+main()

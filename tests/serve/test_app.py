@@ -1,0 +1,219 @@
+"""The model app through the ASGI test client: answers, refusals, and logging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from loopml.serve.app import create_app
+from loopml.train.bundle import ModelBundle
+
+GOOD_ROW = {"age": 41.0, "balance": 1200.5, "job": "admin"}
+
+
+@pytest.fixture
+def sink() -> list[pd.DataFrame]:
+    return []
+
+
+@pytest.fixture
+def client(classifier: ModelBundle, sink: list[pd.DataFrame]) -> Iterator[TestClient]:
+    app = create_app(
+        classifier, model_name="bank", version=2, sink=sink.append, max_body_bytes=20_000
+    )
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def assert_still_serving(client: TestClient) -> None:
+    response = client.post("/predict", json={"row": GOOD_ROW})
+    assert response.status_code == 200, response.text
+
+
+def problems(response) -> set[tuple[int | None, str | None]]:
+    body = response.json()
+    assert body["error_count"] == len(body["errors"])
+    return {(e["row"], e["field"]) for e in body["errors"]}
+
+
+def test_health(client: TestClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "model": "bank@2"}
+
+
+def test_predict_one_row(client: TestClient) -> None:
+    response = client.post("/predict", json={"row": GOOD_ROW})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model"] == "bank@2"
+    assert len(body["prediction_ids"]) == 1 and len(body["prediction_ids"][0]) == 32
+    assert body["predictions"][0] in {"yes", "no"}
+    assert 0.0 <= body["probabilities"][0] <= 1.0
+
+
+def test_predict_a_batch(client: TestClient) -> None:
+    rows = [
+        {"age": 20 + i, "balance": None if i % 3 == 0 else 100.0 * i, "job": job}
+        for i, job in enumerate(["admin", "student", "blue-collar", "unseen-job"] * 5)
+    ]
+    response = client.post("/predict", json={"rows": rows})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(set(body["prediction_ids"])) == len(rows)
+    assert len(body["predictions"]) == len(rows)
+    assert all(0.0 <= p <= 1.0 for p in body["probabilities"])
+
+
+def test_batch_matches_the_bundle(client: TestClient, classifier: ModelBundle) -> None:
+    rows = [{"age": 30.0, "balance": 10.0, "job": "student"}, {**GOOD_ROW, "age": 80}]
+    body = client.post("/predict", json={"rows": rows}).json()
+    expected = classifier.predict(pd.DataFrame(rows))
+    assert body["predictions"] == list(expected.predictions)
+    assert body["probabilities"] == pytest.approx(list(expected.probabilities))
+
+
+def test_regression_has_no_probabilities(regressor: ModelBundle) -> None:
+    app = create_app(regressor, model_name="spend", version=1, sink=lambda frame: None)
+    with TestClient(app) as client:
+        response = client.post("/predict", json={"rows": [{"age": 30, "job": "admin"}]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert isinstance(body["predictions"][0], float)
+    assert body["probabilities"] is None
+
+
+def test_missing_field_is_422(client: TestClient) -> None:
+    rows = [GOOD_ROW, {"age": 30.0, "balance": 1.0}]
+    response = client.post("/predict", json={"rows": rows})
+    assert response.status_code == 422
+    assert problems(response) == {(1, "job")}
+    assert "missing" in response.json()["errors"][0]["message"]
+    assert_still_serving(client)
+
+
+def test_unknown_field_is_422(client: TestClient) -> None:
+    response = client.post("/predict", json={"row": {**GOOD_ROW, "salary": 3}})
+    assert response.status_code == 422
+    assert problems(response) == {(0, "salary")}
+    assert "unknown" in response.json()["errors"][0]["message"]
+    assert_still_serving(client)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("age", "forty"), ("age", True), ("job", 3), ("balance", [1.0]), ("job", None)],
+)
+def test_mistyped_field_is_422(client: TestClient, field: str, value: object) -> None:
+    response = client.post("/predict", json={"rows": [GOOD_ROW, {**GOOD_ROW, field: value}]})
+    assert response.status_code == 422
+    assert problems(response) == {(1, field)}
+    assert_still_serving(client)
+
+
+def test_every_problem_is_listed(client: TestClient) -> None:
+    rows = [{"age": "x", "job": "admin", "balance": 1.0}, {"age": 1.0, "extra": 1}]
+    response = client.post("/predict", json={"rows": rows})
+    assert response.status_code == 422
+    assert problems(response) == {(0, "age"), (1, "balance"), (1, "job"), (1, "extra")}
+
+
+def test_null_is_allowed_for_a_nullable_column(client: TestClient) -> None:
+    response = client.post("/predict", json={"row": {**GOOD_ROW, "balance": None}})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"rows": []}, {"rows": {"age": 1}}, [GOOD_ROW], {"row": GOOD_ROW, "rows": [GOOD_ROW]}, {}],
+)
+def test_bad_shape_is_422(client: TestClient, body: object) -> None:
+    response = client.post("/predict", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"]
+    assert_still_serving(client)
+
+
+def test_malformed_json_is_400(client: TestClient) -> None:
+    response = client.post(
+        "/predict", content=b'{"row": {"age": 4', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["detail"]
+    assert_still_serving(client)
+
+
+def test_oversized_body_is_413(client: TestClient) -> None:
+    response = client.post("/predict", json={"rows": [GOOD_ROW] * 1000})
+    assert response.status_code == 413
+    assert_still_serving(client)
+
+
+def test_oversized_streamed_body_is_413(client: TestClient) -> None:
+    chunks = (b" " * 1000 for _ in range(50))  # no content-length: read under the limit
+    response = client.post("/predict", content=chunks)
+    assert response.status_code == 413
+    assert_still_serving(client)
+
+
+def test_model_failure_is_500(classifier: ModelBundle, caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        def predict_proba(self, X):
+            raise RuntimeError("boom")
+
+    broken = ModelBundle(
+        pipeline=Broken(),
+        signature=classifier.signature,
+        task="classification",
+        target="subscribed",
+        model_kind="linear",
+        classes=["no", "yes"],
+        positive_class="yes",
+    )
+    app = create_app(broken, model_name="bank", version=3, sink=lambda frame: None)
+    with TestClient(app) as client:
+        response = client.post("/predict", json={"row": GOOD_ROW})
+        assert response.status_code == 500
+        assert response.json() == {"detail": "the model failed to predict: RuntimeError"}
+        assert client.get("/health").status_code == 200
+    assert any("bank@3 failed" in r.getMessage() for r in caplog.records)
+
+
+def test_predictions_are_logged_on_shutdown(
+    classifier: ModelBundle, sink: list[pd.DataFrame]
+) -> None:
+    app = create_app(
+        classifier, model_name="bank", version=2, sink=sink.append, flush_interval_s=60
+    )
+    with TestClient(app) as client:
+        rows = [GOOD_ROW, {"age": 30, "balance": None, "job": "student"}]
+        body = client.post("/predict", json={"rows": rows}).json()
+        client.post("/predict", json={"row": {"age": 1}})  # refused: not logged
+    logged = pd.concat(sink)
+    assert logged["prediction_id"].tolist() == body["prediction_ids"]
+    assert list(logged.columns) == [
+        "prediction_id",
+        "predicted_at",
+        "latency_ms",
+        "age",
+        "balance",
+        "job",
+        "prediction",
+        "probability",
+    ]
+    assert logged["age"].dtype == "float64"
+    assert logged["balance"].isna().tolist() == [False, True]
+    assert logged["probability"].tolist() == pytest.approx(body["probabilities"])
+    assert str(logged["predicted_at"].dt.tz) == "UTC"
+    assert (logged["latency_ms"] > 0).all()
+
+
+def test_openapi_describes_the_signature(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    row = body["schema"]["oneOf"][0]["properties"]["row"]
+    assert row["required"] == ["age", "balance", "job"]
+    assert row["properties"]["age"] == {"type": "number"}

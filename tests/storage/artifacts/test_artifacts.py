@@ -1,0 +1,190 @@
+"""One contract suite run on every artifact store: local folder and fsspec (memory://)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import fsspec
+import pytest
+
+from loopml.domain import ArtifactRef
+from loopml.errors import IntegrityError, NotFoundError
+from loopml.storage.artifacts import (
+    ArtifactStore,
+    FsspecArtifactStore,
+    LocalArtifactStore,
+    open_artifact_store,
+)
+
+
+class Backend:
+    """A store plus the raw access a test needs to look behind its back."""
+
+    def __init__(self, store: ArtifactStore, uri: str) -> None:
+        self.store = store
+        self.fs, root = fsspec.core.url_to_fs(uri)
+        self.root = root.rstrip("/")
+
+    def key(self, digest: str) -> str:
+        return f"{self.root}/sha256/{digest[:2]}/{digest[2:]}"
+
+    def files(self, under: str) -> list[str]:
+        base = f"{self.root}/{under}"
+        if not self.fs.exists(base):
+            return []
+        return sorted(p for p in self.fs.find(base))
+
+
+@pytest.fixture(params=["local", "memory"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "local":
+        uri = str(tmp_path / "artifacts")
+        store = open_artifact_store(uri)
+        assert isinstance(store, LocalArtifactStore)
+        yield Backend(store, uri)
+    else:
+        uri = f"memory://loopml-test-{uuid.uuid4().hex}/artifacts"
+        store = open_artifact_store(uri)
+        assert isinstance(store, FsspecArtifactStore)
+        yield Backend(store, uri)
+        fs, root = fsspec.core.url_to_fs(uri)
+        if fs.exists(root):
+            fs.rm(root, recursive=True)
+
+
+def test_round_trip(backend: Backend) -> None:
+    data = b"hello artifacts\x00\xff"
+    ref = backend.store.put_bytes(data)
+    assert ref == ArtifactRef(hashlib.sha256(data).hexdigest(), len(data))
+    assert backend.store.exists(ref.digest)
+    assert backend.store.get_bytes(ref.digest) == data
+    assert backend.store.get_bytes(f"sha256:{ref.digest.upper()}") == data
+    assert backend.fs.isfile(backend.key(ref.digest))
+    assert backend.files("tmp") == []
+
+
+def test_empty_artifact(backend: Backend) -> None:
+    ref = backend.store.put_bytes(b"")
+    assert ref.size == 0
+    assert backend.store.get_bytes(ref.digest) == b""
+
+
+def test_same_bytes_are_stored_once(backend: Backend) -> None:
+    first = backend.store.put_bytes(b"same")
+    second = backend.store.put_bytes(b"same")
+    assert first == second
+    assert backend.files("sha256") == [backend.key(first.digest)]
+
+
+def test_get_file_copies_verified_bytes(backend: Backend, tmp_path: Path) -> None:
+    ref = backend.store.put_bytes(b"model bytes")
+    dest = backend.store.get_file(ref.digest, tmp_path / "out" / "model.pkl")
+    assert dest == tmp_path / "out" / "model.pkl"
+    assert dest.read_bytes() == b"model bytes"
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["model.pkl"]
+
+
+def test_tampered_artifact_is_refused(backend: Backend, tmp_path: Path) -> None:
+    ref = backend.store.put_bytes(b"trusted content")
+    key = backend.key(ref.digest)
+    raw = bytearray(backend.fs.cat_file(key))
+    raw[0] ^= 0x01
+    backend.fs.pipe_file(key, bytes(raw))
+
+    with pytest.raises(IntegrityError, match="is corrupt") as info:
+        backend.store.get_bytes(ref.digest)
+    message = str(info.value)
+    assert f"sha256:{ref.digest[:12]}" in message
+    assert hashlib.sha256(bytes(raw)).hexdigest()[:12] in message
+    assert "Refusing to load it" in message
+
+    dest = tmp_path / "dest" / "model.pkl"
+    with pytest.raises(IntegrityError):
+        backend.store.get_file(ref.digest, dest)
+    assert not dest.exists()
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_missing_digest(backend: Backend, tmp_path: Path) -> None:
+    digest = hashlib.sha256(b"never stored").hexdigest()
+    assert not backend.store.exists(digest)
+    with pytest.raises(NotFoundError, match=digest[:12]):
+        backend.store.get_bytes(digest)
+    with pytest.raises(NotFoundError):
+        backend.store.get_file(digest, tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_malformed_digest_is_not_found(backend: Backend) -> None:
+    assert not backend.store.exists("../../etc/passwd")
+    with pytest.raises(NotFoundError, match="64 hexadecimal"):
+        backend.store.get_bytes("../../etc/passwd")
+
+
+def test_put_file_streams_a_multi_mib_file(backend: Backend, tmp_path: Path) -> None:
+    source = tmp_path / "big.bin"
+    block = os.urandom(1 << 20)
+    with source.open("wb") as fh:
+        for i in range(3):
+            fh.write(block)
+            fh.write(bytes([i]) * 1000)  # not a multiple of the chunk size
+    ref = backend.store.put_file(source)
+    data = source.read_bytes()
+    assert ref == ArtifactRef(hashlib.sha256(data).hexdigest(), len(data))
+    assert backend.store.get_bytes(ref.digest) == data
+    assert backend.store.put_file(source) == ref  # a duplicate is a no-op
+    assert backend.files("sha256") == [backend.key(ref.digest)]
+    assert backend.files("tmp") == []
+
+
+def test_put_file_of_a_missing_file(backend: Backend, tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="no such file"):
+        backend.store.put_file(tmp_path / "absent.csv")
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_sweep_removes_partial_files_of_dead_writers(backend: Backend) -> None:
+    ref = backend.store.put_bytes(b"complete")
+    stale = f"{backend.root}/tmp/{_dead_pid()}-{uuid.uuid4().hex}.part"
+    live = f"{backend.root}/tmp/{os.getpid()}-{uuid.uuid4().hex}.part"
+    backend.fs.pipe_file(stale, b"half writ")
+    backend.fs.pipe_file(live, b"being written")
+
+    assert backend.store.sweep_partial() == 1
+    assert backend.files("tmp") == [live]
+    assert backend.store.get_bytes(ref.digest) == b"complete"
+    assert backend.store.sweep_partial() == 0
+
+
+def test_sweep_of_an_empty_store(backend: Backend) -> None:
+    assert backend.store.sweep_partial() == 0
+
+
+def test_sweep_removes_old_files_of_live_writers(tmp_path: Path) -> None:
+    store = LocalArtifactStore(tmp_path)
+    (tmp_path / "tmp").mkdir()
+    old = tmp_path / "tmp" / f"{os.getpid()}-{uuid.uuid4().hex}.part"
+    old.write_bytes(b"x")
+    two_hours_ago = old.stat().st_mtime - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    assert store.sweep_partial() == 1
+    assert not old.exists()
+
+
+def test_open_artifact_store_by_uri(tmp_path: Path) -> None:
+    local = open_artifact_store(f"file://{tmp_path}/a")
+    assert isinstance(local, LocalArtifactStore)
+    assert local.root == tmp_path / "a"
+    assert isinstance(open_artifact_store(tmp_path / "b"), LocalArtifactStore)
+    assert isinstance(open_artifact_store("memory://x/y"), FsspecArtifactStore)
