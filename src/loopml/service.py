@@ -50,11 +50,12 @@ def init_project(
     *,
     name: str | None = None,
     force: bool = False,
-) -> tuple[Path, ProjectSpec]:
+) -> tuple[Path, ProjectSpec, dict[str, str]]:
     """Infer a spec from ``data`` and write ``loopml.yaml`` in ``project_dir``.
 
     Raises DataError (missing/empty file, unknown target, one class) and ConflictError
-    when a spec exists and ``force`` is False. Nothing is written on error.
+    when a spec exists and ``force`` is False. Nothing is written on error. Returns the
+    spec's path, the spec and the mapping of original to cleaned column names.
     """
     from loopml.data.infer import infer_spec
     from loopml.data.ingest import clean_column_names, read_source
@@ -63,7 +64,7 @@ def init_project(
     spec_path = root / SPEC_FILE
     if spec_path.exists() and not force:
         raise ConflictError(f"{spec_path} already exists; pass --force to overwrite it")
-    data_path = Path(data).resolve()
+    data_path = (root / data).resolve()
     frame, column_map = clean_column_names(read_source(data_path))
     source = os.path.relpath(data_path, root) if data_path.is_relative_to(root) else data_path
     spec = infer_spec(
@@ -74,7 +75,7 @@ def init_project(
         name=name or root.name,
     )
     _write_atomic(spec_path, dump_spec(spec).encode())
-    return spec_path, spec
+    return spec_path, spec, column_map
 
 
 class ProjectService:
@@ -192,6 +193,7 @@ class ProjectService:
         from loopml.data.ingest import clean_column_names, read_source
 
         version, bundle = self.load_model(ref)
+        source, output = self._path(source), self._path(output)
         frame, _ = clean_column_names(read_source(source))
         missing = [c for c in bundle.feature_names if c not in frame.columns]
         if missing:
@@ -206,6 +208,10 @@ class ProjectService:
             out["probability"] = prediction.probabilities
         _write_frame(out, output)
         return len(out)
+
+    def _path(self, path: Path) -> Path:
+        """``path`` relative to the project folder unless absolute."""
+        return self.settings.project_dir / path
 
     # -- monitoring -----------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from loopml.domain import ColumnKind, ColumnSchema, Schema
 from loopml.serve.app import create_app
 from loopml.train.bundle import ModelBundle
 
@@ -105,7 +106,15 @@ def test_unknown_field_is_422(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("age", "forty"), ("age", True), ("job", 3), ("balance", [1.0]), ("job", None)],
+    [
+        ("age", "forty"),
+        ("age", True),
+        ("job", False),
+        ("job", {"name": "admin"}),
+        ("balance", [1.0]),
+        ("job", None),
+        ("age", None),
+    ],
 )
 def test_mistyped_field_is_422(client: TestClient, field: str, value: object) -> None:
     response = client.post("/predict", json={"rows": [GOOD_ROW, {**GOOD_ROW, field: value}]})
@@ -216,4 +225,49 @@ def test_openapi_describes_the_signature(client: TestClient) -> None:
     body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     row = body["schema"]["oneOf"][0]["properties"]["row"]
     assert row["required"] == ["age", "balance", "job"]
-    assert row["properties"]["age"] == {"type": "number"}
+    assert row["properties"]["age"] == {"type": ["number"]}
+    assert row["properties"]["balance"] == {"type": ["number", "null"]}
+
+
+def test_a_number_is_a_category(client: TestClient) -> None:
+    response = client.post("/predict", json={"row": {**GOOD_ROW, "job": 7}})
+    assert response.status_code == 200, response.text  # an unseen category, not an error
+
+
+def test_boolean_datetime_and_text_columns(sink: list[pd.DataFrame]) -> None:
+    signature = Schema(
+        (
+            ColumnSchema("x", ColumnKind.NUMERIC, "int64", nullable=False),
+            ColumnSchema("flag", ColumnKind.BOOLEAN, "bool"),
+            ColumnSchema("day", ColumnKind.DATETIME, "str"),
+            ColumnSchema("note", ColumnKind.TEXT, "str"),
+        )
+    )
+    seen: list[pd.DataFrame] = []
+
+    class Echo:
+        def predict(self, X: pd.DataFrame):
+            seen.append(X)
+            return X["x"].to_numpy() * 2.0
+
+    bundle = ModelBundle(Echo(), signature, "regression", "y", "linear")
+    app = create_app(bundle, model_name="m", version=1, sink=sink.append)
+    rows = [
+        {"x": 1, "flag": True, "day": "2024-01-31", "note": "hello"},
+        {"x": 2, "flag": None, "day": None, "note": None},
+    ]
+    bad = {"x": 1.5, "flag": "yes", "day": 20240131, "note": 3}
+    with TestClient(app) as client:
+        response = client.post("/predict", json={"rows": rows})
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"] == [2.0, 4.0]
+        refused = client.post("/predict", json={"row": bad})
+    assert refused.status_code == 422
+    assert problems(refused) == {(0, "flag"), (0, "day"), (0, "note")}
+    X = seen[0]
+    assert list(X.columns) == ["x", "flag", "day", "note"]
+    assert X["x"].dtype == "float64"
+    assert X["flag"].tolist()[0] is True and pd.isna(X["flag"].tolist()[1])
+    logged = pd.concat(sink)
+    assert logged["flag"].dtype == "boolean"
+    assert logged["day"].tolist()[0] == "2024-01-31"

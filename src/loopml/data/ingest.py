@@ -25,7 +25,7 @@ _SUFFIXES = {
 }
 _COMPRESSION_SUFFIXES = {".gz", ".bz2", ".zip", ".xz", ".zst"}
 # pandas names a column with an empty header "Unnamed: <position>"
-_UNNAMED = re.compile(r"^unnamed:?\s*\d*$", re.IGNORECASE)
+_UNNAMED = re.compile(r"^Unnamed: \d+(_level_\d+)?$")
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -52,9 +52,7 @@ def read_source(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
     if fmt not in FORMATS:
         raise DataError(f"{path}: unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
     if not path.exists():
-        raise DataError(
-            f"{path}: no such file. Check the path (data.source.path in loopml.yaml)."
-        )
+        raise DataError(f"{path}: no such file. Check the path (data.source.path in loopml.yaml).")
     if path.is_dir() and fmt != "parquet":
         raise DataError(f"{path}: is a folder, not a {fmt} file")
     if path.is_file() and path.stat().st_size == 0:

@@ -16,7 +16,7 @@ import pandas as pd
 from loopml.data.ingest import clean_column_names, file_sha256, read_source
 from loopml.data.schema import check_schema, infer_schema
 from loopml.data.split import split_frame
-from loopml.domain import ColumnSchema, Schema, Snapshot
+from loopml.domain import Schema, Snapshot
 from loopml.errors import DataError
 from loopml.evaluate.gate import apply_gate, baseline_metrics
 from loopml.evaluate.metrics import compute_metrics, pick_best
@@ -81,7 +81,7 @@ def lifecycle_steps(spec: ProjectSpec, project_dir: Path) -> list[Step]:
         Step(
             "register",
             _register(spec),
-            inputs=("ingest", SCHEMA, EVALUATION, GATE, *models),
+            inputs=("ingest", SCHEMA, TRAIN, TEST, EVALUATION, GATE, *models),
             outputs={REGISTRATION: "json"},
             fingerprint=spec.name,
         ),
@@ -141,8 +141,7 @@ def _ingest(spec: ProjectSpec, source: Path, source_hash: str) -> Any:
 def _validate(spec: ProjectSpec) -> Any:
     def validate(ctx: StepContext, snapshot: bytes) -> Mapping[str, Any]:
         frame = pd.read_parquet(io.BytesIO(snapshot))
-        inferred = infer_schema(frame)
-        schema = Schema(tuple(_declared(col, spec) for col in inferred.columns))
+        schema = infer_schema(frame, kinds=spec.data.columns)
         violations = [v.__dict__ for v in check_schema(frame, schema)]
         target = frame[spec.problem.target]
         if target.isna().all():
@@ -152,14 +151,6 @@ def _validate(spec: ProjectSpec) -> Any:
         return {SCHEMA: Schema(tuple(features)).to_dict(), "violations": violations}
 
     return validate
-
-
-def _declared(col: ColumnSchema, spec: ProjectSpec) -> ColumnSchema:
-    """The inferred column with the kind the spec declares (the spec wins)."""
-    kind = spec.data.columns.get(col.name, col.kind)
-    if kind == col.kind:
-        return col
-    return ColumnSchema(col.name, kind, col.dtype, col.nullable)
 
 
 def _split(spec: ProjectSpec) -> Any:
@@ -227,6 +218,8 @@ def _register(spec: ProjectSpec) -> Any:
         ctx: StepContext,
         ingest: dict[str, Any],
         schema: dict[str, Any],
+        train: pd.DataFrame,
+        test: pd.DataFrame,
         evaluation: dict[str, Any],
         gate: dict[str, Any],
         **models: bytes,

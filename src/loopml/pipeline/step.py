@@ -72,7 +72,12 @@ class StepEvent:
 
 @dataclass
 class StepContext:
-    """What a step function is given besides its inputs: its run, the stores, a reporter."""
+    """What a step function is given besides its inputs: its run, the stores, a reporter.
+
+    ``progress(message, fraction)`` reports progress (``fraction`` from 0 to 1, or None);
+    ``parent_run_id`` is the pipeline's run; ``input_digests`` the artifact digest of each
+    input, by name, for lineage records.
+    """
 
     run_id: str
     project_id: str
@@ -80,6 +85,17 @@ class StepContext:
     store: MetadataStore
     artifacts: ArtifactStore
     progress: Callable[[str, float | None], None] = field(default=lambda message, fraction: None)
+    code_version: str = ""
+    parent_run_id: str | None = None
+    input_digests: Mapping[str, str] = field(default_factory=dict)
+
+    def input_digest(self, name: str) -> str:
+        """The artifact digest of input ``name`` (for lineage); KeyError if not an input."""
+        try:
+            return self.input_digests[name]
+        except KeyError:
+            known = ", ".join(sorted(self.input_digests)) or "none"
+            raise KeyError(f"step '{self.step}' has no input '{name}' (inputs: {known})") from None
 
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
         """Record metric values of this step's run at ``step`` (an epoch, a fold, ...)."""

@@ -29,12 +29,13 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from loopml.domain import ColumnKind, ColumnSchema, Schema
-from loopml.serve.logger import PredictionLogger, PredictionSink, _is_numeric_dtype_name
+from loopml.serve.logger import PredictionLogger, PredictionSink
 from loopml.train.bundle import ModelBundle
 
 log = logging.getLogger("loopml.serve")
 
 MAX_LISTED_ERRORS = 100  # a 422 lists at most this many problems (and counts them all)
+_MISSING = object()
 
 
 class _RequestError(Exception):
@@ -55,17 +56,33 @@ class _RequestError(Exception):
 _Checker = Callable[[Any], str | None]
 
 
+_JSON_KINDS: dict[type, str] = {
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    list: "a list",
+    dict: "an object",
+}
+
+
 def _describe(value: Any) -> str:
-    kind = {str: "a string", bool: "a boolean", int: "a number", float: "a number"}
-    text = kind.get(type(value)) or {list: "a list", dict: "an object"}.get(type(value), "?")
-    shown = repr(value)
-    return f"{text} ({shown[:40]}{'...' if len(shown) > 40 else ''})"
+    """``value`` as the client wrote it: ``a string ("forty")``, ``a boolean (true)``."""
+    shown = orjson.dumps(value).decode()
+    shown = shown if len(shown) <= 40 else shown[:40] + "..."
+    return f"{_JSON_KINDS.get(type(value), type(value).__name__)} ({shown})"
 
 
 def _check_number(value: Any) -> str | None:
     if type(value) is int or type(value) is float:
         return None
     return f"expected a number, got {_describe(value)}"
+
+
+def _check_category(value: Any) -> str | None:
+    if type(value) is str or type(value) is int or type(value) is float:
+        return None
+    return f"expected a string (or a number), got {_describe(value)}"
 
 
 def _check_string(value: Any) -> str | None:
@@ -76,16 +93,6 @@ def _check_boolean(value: Any) -> str | None:
     return None if type(value) is bool else f"expected true or false, got {_describe(value)}"
 
 
-def _check_datetime(value: Any) -> str | None:
-    if type(value) is not str:
-        return f"expected an ISO 8601 date-time string, got {_describe(value)}"
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return f"expected an ISO 8601 date-time string, got {_describe(value)}"
-    return None
-
-
 @dataclass(frozen=True)
 class _Column:
     """How one signature column is checked, built into an array, and described in OpenAPI."""
@@ -94,7 +101,7 @@ class _Column:
     nullable: bool
     check: _Checker
     build: Callable[[list[Any]], Any]
-    json_type: str
+    json_types: list[str]
 
 
 def _float_array(values: list[Any]) -> np.ndarray:
@@ -107,26 +114,18 @@ def _object_array(values: list[Any]) -> np.ndarray:
     return array
 
 
-def _bool_array(values: list[Any]) -> Any:
-    if None in values:
-        return pd.array(values, dtype="boolean")
-    return np.asarray(values, dtype=bool)
-
-
-def _datetime_array(values: list[Any]) -> Any:
-    return pd.to_datetime(values, format="ISO8601")
-
-
 def _column_for(col: ColumnSchema) -> _Column:
-    if col.kind is ColumnKind.NUMERIC or (
-        col.kind is ColumnKind.CATEGORICAL and _is_numeric_dtype_name(col.dtype)
-    ):
-        return _Column(col.name, col.nullable, _check_number, _float_array, "number")
+    """Numbers as float64; everything else as an object array (NaN where null) that the
+    fitted transform parses as it did in training (categories as strings, dates with the
+    format it learnt)."""
+    name, nullable = col.name, col.nullable
+    if col.kind is ColumnKind.NUMERIC:
+        return _Column(name, nullable, _check_number, _float_array, ["number"])
     if col.kind is ColumnKind.BOOLEAN:
-        return _Column(col.name, col.nullable, _check_boolean, _bool_array, "boolean")
-    if col.kind is ColumnKind.DATETIME:
-        return _Column(col.name, col.nullable, _check_datetime, _datetime_array, "string")
-    return _Column(col.name, col.nullable, _check_string, _object_array, "string")
+        return _Column(name, nullable, _check_boolean, _object_array, ["boolean"])
+    if col.kind is ColumnKind.CATEGORICAL:
+        return _Column(name, nullable, _check_category, _object_array, ["string", "number"])
+    return _Column(name, nullable, _check_string, _object_array, ["string"])
 
 
 # --- the request -------------------------------------------------------------------------
@@ -201,13 +200,13 @@ class _Validator:
 
     def openapi_body(self) -> dict[str, Any]:
         properties = {
-            c.name: {"type": [c.json_type, "null"] if c.nullable else c.json_type}
+            c.name: {"type": [*c.json_types, "null"] if c.nullable else c.json_types}
             for c in self.columns
         }
         row = {
             "type": "object",
             "properties": properties,
-            "required": sorted(self.names),
+            "required": [c.name for c in self.columns],
             "additionalProperties": False,
         }
         schema = {
@@ -220,10 +219,9 @@ class _Validator:
                 },
             ]
         }
-        return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
-_MISSING = object()
+        return {
+            "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
+        }
 
 
 def _json_list(values: Any) -> list[Any]:
@@ -259,9 +257,7 @@ def create_app(
     """
     ref = f"{model_name}@{version}"
     validator = _Validator(bundle.signature)
-    logger = PredictionLogger(
-        sink, flush_interval_s, max_buffered_rows, schema=bundle.signature
-    )
+    logger = PredictionLogger(sink, flush_interval_s, max_buffered_rows, schema=bundle.signature)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

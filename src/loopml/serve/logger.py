@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loopml.data.schema import category_strings
 from loopml.domain import ColumnKind, Schema
 
 PredictionSink = Callable[[pd.DataFrame], None]
@@ -47,7 +48,8 @@ class PredictionLogger:
     ``sink`` hold one row per prediction with the columns ``prediction_id``,
     ``predicted_at`` (UTC), ``latency_ms``, every input feature, ``prediction`` and, when
     the model gives one, ``probability``. With ``schema``, features follow its order and
-    dtypes (numeric as float64, categorical and text as str, boolean as nullable boolean)
+    dtypes (numeric as float64, boolean as nullable boolean, everything else as str, with
+    categories written the way training stores them: ``1`` and ``1.0`` are both ``"1"``)
     so that every flushed batch has the same column types.
 
     Args:
@@ -240,15 +242,8 @@ def _with_schema_dtypes(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
             columns[col.name] = pd.to_numeric(values, errors="coerce").astype("float64")
         elif col.kind is ColumnKind.BOOLEAN:
             columns[col.name] = values.astype("boolean")
-        elif col.kind is ColumnKind.DATETIME:
-            columns[col.name] = pd.to_datetime(values, utc=True, errors="coerce")
-        elif _is_numeric_dtype_name(col.dtype):
-            columns[col.name] = pd.to_numeric(values, errors="coerce").astype("float64")
-        else:
+        elif col.kind is ColumnKind.CATEGORICAL:
+            columns[col.name] = category_strings(values).astype("str")
+        else:  # datetime and text: the strings as they came
             columns[col.name] = values.astype("str")
     return pd.DataFrame(columns, index=frame.index)
-
-
-def _is_numeric_dtype_name(dtype: str) -> bool:
-    """Whether a stored dtype name (``int64``, ``Float64``, ``uint8``...) is numeric."""
-    return dtype.lower().startswith(("int", "uint", "float"))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -21,6 +24,12 @@ def run_server(
     finish (for at most ``graceful_timeout_s`` seconds), then run the app's lifespan
     shutdown, which flushes the prediction log. Only loopback is served by default:
     pass ``host="0.0.0.0"`` to accept connections from other machines.
+
+    After a SIGTERM and its graceful shutdown, the function returns normally (uvicorn
+    would re-raise the signal and kill the process before the caller's ``finally`` blocks
+    ran), so a CLI exits 0 and can record the stop; this holds unless the caller installed
+    its own SIGTERM handler, which then receives the re-raised signal. After SIGINT the
+    caller gets ``KeyboardInterrupt``, as uvicorn intends.
     """
     config = uvicorn.Config(
         app,
@@ -32,4 +41,19 @@ def run_server(
             None if graceful_timeout_s is None else max(1, round(graceful_timeout_s))
         ),
     )
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if not in_main_thread or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        server.run()
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        # Before uvicorn installs its handlers (startup) and after it restores this one
+        # (its re-raise once shut down): ask the server to exit; never kill the process.
+        server.should_exit = True
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

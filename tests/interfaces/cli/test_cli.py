@@ -109,7 +109,10 @@ def test_predict_usage_error(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_run_then_rerun_reuses_every_step(tmp_path: Path, bank_csv: Path) -> None:
     project = bank_project(tmp_path, bank_csv)
-    assert invoke("init", "data/bank.csv", "--target", "subscribed ", "-C", str(project)).exit_code == 0
+    assert (
+        invoke("init", "data/bank.csv", "--target", "subscribed ", "-C", str(project)).exit_code
+        == 0
+    )
     first = invoke("run", "-C", str(project))
     assert first.exit_code in (0, 1), first.output
     assert "gate:" in first.output and "model: bank@1" in first.output

@@ -70,8 +70,8 @@ def init(
     """Write loopml.yaml from DATA: task, column types, metric and split inferred."""
     from loopml.service import init_project
 
-    path, spec = init_project(data, target, project_dir, name=name, force=force)
-    render.spec_written(path, spec)
+    path, spec, column_map = init_project(data, target, project_dir, name=name, force=force)
+    render.spec_written(path, spec, column_map)
 
 
 @app.command()

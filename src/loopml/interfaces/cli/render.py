@@ -21,7 +21,7 @@ def done(message: str) -> None:
     console.print(f"[green]✓[/] {message}")
 
 
-def spec_written(path: Path, spec: Any) -> None:
+def spec_written(path: Path, spec: Any, column_map: dict[str, str]) -> None:
     problem = spec.problem
     done(f"wrote {path}")
     console.print(
@@ -29,17 +29,13 @@ def spec_written(path: Path, spec: Any) -> None:
         f"primary metric [bold]{problem.primary_metric}[/], split [bold]{spec.split.method}[/], "
         f"{len(spec.data.columns)} columns"
     )
-    renamed = {k: v for k, v in _column_map(spec).items() if k != v}
+    renamed = {k: v for k, v in column_map.items() if k != v}
     if renamed:
         pairs = ", ".join(f"{k!r} -> {v!r}" for k, v in renamed.items())
         console.print(f"  cleaned column names: {pairs}")
     if spec.features.exclude:
         console.print(f"  excluded from features: {', '.join(spec.features.exclude)}")
     console.print("  next: [bold]loopml run[/]")
-
-
-def _column_map(spec: Any) -> dict[str, str]:
-    return getattr(spec, "column_map", None) or {}
 
 
 class StepProgress:

@@ -89,7 +89,7 @@ class FsspecArtifactStore:
             else:
                 with self._part() as part:
                     self._fs.pipe_file(part, data)
-                    self._fs.mv(part, self._key(digest))
+                    self._move(part, digest)
         return ref
 
     def put_file(self, path: str | Path) -> ArtifactRef:
@@ -105,7 +105,7 @@ class FsspecArtifactStore:
             raise NotFoundError(f"Cannot store {source}: no such file.") from exc
         hasher = hashlib.sha256()
         size = 0
-        with src, self._backend("write", "(new file)"), self._part() as part:
+        with src, self._backend("write", str(source)), self._part() as part:
             with self._fs.open(part, "wb") as fh:
                 while chunk := src.read(CHUNK_SIZE):
                     hasher.update(chunk)
@@ -113,7 +113,7 @@ class FsspecArtifactStore:
                     size += len(chunk)
             digest = hasher.hexdigest()
             if not self._complete(digest, size):
-                self._fs.mv(part, self._key(digest))
+                self._move(part, digest)
         return ArtifactRef(digest, size)
 
     # -- reads ---------------------------------------------------------------------------
@@ -212,9 +212,20 @@ class FsspecArtifactStore:
     def _where(self, key: str) -> str:
         return self._fs.unstrip_protocol(key)
 
+    def _makedirs(self, path: str) -> None:
+        """Create a folder where the backend has real ones (object stores have none)."""
+        if not self._protocols & _ATOMIC_PUT:
+            self._fs.makedirs(path, exist_ok=True)
+
+    def _move(self, part: str, digest: str) -> None:
+        final = self._key(digest)
+        self._makedirs(final.rsplit("/", 1)[0])
+        self._fs.mv(part, final)
+
     @contextlib.contextmanager
     def _part(self) -> Iterator[str]:
         """A new temporary key; removed on exit unless it was moved into place."""
+        self._makedirs(self._tmp)
         part = f"{self._tmp}/{part_name()}"
         try:
             yield part
@@ -225,15 +236,25 @@ class FsspecArtifactStore:
 
     @contextlib.contextmanager
     def _backend(self, action: str, what: str) -> Iterator[None]:
-        """Convert the backend's errors: missing -> NotFoundError, others -> StorageError."""
+        """Convert backend errors: NotFoundError for a missing artifact, else StorageError."""
         try:
             yield
         except FileNotFoundError as exc:
-            raise not_found(what, self.uri) from exc
+            if action == "read":
+                raise not_found(what, self.uri) from exc
+            raise StorageError(
+                f"The artifact store {self.uri} failed to {action} {_short(what)}: {exc}. "
+                "Check that its bucket or folder exists."
+            ) from exc
         except OSError as exc:
             raise StorageError(
-                f"The artifact store {self.uri} failed to {action} {what[:12]}: {exc}"
+                f"The artifact store {self.uri} failed to {action} {_short(what)}: {exc}"
             ) from exc
+
+
+def _short(what: str) -> str:
+    """A digest as ``sha256:<12 hex>``; anything else unchanged."""
+    return f"sha256:{what[:12]}" if len(what) == 64 else what
 
 
 def _age_s(entry: dict[str, Any]) -> float | None:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import PurePath
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy.engine import Row
 
@@ -34,6 +34,8 @@ from loopml.domain import (
     Snapshot,
 )
 from loopml.errors import StorageError
+
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 
 def utcnow() -> datetime:
@@ -118,11 +120,11 @@ def metric_value(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def project_from_row(row: Row[Any]) -> Project:
+def project_from_row(row: AnyRow) -> Project:
     return Project(project_id=row.project_id, name=row.name, created_at=row.created_at)
 
 
-def run_from_row(row: Row[Any], tags: Mapping[str, str]) -> Run:
+def run_from_row(row: AnyRow, tags: Mapping[str, str]) -> Run:
     return Run(
         run_id=row.run_id,
         project_id=row.project_id,
@@ -142,12 +144,12 @@ def run_from_row(row: Row[Any], tags: Mapping[str, str]) -> Run:
     )
 
 
-def metric_from_row(row: Row[Any]) -> Metric:
+def metric_from_row(row: AnyRow) -> Metric:
     value = math.nan if row.value is None else row.value
     return Metric(key=row.key, value=value, step=row.step, timestamp=row.timestamp)
 
 
-def snapshot_from_row(row: Row[Any]) -> Snapshot:
+def snapshot_from_row(row: AnyRow) -> Snapshot:
     return Snapshot(
         snapshot_id=row.snapshot_id,
         project_id=row.project_id,
@@ -161,7 +163,7 @@ def snapshot_from_row(row: Row[Any]) -> Snapshot:
     )
 
 
-def model_version_from_row(row: Row[Any], aliases: tuple[str, ...]) -> ModelVersion:
+def model_version_from_row(row: AnyRow, aliases: tuple[str, ...]) -> ModelVersion:
     return ModelVersion(
         name=row.name,
         version=row.version,
@@ -175,7 +177,7 @@ def model_version_from_row(row: Row[Any], aliases: tuple[str, ...]) -> ModelVers
     )
 
 
-def deployment_from_row(row: Row[Any]) -> Deployment:
+def deployment_from_row(row: AnyRow) -> Deployment:
     return Deployment(
         deployment_id=row.deployment_id,
         project_id=row.project_id,
@@ -188,7 +190,7 @@ def deployment_from_row(row: Row[Any]) -> Deployment:
     )
 
 
-def batch_from_row(row: Row[Any]) -> PredictionBatch:
+def batch_from_row(row: AnyRow) -> PredictionBatch:
     return PredictionBatch(
         batch_id=row.batch_id,
         project_id=row.project_id,
@@ -201,7 +203,7 @@ def batch_from_row(row: Row[Any]) -> PredictionBatch:
     )
 
 
-def event_from_row(row: Row[Any]) -> Event:
+def event_from_row(row: AnyRow) -> Event:
     return Event(
         event_id=row.event_id,
         project_id=row.project_id,

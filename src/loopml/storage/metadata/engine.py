@@ -5,20 +5,28 @@ SQLite is tuned for several processes writing at once: WAL journal, a long busy 
 engine emits its own: ``BEGIN IMMEDIATE`` for write transactions (connections carrying the
 ``loopml_write`` execution option), so that concurrent writers queue on the busy timeout
 instead of failing to upgrade a read lock; plain ``BEGIN`` for reads.
+
+Pooled connections are tied to the process that opened them, so a store opened before
+``fork()`` stays usable in the child (it opens its own connections).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import StaticPool
 
+from loopml.errors import StorageError
+
 WRITE_OPTION = "loopml_write"
 BUSY_TIMEOUT_MS = 60_000
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -42,12 +50,29 @@ def sqlite_path(url: URL) -> Path | None:
 def create_engine(url: str | URL) -> Engine:
     """Create an engine for ``url`` with loopml's connection settings.
 
-    The parent folder of a SQLite database file is created if needed.
+    The parent folder of a SQLite database file is created if needed. Raises
+    StorageError for a malformed URL, an unknown driver or a folder that cannot be made.
     """
-    parsed = normalize_url(url)
-    if parsed.drivername.startswith("sqlite"):
-        return _create_sqlite_engine(parsed)
-    return sa.create_engine(parsed, pool_pre_ping=False)
+    try:
+        parsed = normalize_url(url)
+        if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+            raise sa_exc.ArgumentError("loopml stores metadata in SQLite or PostgreSQL only")
+        if parsed.drivername.startswith("sqlite"):
+            engine = _create_sqlite_engine(parsed)
+        else:
+            engine = sa.create_engine(parsed)
+    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError, OSError) as exc:
+        shown = url.render_as_string(hide_password=True) if isinstance(url, URL) else url
+        if isinstance(url, str) and "@" in url:
+            shown = url.split("://", 1)[0] + "://...@" + url.rsplit("@", 1)[1]
+        raise StorageError(
+            f"Cannot open the metadata store '{shown}': {exc}. Set LOOPML_DB to a "
+            "SQLAlchemy URL such as sqlite:///path/loopml.db or postgresql+psycopg://..."
+        ) from exc
+    if not isinstance(engine.pool, StaticPool):
+        event.listen(engine, "connect", _remember_pid)
+        event.listen(engine, "checkout", _refuse_foreign_pid)
+    return engine
 
 
 def _create_sqlite_engine(url: URL) -> Engine:
@@ -63,6 +88,18 @@ def _create_sqlite_engine(url: URL) -> Engine:
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
     return engine
+
+
+def _remember_pid(_dbapi_connection: Any, record: Any) -> None:
+    record.info["pid"] = os.getpid()
+
+
+def _refuse_foreign_pid(_dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    # A connection inherited through fork() belongs to the parent: never share it. The
+    # pool drops it and opens a new one (SQLAlchemy's documented multiprocessing recipe).
+    if record.info.get("pid") != os.getpid():
+        record.dbapi_connection = proxy.dbapi_connection = None
+        raise sa_exc.DisconnectionError("connection was opened by another process")
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

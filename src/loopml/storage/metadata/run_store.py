@@ -50,8 +50,9 @@ class RunStoreMixin(StoreBase):
         """
         status = RunStatus(status)
         now = utcnow()
-        values = {
-            "run_id": new_id(),
+        run_id = new_id()
+        values: dict[str, Any] = {
+            "run_id": run_id,
             "project_id": project_id,
             "name": name,
             "status": status.value,
@@ -66,9 +67,7 @@ class RunStoreMixin(StoreBase):
             "pid": os.getpid(),
             "host": socket.gethostname(),
         }
-        tag_rows = [
-            {"run_id": values["run_id"], "key": k, "value": str(v)} for k, v in (tags or {}).items()
-        ]
+        tag_rows = [{"run_id": run_id, "key": k, "value": str(v)} for k, v in (tags or {}).items()]
 
         def insert(conn: sa.Connection) -> Run:
             self._require_project(conn, project_id)
@@ -77,7 +76,7 @@ class RunStoreMixin(StoreBase):
             conn.execute(sa.insert(t.runs).values(**values))
             if tag_rows:
                 conn.execute(sa.insert(t.run_tags), tag_rows)
-            return self._load_run(conn, values["run_id"])
+            return self._load_run(conn, run_id)
 
         return self._db.write(insert)
 
@@ -202,9 +201,7 @@ class RunStoreMixin(StoreBase):
         if key is not None:
             query = query.where(m.key == key)
         query = query.order_by(m.key, m.step, m.id)
-        return self._db.read(
-            lambda conn: [metric_from_row(row) for row in conn.execute(query)]
-        )
+        return self._db.read(lambda conn: [metric_from_row(row) for row in conn.execute(query)])
 
     def latest_metrics(self, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
         """For each run, each key's value at its highest step (the last logged on a tie).

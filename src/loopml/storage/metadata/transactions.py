@@ -64,7 +64,7 @@ class Database:
                 if not retry_unique or last:
                     raise ConflictError(
                         f"A concurrent change won in the metadata store {self.label}: "
-                        f"{_driver_message(exc)}. Try again."
+                        f"{driver_message(exc)}. Try again."
                     ) from exc
             except sa_exc.DBAPIError as exc:
                 if not is_transient(exc) or last:
@@ -77,7 +77,7 @@ class Database:
     def storage_error(self, exc: BaseException) -> StorageError:
         """A StorageError naming this database and the driver's message."""
         return StorageError(
-            f"The metadata store {self.label} failed: {_driver_message(exc)}. "
+            f"The metadata store {self.label} failed: {driver_message(exc)}. "
             "Check that the database is reachable and writable."
         )
 
@@ -104,9 +104,11 @@ def is_transient(exc: sa_exc.DBAPIError) -> bool:
     return any(marker in text for marker in _TRANSIENT_SQLITE_TEXT)
 
 
-def _driver_message(exc: BaseException) -> str:
+def driver_message(exc: BaseException) -> str:
+    """The first line of the driver's message (or of ``exc``'s)."""
     orig = getattr(exc, "orig", None) or exc
-    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else type(orig).__name__
 
 
 def _backoff(attempt: int) -> None:

@@ -1,0 +1,254 @@
+"""Infer a starting project spec (task, target, metric, split, columns) from the data."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from loopml.data.ingest import clean_name
+from loopml.data.schema import category_strings, infer_kinds, to_datetime
+from loopml.domain import ColumnKind
+from loopml.errors import DataError
+from loopml.spec.model import (
+    DataSpec,
+    FeaturesSpec,
+    Problem,
+    ProjectSpec,
+    Source,
+    SplitSpec,
+    SuccessCriterion,
+)
+
+MAX_CLASSES = 20  # an integer target with at most this many values is a class label
+MIN_ID_ROWS = 20  # fewer rows than this are no evidence that a column is an identifier
+_POSITIVE_WORDS = ("1", "true", "yes", "y", "positive", "pos")
+_ID_NAME = re.compile(r"^(id|index|idx|uuid|guid|key|row|row_?id|instant)$|_id$")
+
+
+def infer_spec(
+    df: pd.DataFrame,
+    *,
+    target: str,
+    source_path: str | Path,
+    column_map: Mapping[str, str] | None = None,
+    name: str,
+) -> ProjectSpec:
+    """A project spec for predicting ``target`` from the other columns of ``df``.
+
+    Args:
+        df: the data with clean column names (see ``clean_column_names``).
+        target: the column to predict, by clean or original name, in any case.
+        source_path: the file ``df`` came from; it becomes ``data.source.path``.
+        column_map: ``{original: clean}`` names from ``clean_column_names``.
+        name: the project name; characters a name may not hold become ``-``.
+
+    Returns:
+        A spec with the task (classification when the target holds strings, booleans or
+        at most ``MAX_CLASSES`` integers), the positive class, primary metric and a
+        default success criterion, the split (``time`` when a date column is in row
+        order, else stratified for classification and random for regression), the kind of
+        every column, and identifier-like columns and exact copies of the target (alone
+        or as the sum of two columns) excluded from the features.
+
+    Raises:
+        DataError: the target is not a column (the message lists them), holds no values,
+            or holds a single value.
+    """
+    column_map = dict(column_map or {})
+    column = resolve_target(df, target, column_map, source_path)
+    y = df[column]
+    if y.isna().all():
+        raise DataError(
+            f"{source_path}: target column '{column}' holds no values in {len(df)} rows; "
+            "choose another target"
+        )
+    counts = category_strings(y).value_counts()
+    if len(counts) < 2:
+        raise DataError(
+            f"{source_path}: target column '{column}' holds a single value "
+            f"({counts.index[0]!r}, {int(counts.iloc[0])} rows): there is nothing to learn; "
+            "choose another target or check the data"
+        )
+    kinds = infer_kinds(df)
+    task = infer_task(y)
+    problem = _problem(task, column, counts)
+    time_column = _time_column(df, kinds, exclude=column)
+    split = _split(task, counts, time_column)
+    candidates = [c for c in df.columns if c not in (column, time_column)]
+    exclude = [c for c in candidates if is_id_like(df[c], kinds[c], str(c))]
+    exclude += leaky_columns(df, column, [c for c in candidates if c not in exclude])
+    return ProjectSpec(
+        name=project_name(name),
+        problem=problem,
+        data=DataSpec(source=Source(path=str(source_path)), columns=kinds),
+        split=split,
+        features=FeaturesSpec(exclude=exclude),
+    )
+
+
+def resolve_target(
+    df: pd.DataFrame, target: str, column_map: Mapping[str, str], source_path: str | Path = ""
+) -> str:
+    """The clean column name ``target`` refers to: a clean name, an original name, or
+    either in another case or with stray spaces. DataError (listing the columns) if none."""
+    columns = [str(c) for c in df.columns]
+    if target in columns:
+        return target
+    if target in column_map and column_map[target] in columns:
+        return column_map[target]
+    wanted = clean_name(target, 0)
+    for candidate in columns:
+        if candidate == wanted or candidate.lower() == target.strip().lower():
+            return candidate
+    for original, clean in column_map.items():
+        if original.strip().lower() == target.strip().lower() and clean in columns:
+            return clean
+    close = difflib.get_close_matches(wanted, columns, n=3)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise DataError(
+        f"{source_path or 'the data'}: no column '{target}' to use as the target. "
+        f"Available columns: {', '.join(columns)}.{hint}"
+    )
+
+
+def infer_task(y: pd.Series) -> str:
+    """``classification`` for strings, booleans, categoricals and integer-valued targets
+    with at most ``MAX_CLASSES`` distinct values; ``regression`` for other numbers."""
+    if not pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype):
+        return "classification"
+    values = pd.to_numeric(y.dropna())
+    integral = bool(np.all(np.mod(values, 1) == 0))
+    if integral and values.nunique() <= MAX_CLASSES:
+        return "classification"
+    return "regression"
+
+
+def _problem(task: str, target: str, counts: pd.Series) -> Problem:
+    if task == "regression":
+        return Problem(
+            task="regression",
+            target=target,
+            primary_metric="rmse",
+            success_criteria=[SuccessCriterion(metric="r2", min=0.3)],
+        )
+    if len(counts) == 2:
+        return Problem(
+            task="classification",
+            target=target,
+            positive_class=positive_class(counts),
+            primary_metric="roc_auc",
+            success_criteria=[SuccessCriterion(metric="roc_auc", min=0.7)],
+        )
+    # multiclass: at least half again better than chance on balanced accuracy
+    chance = 1.0 / len(counts)
+    return Problem(
+        task="classification",
+        target=target,
+        primary_metric="accuracy",
+        success_criteria=[
+            SuccessCriterion(metric="balanced_accuracy", min=round(min(1.5 * chance, 0.9), 2))
+        ],
+    )
+
+
+def positive_class(counts: pd.Series) -> str | int:
+    """The positive one of two labels (``counts``: rows per label string): ``1``, ``True``,
+    ``yes`` and the like when present, else the rarer label."""
+    labels = [str(v) for v in counts.index]
+    for word in _POSITIVE_WORDS:
+        for label in labels:
+            if label.strip().lower() == word:
+                return _spec_label(label)
+    ordered = sorted(labels, key=lambda label: (int(counts[label]), label))
+    return _spec_label(ordered[0])
+
+
+def _spec_label(label: str) -> str | int:
+    """A label as the spec stores it: an int when it is one (``"1"`` -> 1), else a string."""
+    return int(label) if re.fullmatch(r"-?\d+", label) else label
+
+
+def _time_column(df: pd.DataFrame, kinds: Mapping[str, ColumnKind], exclude: str) -> str | None:
+    """The first datetime column whose values never go back in time down the rows."""
+    for column, kind in kinds.items():
+        if kind is not ColumnKind.DATETIME or column == exclude:
+            continue
+        times = to_datetime(df[column]).dropna()
+        if times.nunique() > 1 and times.is_monotonic_increasing:
+            return column
+    return None
+
+
+def _split(task: str, counts: pd.Series, time_column: str | None) -> SplitSpec:
+    if time_column is not None:
+        return SplitSpec(method="time", time_column=time_column)
+    if task == "classification" and int(counts.min()) >= 2:
+        return SplitSpec(method="stratified")
+    return SplitSpec(method="random")
+
+
+def is_id_like(series: pd.Series, kind: ColumnKind, name: str = "") -> bool:
+    """Whether a column looks like a row identifier rather than a feature.
+
+    True for a column without nulls whose values are all distinct (in at least
+    ``MIN_ID_ROWS`` rows) and that is a numeric sequence or permutation (``1..n`` in any
+    order), strictly increasing down the rows, a string column, or named like an id.
+    """
+    n = len(series)
+    if n < MIN_ID_ROWS or series.isna().any() or series.nunique() != n:
+        return False
+    if _ID_NAME.search(name.lower()) or kind is ColumnKind.CATEGORICAL:
+        return True
+    if kind is not ColumnKind.NUMERIC or pd.api.types.is_bool_dtype(series.dtype):
+        return False
+    values = pd.to_numeric(series)
+    if values.is_monotonic_increasing:
+        return True
+    integral = bool(np.all(np.mod(values, 1) == 0))
+    return integral and float(values.max() - values.min()) == n - 1
+
+
+def leaky_columns(df: pd.DataFrame, target: str, candidates: Sequence[str]) -> list[str]:
+    """The ``candidates`` that give the target away exactly: a copy of it, or two numeric
+    columns that add up to it in every row (bike sharing's ``casual + registered == cnt``).
+    """
+    y = df[target]
+    known = y.notna()
+    keys = category_strings(y[known])
+    leaky = [
+        c
+        for c in candidates
+        if df[c].nunique() == keys.nunique()  # cheap test first
+        and category_strings(df.loc[known, c]).equals(keys)
+    ]
+    numeric = [
+        c
+        for c in candidates
+        if c not in leaky
+        and pd.api.types.is_numeric_dtype(df[c].dtype)
+        and not pd.api.types.is_bool_dtype(df[c].dtype)
+    ]
+    if not pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype):
+        return leaky
+    values = {c: df[c].to_numpy(dtype=float) for c in numeric}
+    target_values = y.to_numpy(dtype=float)
+    for i, a in enumerate(numeric):
+        for b in numeric[i + 1 :]:
+            total = values[a] + values[b]
+            rows = ~np.isnan(total) & ~np.isnan(target_values)
+            if rows.sum() >= MIN_ID_ROWS and np.allclose(total[rows], target_values[rows]):
+                leaky += [c for c in (a, b) if c not in leaky]
+    return leaky
+
+
+def project_name(name: str) -> str:
+    """``name`` made a valid project name: letters, digits, ``_``, ``.``, ``-``; it starts
+    with a letter or digit (``project`` when nothing is left)."""
+    text = re.sub(r"[^A-Za-z0-9_.\-]+", "-", name.strip())
+    text = re.sub(r"-{2,}", "-", text).lstrip("_.-").rstrip("-")
+    return text or "project"

@@ -1,0 +1,269 @@
+"""Infer a column schema from data and check data against a saved schema."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from loopml.domain import ColumnKind, ColumnSchema, Schema
+
+MAX_CATEGORIES = 50  # categoricals with more levels keep ``categories=None``
+_SAMPLE = 1000  # distinct values looked at when guessing a string column's kind
+_TEXT_MEAN_LENGTH = 40  # strings longer than this on average are free text
+_TEXT_MIN_WORDS = 3  # ... or mostly distinct strings of this many words
+# Tried in order on string columns; month-first before day-first (the US habit).
+DATE_FORMATS = (
+    "ISO8601",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%d/%m/%Y",
+    "%d/%m/%y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d.%m.%Y",
+    "%d.%m.%y",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+)
+_DATE_LIKE = re.compile(r"^(?=.*\d)(?=.*[-/.: ])[\w\s\-/.:,+]{6,40}$")
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """Rows of ``column`` that break ``rule``: how many, an example value and its row.
+
+    Rules: ``missing_column``, ``type``, ``null``, ``out_of_range``, ``unseen_category``.
+    """
+
+    column: str
+    rule: str
+    count: int
+    example: str
+    row: int | None = None
+
+    @property
+    def message(self) -> str:
+        where = f" (e.g. row {self.row}: {self.example})" if self.row is not None else ""
+        if self.rule == "missing_column":
+            return f"column '{self.column}' is missing: {self.example}"
+        return f"column '{self.column}': {self.count} rows break '{self.rule}'{where}"
+
+
+def infer_kinds(df: pd.DataFrame) -> dict[str, ColumnKind]:
+    """The kind of every column of ``df``, by dtype and, for strings, by content.
+
+    Numbers stay numeric even when they are codes (declare those ``categorical`` in the
+    spec); booleans are boolean; datetimes, and strings that all parse with one date
+    format, are datetime; long or many-worded distinct strings are text; other strings and
+    pandas categoricals are categorical.
+    """
+    return {str(name): _kind(df[name]) for name in df.columns}
+
+
+def _kind(series: pd.Series) -> ColumnKind:
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return ColumnKind.BOOLEAN
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return ColumnKind.DATETIME
+    if isinstance(dtype, pd.CategoricalDtype):
+        return ColumnKind.CATEGORICAL
+    if pd.api.types.is_numeric_dtype(dtype):
+        return ColumnKind.NUMERIC
+    values = series.dropna()
+    if len(values) == 0:
+        return ColumnKind.CATEGORICAL
+    if not isinstance(dtype, pd.StringDtype):  # object: look at the values' types
+        types = values.map(type)
+        if types.isin([bool, np.bool_]).all():
+            return ColumnKind.BOOLEAN
+        if not types.isin([str]).all():
+            return ColumnKind.CATEGORICAL
+    strings = values.astype(str)
+    if datetime_format(strings) is not None:
+        return ColumnKind.DATETIME
+    if _looks_like_text(strings):
+        return ColumnKind.TEXT
+    return ColumnKind.CATEGORICAL
+
+
+def _looks_like_text(strings: pd.Series) -> bool:
+    sample = strings.iloc[:_SAMPLE]
+    lengths = sample.str.len()
+    if lengths.mean() >= _TEXT_MEAN_LENGTH:
+        return True
+    words = sample.str.count(r"\s+") + 1
+    return bool(sample.nunique() > 0.5 * len(sample) and words.mean() >= _TEXT_MIN_WORDS)
+
+
+def datetime_format(strings: pd.Series) -> str | None:
+    """The first of ``DATE_FORMATS`` that parses every (sampled) non-null string, or None."""
+    distinct = pd.Series(strings.dropna().astype(str).unique()[:_SAMPLE])
+    if distinct.empty or not distinct.str.match(_DATE_LIKE).all():
+        return None
+    for fmt in DATE_FORMATS:
+        try:
+            pd.to_datetime(distinct, format=fmt, errors="raise")
+        except (ValueError, TypeError, OverflowError):
+            continue
+        return fmt
+    return None
+
+
+def to_datetime(series: pd.Series, fmt: str | None = None) -> pd.Series:
+    """``series`` as datetimes: strings parsed with ``fmt`` (guessed when None);
+    values that do not parse become NaT."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series
+    strings = series.astype("object").where(series.notna(), None)
+    fmt = fmt or datetime_format(series.dropna().astype(str))
+    return pd.to_datetime(strings, format=fmt or "mixed", errors="coerce")
+
+
+def category_strings(series: pd.Series) -> pd.Series:
+    """Values as the strings categories are stored as: ``1.0`` and ``1`` are both ``"1"``,
+    booleans ``"True"``/``"False"``; missing values stay missing (an object Series)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return series.astype("object")
+    is_int = pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    if is_int and not series.hasnans:
+        return pd.Series(series.to_numpy().astype(str), index=series.index, dtype=object)
+    return series.astype("object").map(category_string, na_action="ignore")
+
+
+def category_string(value: object) -> str:
+    """One value as a category string (see ``category_strings``)."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, np.generic):
+        return str(value.item())
+    return str(value)
+
+
+def infer_schema(df: pd.DataFrame, kinds: Mapping[str, ColumnKind] | None = None) -> Schema:
+    """The schema of ``df``: a kind per column (``kinds`` overrides the inferred ones),
+    whether it holds nulls, the range of numeric columns and, for categorical columns with
+    at most ``MAX_CATEGORIES`` levels, the sorted levels as strings."""
+    kinds = kinds or {}
+    columns = []
+    for name in df.columns:
+        series = df[name]
+        kind = ColumnKind(kinds[name]) if name in kinds else _kind(series)
+        columns.append(_column_schema(str(name), series, kind))
+    return Schema(tuple(columns))
+
+
+def _column_schema(name: str, series: pd.Series, kind: ColumnKind) -> ColumnSchema:
+    low = high = None
+    categories = None
+    if kind is ColumnKind.NUMERIC:
+        numbers = pd.to_numeric(series, errors="coerce")
+        if numbers.notna().any():
+            low, high = float(numbers.min()), float(numbers.max())
+    elif kind is ColumnKind.CATEGORICAL:
+        values = series.dropna().unique()
+        if len(values) <= MAX_CATEGORIES:
+            categories = tuple(category_strings(pd.Series(_sorted(values))).unique())
+    return ColumnSchema(
+        name=name,
+        kind=kind,
+        dtype=str(series.dtype),
+        nullable=bool(series.isna().any()),
+        min=low,
+        max=high,
+        categories=categories,
+    )
+
+
+def _sorted(values: np.ndarray) -> list[object]:
+    """Values in their natural order (1, 2, 10) when comparable, else as strings."""
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+def check_schema(df: pd.DataFrame, schema: Schema) -> list[Violation]:
+    """Every way ``df`` breaks ``schema``: missing columns, values of the wrong type, nulls
+    in a column that had none, numbers outside the range and unseen categories.
+
+    Each violation counts the rows and quotes the first offending value and its row
+    (the position in ``df``). Columns of ``df`` that the schema does not name are ignored.
+    """
+    violations: list[Violation] = []
+    for col in schema.columns:
+        if col.name not in df.columns:
+            violations.append(
+                Violation(col.name, "missing_column", len(df), f"expected a {col.kind} column")
+            )
+            continue
+        series = df[col.name]
+        if not col.nullable:
+            violations += _flag(col.name, "null", series.isna(), series)
+        violations += _check_values(col, series)
+    return violations
+
+
+def _check_values(col: ColumnSchema, series: pd.Series) -> list[Violation]:
+    present = series.notna()
+    if col.kind is ColumnKind.NUMERIC:
+        numbers = pd.to_numeric(series, errors="coerce")
+        out = _flag(col.name, "type", present & numbers.isna(), series, "not a number")
+        if col.min is not None and col.max is not None:
+            outside = (numbers < col.min) | (numbers > col.max)
+            why = f"outside [{col.min:g}, {col.max:g}]"
+            out += _flag(col.name, "out_of_range", outside, series, why)
+        return out
+    if col.kind is ColumnKind.DATETIME:
+        parsed = to_datetime(series)
+        return _flag(col.name, "type", present & parsed.isna(), series, "not a date")
+    if col.kind is ColumnKind.BOOLEAN:
+        if pd.api.types.is_bool_dtype(series.dtype):
+            return []
+        words = series.astype("object").map(lambda v: str(v).strip().lower())
+        bad = present & ~words.isin(_TRUE | _FALSE | {"1.0", "0.0"})
+        return _flag(col.name, "type", bad, series, "not true/false")
+    if col.kind is ColumnKind.CATEGORICAL and col.categories is not None:
+        unseen = present & ~category_strings(series).isin(col.categories)
+        return _flag(col.name, "unseen_category", unseen, series, "not seen in training")
+    return []
+
+
+def _flag(
+    column: str, rule: str, mask: pd.Series, series: pd.Series, why: str = ""
+) -> list[Violation]:
+    flags = np.asarray(mask, dtype=bool)
+    if not flags.any():
+        return []
+    first = int(np.flatnonzero(flags)[0])
+    value = series.iloc[first]
+    example = "null" if rule == "null" else repr(_plain(value))
+    if why:
+        example = f"{example} ({why})"
+    return [Violation(column, rule, int(flags.sum()), example, first)]
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,125 @@
+"""The business gate: go / no-go with reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loopml.data.infer import infer_spec
+from loopml.domain import Verdict
+from loopml.evaluate.gate import apply_gate, baseline_metrics
+from loopml.spec import SuccessCriterion
+
+
+def at_least(metric: str, value: float) -> SuccessCriterion:
+    return SuccessCriterion(metric=metric, min=value)
+
+
+def at_most(metric: str, value: float) -> SuccessCriterion:
+    return SuccessCriterion(metric=metric, max=value)
+
+
+def test_passing_criterion() -> None:
+    result = apply_gate({"roc_auc": 0.7912}, [at_least("roc_auc", 0.7)])
+    assert result.verdict is Verdict.GO and result.reasons == []
+    (check,) = result.checks
+    assert (check.metric, check.op, check.threshold, check.value) == ("roc_auc", ">=", 0.7, 0.7912)
+    assert check.passed and check.reason == "roc_auc 0.791 >= min 0.700"
+
+
+def test_failing_criterion_is_named() -> None:
+    result = apply_gate(
+        {"roc_auc": 0.612, "recall": 0.5},
+        [at_least("recall", 0.4), at_least("roc_auc", 0.7)],
+    )
+    assert result.verdict is Verdict.NO_GO
+    assert result.reasons == ["roc_auc 0.612 < min 0.700"]
+    assert [c.passed for c in result.checks] == [True, False]
+
+
+def test_max_criterion() -> None:
+    passed = apply_gate({"rmse": 41.25}, [at_most("rmse", 50)])
+    assert passed.checks[0].reason == "rmse 41.250 <= max 50.000"
+    failed = apply_gate({"rmse": 61.0}, [at_most("rmse", 50)])
+    assert failed.reasons == ["rmse 61.000 > max 50.000"]
+    assert failed.checks[0].op == "<="
+
+
+def test_missing_metric_fails_with_a_reason() -> None:
+    result = apply_gate({"accuracy": 0.9}, [at_least("roc_auc", 0.7)])
+    assert result.verdict is Verdict.NO_GO
+    (check,) = result.checks
+    assert check.value is None
+    assert check.reason == "roc_auc was not computed; computed: accuracy"
+
+
+def test_nan_counts_as_missing() -> None:
+    result = apply_gate({"r2": float("nan")}, [at_least("r2", 0.3)])
+    assert result.verdict is Verdict.NO_GO and "r2 was not computed" in result.reasons[0]
+
+
+def test_no_criteria_is_go() -> None:
+    assert apply_gate({}, []).verdict is Verdict.GO
+
+
+def test_beats_the_baseline() -> None:
+    result = apply_gate(
+        {"roc_auc": 0.78},
+        [at_least("roc_auc", 0.7)],
+        baseline_metrics={"roc_auc": 0.5},
+        primary_metric="roc_auc",
+    )
+    assert result.verdict is Verdict.GO
+    check = result.checks[-1]
+    assert (check.op, check.threshold) == (">", 0.5)
+    assert check.reason == "roc_auc 0.780 > baseline 0.500"
+
+
+def test_does_not_beat_the_baseline() -> None:
+    result = apply_gate(
+        {"accuracy": 0.88},
+        [],
+        baseline_metrics={"accuracy": 0.883},
+        primary_metric="accuracy",
+    )
+    assert result.verdict is Verdict.NO_GO
+    assert result.reasons[0].startswith("accuracy 0.880 <= baseline 0.883")
+
+
+def test_baseline_on_a_smaller_is_better_metric() -> None:
+    better = apply_gate({"rmse": 60.0}, [], baseline_metrics={"rmse": 180.0}, primary_metric="rmse")
+    assert better.verdict is Verdict.GO and better.checks[0].op == "<"
+    worse = apply_gate({"rmse": 200.0}, [], baseline_metrics={"rmse": 180.0}, primary_metric="rmse")
+    assert worse.reasons[0].startswith("rmse 200.000 >= baseline 180.000")
+
+
+def test_baseline_without_the_metric() -> None:
+    result = apply_gate({"roc_auc": 0.8}, [], baseline_metrics={}, primary_metric="roc_auc")
+    assert result.reasons == ["the baseline has no roc_auc to compare with"]
+
+
+def test_baseline_needs_the_primary_metric() -> None:
+    with pytest.raises(ValueError, match="primary_metric"):
+        apply_gate({"roc_auc": 0.8}, [], baseline_metrics={"roc_auc": 0.5})
+
+
+def test_baseline_metrics_majority_class() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "y": ["no"] * 150 + ["yes"] * 50})
+    spec = infer_spec(frame, target="y", source_path="d.csv", column_map={}, name="d")
+    train, test = frame.iloc[::2], frame.iloc[1::2]
+    values = baseline_metrics(train, test, spec)
+    assert values["roc_auc"] == 0.5
+    assert values["accuracy"] == 0.75 and values["recall"] == 0.0
+    assert values["brier"] == pytest.approx(0.25**2 * 0.75 + 0.75**2 * 0.25)
+
+
+def test_baseline_metrics_mean() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=40), "y": rng.normal(10, 2, size=40)})
+    spec = infer_spec(frame, target="y", source_path="d.csv", column_map={}, name="d")
+    train, test = frame.iloc[:20], frame.iloc[20:]
+    values = baseline_metrics(train, test, spec)
+    expected = np.abs(test["y"] - train["y"].mean()).mean()
+    assert values["mae"] == pytest.approx(expected)

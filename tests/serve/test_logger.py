@@ -1,0 +1,187 @@
+"""PredictionLogger: batches by time and by size, flushes on close, survives a bad sink."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loopml.domain import ColumnKind, ColumnSchema, Schema
+from loopml.serve.logger import PredictionLogger
+
+SCHEMA = Schema(
+    (
+        ColumnSchema("x", ColumnKind.NUMERIC, "float64"),
+        ColumnSchema("color", ColumnKind.CATEGORICAL, "str"),
+        ColumnSchema("flag", ColumnKind.BOOLEAN, "bool"),
+    )
+)
+
+
+class Sink:
+    """Collects frames; fails while ``failing`` is set."""
+
+    def __init__(self) -> None:
+        self.frames: list[pd.DataFrame] = []
+        self.failing = False
+        self.calls = 0
+        self.delivered = threading.Event()
+
+    def __call__(self, frame: pd.DataFrame) -> None:
+        self.calls += 1
+        if self.failing:
+            raise OSError("disk full")
+        self.frames.append(frame)
+        self.delivered.set()
+
+    @property
+    def ids(self) -> list[str]:
+        return [i for frame in self.frames for i in frame["prediction_id"]]
+
+
+def log_request(logger: PredictionLogger, n: int, start: int = 0) -> list[str]:
+    rows = [{"color": "red", "x": float(i), "flag": i % 2 == 0} for i in range(start, start + n)]
+    ids = [f"id{i}" for i in range(start, start + n)]
+    logger.log(
+        rows, ids, np.array(["a"] * n, dtype=object), np.full(n, 0.25), 1.5, datetime.now(UTC)
+    )
+    return ids
+
+
+def wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_flushes_on_the_interval() -> None:
+    sink = Sink()
+    logger = PredictionLogger(sink, flush_interval_s=0.05, max_rows=1000, schema=SCHEMA)
+    ids = log_request(logger, 3)
+    assert sink.delivered.wait(5)
+    assert sink.ids == ids
+    frame = sink.frames[0]
+    assert list(frame.columns) == [
+        "prediction_id",
+        "predicted_at",
+        "latency_ms",
+        "x",
+        "color",
+        "flag",
+        "prediction",
+        "probability",
+    ]
+    assert frame["x"].dtype == "float64"
+    assert frame["flag"].tolist() == [True, False, True]
+    assert frame["probability"].tolist() == [0.25] * 3
+    assert frame["latency_ms"].tolist() == [1.5] * 3
+    logger.close()
+
+
+def test_flushes_when_max_rows_is_reached() -> None:
+    sink = Sink()
+    logger = PredictionLogger(sink, flush_interval_s=60, max_rows=10, schema=SCHEMA)
+    first = log_request(logger, 4)
+    time.sleep(0.1)
+    assert sink.frames == []  # below max_rows, long interval: still buffered
+    assert logger.pending_rows == 4
+    second = log_request(logger, 6, start=4)
+    assert sink.delivered.wait(5)
+    assert sink.ids == first + second
+    logger.close()
+
+
+def test_close_flushes_the_rest_and_later_logs_are_written_at_once() -> None:
+    sink = Sink()
+    logger = PredictionLogger(sink, flush_interval_s=60, max_rows=1000)
+    ids = log_request(logger, 5)
+    logger.close()
+    assert sink.ids == ids
+    assert logger.pending_rows == 0
+    late = log_request(logger, 1, start=5)
+    assert sink.ids == ids + late
+    logger.close()  # twice is fine
+
+
+def test_without_schema_columns_follow_the_rows() -> None:
+    sink = Sink()
+    logger = PredictionLogger(sink, flush_interval_s=60)
+    logger.log([{"b": 1, "a": "x"}], ["id0"], ["yes"], None, 2.0, datetime.now(UTC))
+    logger.close()
+    frame = sink.frames[0]
+    assert list(frame.columns) == [
+        "prediction_id",
+        "predicted_at",
+        "latency_ms",
+        "b",
+        "a",
+        "prediction",
+    ]
+
+
+def test_a_failing_sink_keeps_rows_until_it_recovers(caplog: pytest.LogCaptureFixture) -> None:
+    sink = Sink()
+    sink.failing = True
+    logger = PredictionLogger(sink, flush_interval_s=0.05, max_rows=1000, schema=SCHEMA)
+    with caplog.at_level(logging.WARNING, logger="loopml.serve"):
+        first = log_request(logger, 3)
+        wait_for(lambda: sink.calls >= 1)
+        second = log_request(logger, 2, start=3)
+        wait_for(lambda: sink.calls >= 2)
+    assert sink.frames == []
+    assert logger.pending_rows == 5
+    assert any("disk full" in r.getMessage() for r in caplog.records)
+    sink.failing = False
+    assert sink.delivered.wait(5)
+    logger.close()
+    assert sorted(sink.ids) == sorted(first + second)
+    assert logger.pending_rows == 0
+
+
+def test_close_reports_rows_it_could_not_write(caplog: pytest.LogCaptureFixture) -> None:
+    sink = Sink()
+    sink.failing = True
+    logger = PredictionLogger(sink, flush_interval_s=60)
+    log_request(logger, 2)
+    with caplog.at_level(logging.WARNING, logger="loopml.serve"):
+        logger.close()
+    assert logger.pending_rows == 2
+    assert any(
+        "2 logged predictions could not be written" in r.getMessage() for r in caplog.records
+    )
+
+
+def test_concurrent_logging_loses_nothing() -> None:
+    sink = Sink()
+    logger = PredictionLogger(sink, flush_interval_s=0.01, max_rows=50, schema=SCHEMA)
+    threads = [threading.Thread(target=log_request, args=(logger, 10, 10 * k)) for k in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    logger.close()
+    assert sorted(sink.ids) == sorted(f"id{i}" for i in range(400))
+
+
+@pytest.mark.parametrize(("interval", "rows"), [(0, 10), (1.0, 0)])
+def test_rejects_bad_settings(interval: float, rows: int) -> None:
+    with pytest.raises(ValueError):
+        PredictionLogger(Sink(), flush_interval_s=interval, max_rows=rows)
+
+
+def test_categories_are_written_as_training_stores_them() -> None:
+    sink = Sink()
+    logger = PredictionLogger(sink, flush_interval_s=60, schema=SCHEMA)
+    rows = [{"x": 1, "color": 2.0, "flag": None}, {"x": None, "color": None, "flag": False}]
+    logger.log(rows, ["a", "b"], ["p", "q"], None, 1.0, datetime.now(UTC))
+    logger.close()
+    frame = sink.frames[0]
+    assert frame["color"].tolist()[0] == "2" and pd.isna(frame["color"].tolist()[1])
+    assert frame["x"].isna().tolist() == [False, True]
+    assert "probability" not in frame.columns

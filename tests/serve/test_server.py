@@ -1,0 +1,137 @@
+"""A real uvicorn server in a subprocess: every answered prediction survives SIGTERM."""
+
+from __future__ import annotations
+
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from loopml.train.bundle import ModelBundle
+
+HELPER = Path(__file__).with_name("server_helper.py")
+JOBS = ["admin", "blue-collar", "student"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_healthy(
+    process: subprocess.Popen, url: str, log: Path, timeout: float = 60.0
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("server did not become healthy")
+
+
+@pytest.fixture
+def server(tmp_path: Path, classifier: ModelBundle):
+    bundle_path = tmp_path / "bundle.pkl"
+    bundle_path.write_bytes(classifier.to_bytes())
+    out = tmp_path / "predictions"
+    out.mkdir()
+    port = free_port()
+    log = tmp_path / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, str(HELPER), str(bundle_path), str(out), str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(process, url, log)
+        yield process, url, out, log
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_sigterm_loses_no_logged_prediction(server) -> None:
+    process, url, out, log = server
+    rng = random.Random(0)
+
+    def one_request(client: httpx.Client) -> list[str]:
+        n = rng.randint(1, 5)
+        rows = [
+            {
+                "age": rng.uniform(18, 90),
+                "balance": rng.choice([None, 10.0]),
+                "job": rng.choice(JOBS),
+            }
+            for _ in range(n)
+        ]
+        response = client.post(f"{url}/predict", json={"rows": rows})
+        assert response.status_code == 200, response.text
+        return response.json()["prediction_ids"]
+
+    with httpx.Client(timeout=30.0) as client, ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: one_request(client), range(200)))
+    returned = {pid for ids in answers for pid in ids}
+    assert len(returned) == sum(len(ids) for ids in answers)  # ids are unique
+
+    process.send_signal(signal.SIGTERM)
+    # a graceful stop: run_server returns, the process exits 0
+    assert process.wait(timeout=30) == 0
+    assert "Traceback" not in log.read_text()
+    assert (out / "stopped").exists()  # the caller's finally ran
+
+    files = sorted(out.glob("*.parquet"))
+    assert len(files) > 1  # batches by size while serving, the rest on shutdown
+    logged = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    assert set(logged["prediction_id"]) == returned
+    assert len(logged) == len(returned)
+    assert logged["probability"].between(0, 1).all()
+    assert not list(out.glob(".*.partial"))
+
+
+def test_sigterm_during_traffic_keeps_every_answered_prediction(server) -> None:
+    process, url, out, log = server
+    row = {"age": 40.0, "balance": 5.0, "job": "admin"}
+    answered: list[str] = []
+    finished: list[int] = []  # list.append is atomic: a thread-safe counter
+
+    def one_request(client: httpx.Client) -> None:
+        try:
+            response = client.post(f"{url}/predict", json={"rows": [row, row]})
+        except httpx.TransportError:
+            return  # refused or cut while shutting down: nothing was answered
+        finally:
+            finished.append(1)
+        if response.status_code == 200:
+            answered.extend(response.json()["prediction_ids"])
+
+    with httpx.Client(timeout=30.0) as client, ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(one_request, client) for _ in range(400)]
+        deadline = time.monotonic() + 60
+        while len(finished) < 100 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        process.send_signal(signal.SIGTERM)
+        for future in futures:
+            future.result()
+    assert process.wait(timeout=30) == 0
+
+    logged = pd.concat([pd.read_parquet(f) for f in out.glob("*.parquet")], ignore_index=True)
+    assert len(answered) >= 200
+    assert set(answered) <= set(logged["prediction_id"])
+    assert "Traceback" not in log.read_text()
