@@ -26,8 +26,8 @@ test: setup
 check: setup lint test
 
 lint: setup
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests scripts
+	$(VENV)/bin/ruff format --check src tests scripts
 	$(VENV)/bin/mypy
 
 # Regenerate the lock from pyproject's ranges (run by a maintainer, not by CI).

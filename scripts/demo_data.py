@@ -21,9 +21,10 @@ def main(out_dir: str, later_rows: int = 400) -> None:
         frame = pd.read_csv(handle)
     history, later = frame.iloc[:-later_rows], frame.iloc[-later_rows:]
     history.to_csv(out / "bank_marketing.csv", index=False)
-    later.drop(columns=[c for c in later.columns if c.strip() == "subscribed"]).to_csv(
-        out / "later_calls.csv", index=False
-    )
+    # later calls arrive without the outcome, and without `duration`, which is known
+    # only once a call has ended
+    unknown_yet = [c for c in later.columns if c.strip() in {"subscribed", "duration"}]
+    later.drop(columns=unknown_yet).to_csv(out / "later_calls.csv", index=False)
     print(f"history: {len(history)} rows, later traffic: {len(later)} rows, in {out}/")
 
 

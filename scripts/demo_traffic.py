@@ -15,13 +15,19 @@ def main(url: str, path: str) -> None:
     ok = 0
     with httpx.Client(base_url=url, timeout=10) as client:
         for i, row in enumerate(frame.to_dict(orient="records"), start=1):
-            row = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+            row = {
+                k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()
+            }
             response = client.post("/predict", json={"row": row})
             response.raise_for_status()
             ok += 1
             if i % 100 == 0 or i == len(frame):
                 print(f"  sent {i}/{len(frame)} rows", flush=True)
     print(f"{ok} predictions served")
+
+
+def _missing(value: object) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 if __name__ == "__main__":

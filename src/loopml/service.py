@@ -49,6 +49,7 @@ def init_project(
     project_dir: str | Path = ".",
     *,
     name: str | None = None,
+    exclude: list[str] | None = None,
     force: bool = False,
 ) -> tuple[Path, ProjectSpec, dict[str, str]]:
     """Infer a spec from ``data`` and write ``loopml.yaml`` in ``project_dir``.
@@ -73,6 +74,7 @@ def init_project(
         source_path=str(source),
         column_map=column_map,
         name=name or root.name,
+        exclude=exclude or (),
     )
     _write_atomic(spec_path, dump_spec(spec).encode())
     return spec_path, spec, column_map
@@ -268,7 +270,7 @@ class ProjectService:
         from loopml.monitor.report import render_report
 
         evaluation = {"candidates": {version.lineage.get("model_kind", "model"): version.metrics}}
-        gate = {"verdict": version.lineage.get("gate"), "checks": []}
+        gate: dict[str, Any] = {"verdict": version.lineage.get("gate"), "checks": []}
         context = _report_context(
             self.spec, version.ref, evaluation, gate, report, dict(version.lineage)
         )

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-
-from loopml.service import ProjectService
-from loopml.serve.sink import load_predictions
 from tests.helpers import free_port
+
+from loopml.serve.sink import load_predictions
+from loopml.service import ProjectService
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def wait_healthy(url: str, server: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise AssertionError(f"server exited: {server.stderr.read() if server.stderr else ''}")
+            raise AssertionError(f"server exited with {server.returncode}")
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 return
@@ -48,22 +48,26 @@ def test_whole_loop(tmp_path: Path, bank_csv: Path) -> None:
     (project / "data").mkdir(parents=True)
     frame = pd.read_csv(bank_csv)
     frame.iloc[:-300].to_csv(project / "data" / "bank.csv", index=False)
-    later = frame.iloc[-300:].drop(columns=["subscribed "])
+    later = frame.iloc[-300:].drop(columns=["subscribed ", "duration"])
     later.columns = [c.strip() for c in later.columns]
 
-    loopml(project, "init", "data/bank.csv", "--target", "subscribed ", "--name", "bank")
+    loopml(
+        project, "init", "data/bank.csv", "-t", "subscribed ", "-x", "duration", "--name", "bank"
+    )
     run = loopml(project, "run", check=False)
     assert run.returncode == 0, run.stdout + run.stderr  # the demo's gate must say go
     assert "GO" in run.stdout and "bank@1 (champion)" in run.stdout
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "loopml", "serve", "--port", str(port), "-C", str(project)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "loopml", "serve", "--port", str(port), "-C", str(project)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     try:
         wait_healthy(url, server)
         ids = []
@@ -73,11 +77,14 @@ def test_whole_loop(tmp_path: Path, bank_csv: Path) -> None:
                 assert response.status_code == 200, response.text
                 ids += response.json()["prediction_ids"]
             bad = client.post("/predict", json={"row": {"age": 40}})
-            assert bad.status_code == 422
+            assert bad.status_code == 422 and "balance" in bad.text
+            with_null = client.post("/predict", json={"row": {**row, "balance": None}})
+            assert with_null.status_code == 200  # the fitted transform imputes
+            ids += with_null.json()["prediction_ids"]
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    assert server.returncode == 0, server.stderr.read() if server.stderr else ""
+    assert server.returncode == 0, log.read_text()
 
     service = ProjectService.open(project)
     logged = load_predictions(service.store, service.artifacts, "bank", 1)
@@ -88,6 +95,7 @@ def test_whole_loop(tmp_path: Path, bank_csv: Path) -> None:
     monitor = loopml(project, "monitor", check=False)
     assert monitor.returncode in (0, 1), monitor.stderr
     assert "pdays" in monitor.stdout and "report:" in monitor.stdout
+    assert "duration" not in monitor.stdout  # excluded at init
     report = next((project / ".loopml" / "reports").glob("monitor-*.html"))
     assert "pdays" in report.read_text()
     assert os.path.getsize(report) > 10_000

@@ -37,6 +37,7 @@ def infer_spec(
     source_path: str | Path,
     column_map: Mapping[str, str] | None = None,
     name: str,
+    exclude: Sequence[str] = (),
 ) -> ProjectSpec:
     """A project spec for predicting ``target`` from the other columns of ``df``.
 
@@ -46,6 +47,8 @@ def infer_spec(
         source_path: the file ``df`` came from; it becomes ``data.source.path``.
         column_map: ``{original: clean}`` names from ``clean_column_names``.
         name: the project name; characters a name may not hold become ``-``.
+        exclude: columns to keep out of the features (e.g. ones known only after the
+            outcome, like the bank data's ``duration``), by clean or original name.
 
     Returns:
         A spec with the task (classification when the target holds strings, booleans or
@@ -56,8 +59,8 @@ def infer_spec(
         or as the sum of two columns) excluded from the features.
 
     Raises:
-        DataError: the target is not a column (the message lists them), holds no values,
-            or holds a single value.
+        DataError: the target or an excluded column is not a column (the message lists
+            them), or the target holds no values or a single value.
     """
     column_map = dict(column_map or {})
     column = resolve_target(df, target, column_map, source_path)
@@ -80,19 +83,28 @@ def infer_spec(
     time_column = _time_column(df, kinds, exclude=column)
     split = _split(task, counts, time_column)
     candidates = [c for c in df.columns if c not in (column, time_column)]
-    exclude = [c for c in candidates if is_id_like(df[c], kinds[c], str(c))]
-    exclude += leaky_columns(df, column, [c for c in candidates if c not in exclude])
+    chosen = [resolve_target(df, c, column_map, source_path, role="to exclude") for c in exclude]
+    if column in chosen:
+        raise DataError(f"{source_path}: '{column}' is the target; it cannot be excluded")
+    id_like = [c for c in candidates if c not in chosen and is_id_like(df[c], kinds[c], str(c))]
+    dropped = chosen + id_like
+    dropped += leaky_columns(df, column, [c for c in candidates if c not in dropped])
     return ProjectSpec(
         name=project_name(name),
         problem=problem,
         data=DataSpec(source=Source(path=str(source_path)), columns=kinds),
         split=split,
-        features=FeaturesSpec(exclude=exclude),
+        features=FeaturesSpec(exclude=dropped),
     )
 
 
 def resolve_target(
-    df: pd.DataFrame, target: str, column_map: Mapping[str, str], source_path: str | Path = ""
+    df: pd.DataFrame,
+    target: str,
+    column_map: Mapping[str, str],
+    source_path: str | Path = "",
+    *,
+    role: str = "to use as the target",
 ) -> str:
     """The clean column name ``target`` refers to: a clean name, an original name, or
     either in another case or with stray spaces. DataError (listing the columns) if none."""
@@ -111,7 +123,7 @@ def resolve_target(
     close = difflib.get_close_matches(wanted, columns, n=3)
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
     raise DataError(
-        f"{source_path or 'the data'}: no column '{target}' to use as the target. "
+        f"{source_path or 'the data'}: no column '{target}' {role}. "
         f"Available columns: {', '.join(columns)}.{hint}"
     )
 

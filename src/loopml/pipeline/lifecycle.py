@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import UTC, datetime
+from dataclasses import replace
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,10 @@ def _validate(spec: ProjectSpec) -> Any:
         target = frame[spec.problem.target]
         if target.isna().all():
             raise DataError(f"target column '{spec.problem.target}' holds no values")
-        features = [c for c in schema.columns if c.name in spec.feature_columns]
+        # the model's input signature: the fitted transform imputes, so nulls are allowed
+        features = [
+            replace(c, nullable=True) for c in schema.columns if c.name in spec.feature_columns
+        ]
         ctx.log_metrics({"violations": float(len(violations))})
         return {SCHEMA: Schema(tuple(features)).to_dict(), "violations": violations}
 

@@ -46,9 +46,7 @@ def register_model(
     return version
 
 
-def promote(
-    store: MetadataStore, project_id: str, name: str, version: int, *, reason: str
-) -> None:
+def promote(store: MetadataStore, project_id: str, name: str, version: int, *, reason: str) -> None:
     """Make ``name@version`` the champion and record the change as an event."""
     previous = _find_alias(store, name, CHAMPION)
     store.set_alias(name, CHAMPION, version)

@@ -28,7 +28,8 @@ REGRESSION_METRICS: dict[str, bool] = {
     "r2": True,
     "mape": False,
 }
-MODEL_KINDS = ("linear", "hist_gradient_boosting")
+ModelKind = Literal["linear", "hist_gradient_boosting"]
+MODEL_KINDS: tuple[ModelKind, ...] = ("linear", "hist_gradient_boosting")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
@@ -74,8 +75,7 @@ class Problem(_Section):
         for name in names:
             if name not in allowed:
                 raise ValueError(
-                    f"metric '{name}' does not apply to {self.task}; "
-                    f"allowed: {', '.join(allowed)}"
+                    f"metric '{name}' does not apply to {self.task}; allowed: {', '.join(allowed)}"
                 )
         return self
 
@@ -112,9 +112,7 @@ class FeaturesSpec(_Section):
 
 
 class ModelsSpec(_Section):
-    candidates: list[Literal["linear", "hist_gradient_boosting"]] = Field(
-        default_factory=lambda: list(MODEL_KINDS), min_length=1
-    )
+    candidates: list[ModelKind] = Field(default_factory=lambda: list(MODEL_KINDS), min_length=1)
     random_state: int = 42
 
 
@@ -152,8 +150,7 @@ class ProjectSpec(_Section):
         for where, col in named:
             if col and col not in columns:
                 raise ValueError(
-                    f"{where}: column '{col}' is not in data.columns "
-                    f"({', '.join(columns)})"
+                    f"{where}: column '{col}' is not in data.columns ({', '.join(columns)})"
                 )
         if self.problem.target in self.features.exclude:
             raise ValueError("features.exclude: the target cannot be excluded")

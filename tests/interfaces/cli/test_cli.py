@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.helpers import bank_project
 from typer.testing import CliRunner
 
 from loopml.interfaces.cli.main import app
-from tests.helpers import bank_project
 
 runner = CliRunner()
 
@@ -137,3 +137,17 @@ def test_run_then_rerun_reuses_every_step(tmp_path: Path, bank_csv: Path) -> Non
         assert scored.exit_code == 0, scored.output
         out = pd.read_parquet(output)
         assert len(out) == 50 and out["probability"].between(0, 1).all()
+
+
+def test_init_exclude_keeps_a_column_out_of_features(tmp_path: Path, bank_csv: Path) -> None:
+    project = bank_project(tmp_path, bank_csv, rows=300)
+    args = ("init", "data/bank.csv", "-t", "subscribed", "-C", str(project))
+    wrong = invoke(*args, "--exclude", "durration")
+    assert wrong.exit_code == 2 and "durration" in wrong.output and "duration" in wrong.output
+    assert not (project / "loopml.yaml").exists()
+    assert invoke(*args, "--exclude", "Duration").exit_code == 0
+    from loopml.spec import load_spec
+
+    spec = load_spec(project / "loopml.yaml")
+    assert "duration" in spec.features.exclude
+    assert "duration" not in spec.feature_columns

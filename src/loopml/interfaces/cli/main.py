@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -64,13 +63,19 @@ def init(
     data: Annotated[Path, typer.Argument(help="CSV, TSV, JSON(L) or Parquet file.")],
     target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.")],
     name: Annotated[str | None, typer.Option(help="Project name (default: folder).")] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", "-x", help="A column to keep out of the features (repeat)."),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing loopml.yaml.")] = False,
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Write loopml.yaml from DATA: task, column types, metric and split inferred."""
     from loopml.service import init_project
 
-    path, spec, column_map = init_project(data, target, project_dir, name=name, force=force)
+    path, spec, column_map = init_project(
+        data, target, project_dir, name=name, exclude=exclude, force=force
+    )
     render.spec_written(path, spec, column_map)
 
 
@@ -195,4 +200,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

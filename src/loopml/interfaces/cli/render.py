@@ -168,7 +168,9 @@ def drift(result: Any) -> None:
         flag = "[red]DRIFT[/]" if f.drifted else "[green]ok[/]"
         table.add_row(f.feature, f.method, _num(f.score), _num(f.threshold), flag)
     console.print(table)
-    console.print(f"{report.current_rows} served rows against {report.reference_rows} training rows")
+    console.print(
+        f"{report.current_rows} served rows against {report.reference_rows} training rows"
+    )
     if report.alert:
         console.print(f"[bold red]ALERT[/]: drift in {', '.join(report.drifted_features)}")
     else:
