@@ -17,7 +17,7 @@ import pytest
 
 from loopml.domain import RunStatus
 from loopml.pipeline import Runner, Step, StepContext, recover_dead_runs
-from loopml.pipeline.recovery import process_alive
+from loopml.processes import process_alive
 from loopml.storage.artifacts import LocalArtifactStore
 from loopml.storage.metadata import MetadataStore
 

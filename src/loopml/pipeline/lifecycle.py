@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import replace
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any

@@ -45,26 +45,6 @@ def part_pid(name: str) -> int | None:
     return int(match["pid"]) if match else None
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with ``pid`` exists on this host and is not a zombie."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists but belongs to someone else
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-    except OSError:  # no /proc (macOS) or it vanished just now
-        return True
-    # The state follows the command name, which is in parentheses and may contain spaces.
-    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
-    return state not in (b"Z", b"X")
-
-
 def not_found(digest: str, uri: str) -> NotFoundError:
     return NotFoundError(
         f"Artifact sha256:{digest[:12]} is not in the artifact store at {uri}. "

@@ -25,6 +25,7 @@ from typing import BinaryIO
 
 from loopml.domain import ArtifactRef
 from loopml.errors import NotFoundError, StorageError
+from loopml.processes import process_alive
 from loopml.storage.artifacts._common import (
     CHUNK_SIZE,
     STALE_AFTER_S,
@@ -34,7 +35,6 @@ from loopml.storage.artifacts._common import (
     not_found,
     part_name,
     part_pid,
-    pid_alive,
 )
 
 
@@ -183,7 +183,7 @@ class LocalArtifactStore:
                 age = now - entry.stat().st_mtime
             except FileNotFoundError:  # its writer just renamed it into place
                 continue
-            if (pid is not None and pid != os.getpid() and not pid_alive(pid)) or (
+            if (pid is not None and pid != os.getpid() and not process_alive(pid)) or (
                 age > STALE_AFTER_S
             ):
                 with contextlib.suppress(FileNotFoundError):

@@ -28,6 +28,7 @@ import fsspec
 
 from loopml.domain import ArtifactRef
 from loopml.errors import NotFoundError, StorageError
+from loopml.processes import process_alive
 from loopml.storage.artifacts._common import (
     CHUNK_SIZE,
     STALE_AFTER_S,
@@ -37,7 +38,6 @@ from loopml.storage.artifacts._common import (
     not_found,
     part_name,
     part_pid,
-    pid_alive,
 )
 
 # Backends whose single put of a whole object is atomic: readers see all of it or nothing.
@@ -193,7 +193,7 @@ class FsspecArtifactStore:
                     continue
                 name = str(entry["name"])
                 pid = part_pid(name.rsplit("/", 1)[-1])
-                dead = local and pid is not None and pid != os.getpid() and not pid_alive(pid)
+                dead = local and pid is not None and pid != os.getpid() and not process_alive(pid)
                 age = _age_s(entry)
                 if dead or (age is not None and age > STALE_AFTER_S):
                     with contextlib.suppress(FileNotFoundError):
