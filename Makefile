@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: setup demo test check lint lock clean
+.PHONY: setup browser demo test check lint lock clean
 
 setup: $(STAMP)
 
@@ -16,10 +16,16 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .  
 	touch $(STAMP)
 
+# Debian's chromium for the browser tests (installed when missing and we are root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] \
+	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium is not installed: browser tests will be skipped"; }
+
 demo: setup
 	bash scripts/demo.sh
 
-test: setup
+test: setup browser
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest --cov --cov-report=term:skip-covered -q
 

@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from loopml.config import SPEC_FILE, Settings, load_settings
-from loopml.domain import DriftReport, Event, Metric, ModelVersion, Project, Run, RunStatus
+from loopml.domain import (
+    DriftReport,
+    Event,
+    Metric,
+    ModelVersion,
+    Project,
+    Run,
+    RunStatus,
+    Snapshot,
+)
 from loopml.errors import ConflictError, DataError, NotFoundError
 from loopml.spec import ProjectSpec, dump_spec, load_spec
 from loopml.storage.artifacts import open_artifact_store
@@ -150,6 +159,46 @@ class ProjectService:
 
     def list_events(self, kind: str | None = None) -> list[Event]:
         return self.store.list_events(self.project.project_id, kind)
+
+    # -- data -----------------------------------------------------------------------
+
+    def list_snapshots(self) -> list[Snapshot]:
+        return self.store.list_snapshots(self.project.project_id)
+
+    def get_snapshot(self, prefix: str) -> Snapshot:
+        """The snapshot whose id starts with ``prefix`` (NotFound / Conflict otherwise)."""
+        matches = [s for s in self.list_snapshots() if s.snapshot_id.startswith(prefix)]
+        if not matches:
+            raise NotFoundError(
+                f"no data snapshot of project '{self.spec.name}' starts with '{prefix}'; "
+                "`loopml data versions` lists them"
+            )
+        if len(matches) > 1:
+            raise ConflictError(f"'{prefix}' matches {len(matches)} snapshots; give more of it")
+        return matches[0]
+
+    def load_snapshot(self, snapshot: Snapshot) -> Any:
+        import pandas as pd
+
+        return pd.read_parquet(io.BytesIO(self.artifacts.get_bytes(snapshot.snapshot_id)))
+
+    def diff_snapshots(self, a: str, b: str, key: list[str] | None = None) -> Any:
+        """Rows added/removed/changed, schema changes and shifts from snapshot A to B."""
+        from loopml.data.diff import diff_frames
+
+        first, second = self.get_snapshot(a), self.get_snapshot(b)
+        return diff_frames(
+            self.load_snapshot(first),
+            self.load_snapshot(second),
+            key=key if key is not None else list(self.spec.data.key),
+        )
+
+    def lineage(self, ref: str | None = None) -> tuple[ModelVersion, Snapshot]:
+        """A model version with the snapshot it was trained on (sources, hashes, query)."""
+        from loopml.registry import resolve_model
+
+        version = resolve_model(self.store, ref or f"{self.spec.name}@champion")
+        return version, self.store.get_snapshot(version.lineage["snapshot_id"])
 
     # -- models ---------------------------------------------------------------------
 

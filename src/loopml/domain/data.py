@@ -81,8 +81,9 @@ class Snapshot:
     """An immutable Parquet snapshot of ingested data.
 
     ``snapshot_id`` is the sha256 of the Parquet artifact, so the same data is the same
-    snapshot. ``source_hash`` is the sha256 of the raw source; ``column_map`` maps each
-    original column name to its cleaned name.
+    snapshot. ``source_hash`` is the sha256 of the raw sources (combined); ``column_map``
+    maps each original column name to its cleaned name; ``details`` holds each source
+    (type, location, query, hash, rows) and how they were combined.
     """
 
     snapshot_id: str
@@ -94,3 +95,4 @@ class Snapshot:
     created_at: datetime
     column_map: Mapping[str, str] = field(default_factory=dict)
     code_version: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,31 +13,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from loopml.domain import Schema, Snapshot
 from loopml.errors import SchemaOutdated, StorageError
 from loopml.storage.metadata import SCHEMA_REVISION, open_metadata_store, upgrade_database
 from loopml.storage.metadata import migrate as migrate_module
 from loopml.storage.metadata.engine import create_engine
 from loopml.storage.metadata.tables import metadata
-
-NEXT_REVISION = '''"""A later schema, for tests."""
-
-import sqlalchemy as sa
-from alembic import op
-
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.add_column("projects", sa.Column("description", sa.Text, nullable=True))
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("projects") as batch:
-        batch.drop_column("description")
-'''
 
 
 def revision_of(url: str) -> str | None:
@@ -84,21 +65,24 @@ def test_sqlite_parent_folder_is_created(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "b" / "loopml.db").is_file()
 
 
-def test_older_revision_is_refused_until_upgraded(
-    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    open_metadata_store(store_url).close()  # the database is at 0001
-    scripts = tmp_path / "migrations"
-    shutil.copytree(migrate_module.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__py*"))
-    (scripts / "versions" / "0002_next.py").write_text(NEXT_REVISION)
-    monkeypatch.setattr(migrate_module, "MIGRATIONS_DIR", scripts)
-    monkeypatch.setattr(migrate_module, "SCHEMA_REVISION", "0002")
-
+def test_older_revision_is_refused_until_upgraded(store_url: str) -> None:
+    assert upgrade_database(store_url, "0001") == "0001"  # a database of loopml 0.1
     with pytest.raises(SchemaOutdated, match="revision '0001'.*`loopml db upgrade`"):
         open_metadata_store(store_url)
-    assert upgrade_database(store_url) == "0002"
+    assert upgrade_database(store_url) == SCHEMA_REVISION
     store = open_metadata_store(store_url)
-    assert store.ensure_project("after-upgrade").name == "after-upgrade"
+    project = store.ensure_project("after-upgrade")
+    snapshot = Snapshot(
+        snapshot_id="a" * 64,
+        project_id=project.project_id,
+        source="x.csv",
+        source_hash="b" * 64,
+        row_count=1,
+        schema=Schema(()),
+        created_at=datetime.now(UTC),
+        details={"sources": [{"name": "main", "query": None}]},
+    )
+    assert store.add_snapshot(snapshot).details == snapshot.details
     store.close()
 
 

@@ -6,15 +6,15 @@ Exit codes: 0 success; 1 a result that needs attention (gate said no-go, drift a
 
 from __future__ import annotations
 
-import functools
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
 from loopml.interfaces.cli import render
+from loopml.interfaces.cli.common import ProjectDir, handles_errors, open_service
+from loopml.interfaces.cli.data import data_app
 
 app = typer.Typer(
     name="loopml",
@@ -25,37 +25,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the metadata database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-F = TypeVar("F", bound=Callable[..., Any])
-ProjectDir = Annotated[
-    Path, typer.Option("--dir", "-C", help="Project folder (default: the current one).")
-]
-
-
-def handles_errors(func: F) -> F:
-    """Turn loopml errors into a red message and the documented exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from loopml.errors import LoopMLError, exit_code_for
-
-        try:
-            return func(*args, **kwargs)
-        except LoopMLError as exc:
-            render.error(str(exc))
-            raise typer.Exit(exit_code_for(exc)) from None
-        except KeyboardInterrupt:
-            render.error("interrupted")
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _service(project_dir: Path) -> Any:
-    from loopml.service import ProjectService
-
-    return ProjectService.open(project_dir)
-
+app.add_typer(data_app, name="data")
 
 @app.command()
 @handles_errors
@@ -83,7 +53,7 @@ def init(
 @handles_errors
 def run(project_dir: ProjectDir = Path(".")) -> None:
     """Run the lifecycle: ingest, validate, split, train, evaluate, gate, register."""
-    service = _service(project_dir)
+    service = open_service(project_dir)
     with render.StepProgress() as progress:
         summary = service.run(on_event=progress.on_event)
     render.run_summary(summary)
@@ -100,7 +70,7 @@ def runs(
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """List runs, newest first."""
-    render.runs_table(_service(project_dir).list_runs(name=step, status=status, limit=limit))
+    render.runs_table(open_service(project_dir).list_runs(name=step, status=status, limit=limit))
 
 
 @app.command()
@@ -110,7 +80,7 @@ def show(
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Show one run: status, timings, parameters, metrics, outputs, error."""
-    run_, metrics = _service(project_dir).get_run(run_id)
+    run_, metrics = open_service(project_dir).get_run(run_id)
     render.run_detail(run_, metrics)
 
 
@@ -118,7 +88,18 @@ def show(
 @handles_errors
 def models(project_dir: ProjectDir = Path(".")) -> None:
     """List the project's model versions with their aliases and metrics."""
-    render.models_table(_service(project_dir).list_models())
+    render.models_table(open_service(project_dir).list_models())
+
+
+@app.command()
+@handles_errors
+def lineage(
+    model: Annotated[str | None, typer.Argument(help="NAME@VERSION or NAME@ALIAS.")] = None,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Trace a model version to its snapshot, sources, hashes and code version."""
+    version, snapshot = open_service(project_dir).lineage(model)
+    render.lineage(version, snapshot)
 
 
 @app.command()
@@ -132,7 +113,7 @@ def serve(
     """Serve a model over HTTP (default: the project's champion on 127.0.0.1)."""
     from loopml.serve.server import run_server
 
-    service = _service(project_dir)
+    service = open_service(project_dir)
     host = host or service.spec.serve.host
     port = port or service.spec.serve.port
     app_, version = service.serving_app(model)
@@ -157,7 +138,7 @@ def predict(
         raise typer.Exit(2)
     ref = args[0] if len(args) == 3 else None
     source, output = Path(args[-2]), Path(args[-1])
-    rows = _service(project_dir).predict_file(ref, source, output)
+    rows = open_service(project_dir).predict_file(ref, source, output)
     render.done(f"wrote {rows} predictions to {output}")
 
 
@@ -168,7 +149,7 @@ def monitor(
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Drift per feature between training data and served traffic; exit 1 on alert."""
-    result = _service(project_dir).monitor(model)
+    result = open_service(project_dir).monitor(model)
     render.drift(result)
     if result.report.alert:
         raise typer.Exit(1)
@@ -178,7 +159,7 @@ def monitor(
 @handles_errors
 def summary(project_dir: ProjectDir = Path(".")) -> None:
     """The champion, its metrics, the last gate verdict and drift check, and reports."""
-    service = _service(project_dir)
+    service = open_service(project_dir)
     render.project_summary(service)
 
 

@@ -217,3 +217,52 @@ def _num(value: Any, digits: int = 4) -> str:
     if value is None:
         return "-"
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def snapshots_table(snapshots: list[Any]) -> None:
+    table = Table()
+    for col in ("snapshot", "created", "rows", "columns", "source", "source sha256"):
+        table.add_column(col)
+    for s in snapshots:
+        table.add_row(
+            s.snapshot_id[:12],
+            s.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(s.row_count),
+            str(len(s.schema.columns)),
+            s.source,
+            s.source_hash[:12],
+        )
+    console.print(table if snapshots else "no snapshots yet: `loopml run`")
+
+
+def snapshot_diff(diff: Any, a: str, b: str) -> None:
+    console.print(f"snapshot {a} -> {b}: {diff.rows_a} -> {diff.rows_b} rows")
+    keyed = f" (by key {', '.join(diff.key)})" if diff.key else " (whole rows)"
+    console.print(
+        f"  rows added {diff.added}, removed {diff.removed}, changed {diff.changed}{keyed}"
+    )
+    if diff.columns_added or diff.columns_removed:
+        console.print(
+            f"  columns added: {', '.join(diff.columns_added) or '-'}; "
+            f"removed: {', '.join(diff.columns_removed) or '-'}"
+        )
+    for column, before, after in diff.kind_changes:
+        console.print(f"  [yellow]type changed[/] {column}: {before} -> {after}")
+    shifted = [s for s in diff.shifts if s.drifted]
+    for s in sorted(shifted, key=lambda s: -s.score):
+        console.print(f"  [yellow]distribution shift[/] {s.feature}: PSI {s.score:.3f}")
+    if not shifted:
+        console.print("  no distribution shift above the threshold")
+
+
+def lineage(version: Any, snapshot: Any) -> None:
+    console.print(f"[bold]{version.ref}[/] ({', '.join(version.aliases) or 'no alias'})")
+    for key, value in dict(version.lineage).items():
+        console.print(f"  {key}: {value}")
+    console.print(f"snapshot {snapshot.snapshot_id} ({snapshot.row_count} rows)")
+    for source in snapshot.details.get("sources", []):
+        query = f" query: {source['query']}" if source.get("query") else ""
+        console.print(
+            f"  source {source['name']} ({source['type']}): {source['location']}{query} "
+            f"sha256 {source['source_hash']}"
+        )

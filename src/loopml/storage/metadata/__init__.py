@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 # The head of migrations/versions (a test checks it against Alembic's head). Opening a
 # store compares it with the database's alembic_version without importing Alembic.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 __all__ = ["SCHEMA_REVISION", "MetadataStore", "open_metadata_store", "upgrade_database"]
 
@@ -32,11 +32,12 @@ def open_metadata_store(url: str) -> SqlMetadataStore:
     return _open(url)
 
 
-def upgrade_database(url: str) -> str:
-    """Upgrade the database at ``url`` to ``SCHEMA_REVISION`` and return the revision.
+def upgrade_database(url: str, target: str = "head") -> str:
+    """Upgrade the database at ``url`` to ``target`` (default: ``SCHEMA_REVISION``) and
+    return the revision it is then at.
 
     Raises ``StorageError`` when the database cannot be reached or upgraded.
     """
     from loopml.storage.metadata.migrate import upgrade_database as _upgrade
 
-    return _upgrade(url)
+    return _upgrade(url, target)

@@ -160,6 +160,7 @@ def snapshot_from_row(row: AnyRow) -> Snapshot:
         created_at=row.created_at,
         column_map=from_json(row.column_map),
         code_version=row.code_version,
+        details=from_json(row.details),
     )
 
 

@@ -141,6 +141,7 @@ def _snapshot_values(snapshot: Snapshot) -> dict[str, Any]:
         "row_count": snapshot.row_count,
         "schema": schema_to_json(snapshot.schema, f"schema of {field}"),
         "column_map": to_json(dict(snapshot.column_map), f"column map of {field}"),
+        "details": to_json(dict(snapshot.details), f"details of {field}"),
         "code_version": snapshot.code_version,
         "created_at": snapshot.created_at,
     }

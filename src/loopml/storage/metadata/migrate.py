@@ -57,8 +57,9 @@ def ensure_schema(engine: Engine) -> None:
         )
 
 
-def upgrade_database(url: str) -> str:
-    """Upgrade the database at ``url`` to the newest schema and return its revision.
+def upgrade_database(url: str, target: str = "head") -> str:
+    """Upgrade the database at ``url`` to ``target`` (the newest schema) and return the
+    revision it is then at.
 
     Raises StorageError if the database cannot be reached or upgraded.
     """
@@ -70,7 +71,7 @@ def upgrade_database(url: str) -> str:
         with _schema_lock(engine) as conn:
             if _current_revision(conn) is None:
                 _check_empty(conn, label)
-            _upgrade(conn)
+            _upgrade(conn, target)
             revision = _current_revision(conn)
     except CommandError as exc:
         raise StorageError(
@@ -99,11 +100,11 @@ def alembic_config(connection: sa.Connection | None = None):  # type: ignore[no-
     return config
 
 
-def _upgrade(conn: sa.Connection) -> None:
+def _upgrade(conn: sa.Connection, target: str = "head") -> None:
     from alembic import command
 
     with conn.begin():
-        command.upgrade(alembic_config(conn), "head")
+        command.upgrade(alembic_config(conn), target)
 
 
 def _current_revision(conn: sa.Connection) -> str | None:

@@ -123,6 +123,7 @@ snapshots = sa.Table(
     sa.Column("row_count", sa.BigInteger, nullable=False),
     sa.Column("schema", sa.Text, nullable=False),
     sa.Column("column_map", sa.Text, nullable=False),
+    sa.Column("details", sa.Text, nullable=False, server_default="{}"),
     sa.Column("code_version", sa.String(200), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Index("ix_snapshots_project_id", "project_id"),
