@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from loopml.domain import (
     RunStatus,
     Snapshot,
 )
-from loopml.errors import ConflictError, DataError, NotFoundError
+from loopml.errors import ConflictError, DataError, NotFoundError, SpecError
 from loopml.spec import ProjectSpec, dump_spec, load_spec
 from loopml.storage.artifacts import open_artifact_store
 from loopml.storage.artifacts.protocols import ArtifactStore
@@ -67,16 +68,22 @@ def init_project(
     when a spec exists and ``force`` is False. Nothing is written on error. Returns the
     spec's path, the spec and the mapping of original to cleaned column names.
     """
+    from loopml.data.clean import clean_frame
     from loopml.data.infer import infer_spec
     from loopml.data.ingest import clean_column_names, read_source
+    from loopml.data.schema import infer_schema
+    from loopml.data.schema_file import save_schema
+    from loopml.data.validate import infer_unique
+    from loopml.spec import CleaningSpec
 
     root = Path(project_dir).resolve()
     spec_path = root / SPEC_FILE
     if spec_path.exists() and not force:
         raise ConflictError(f"{spec_path} already exists; pass --force to overwrite it")
     data_path = (root / data).resolve()
-    frame, column_map = clean_column_names(read_source(data_path))
+    raw, column_map = clean_column_names(read_source(data_path))
     source = os.path.relpath(data_path, root) if data_path.is_relative_to(root) else data_path
+    frame, _ = clean_frame(raw, CleaningSpec(), target=_target_name(raw, target, column_map))
     spec = infer_spec(
         frame,
         target=target,
@@ -85,8 +92,16 @@ def init_project(
         name=name or root.name,
         exclude=exclude or (),
     )
+    schema = infer_schema(raw)
+    save_schema(schema, root / spec.data.schema_file, unique=infer_unique(raw, schema))
     _write_atomic(spec_path, dump_spec(spec).encode())
     return spec_path, spec, column_map
+
+
+def _target_name(frame: Any, target: str, column_map: dict[str, str]) -> str:
+    from loopml.data.infer import resolve_target
+
+    return resolve_target(frame, target, column_map)
 
 
 class ProjectService:
@@ -126,7 +141,9 @@ class ProjectService:
         from loopml.pipeline.lifecycle import EVALUATION, GATE, REGISTRATION, lifecycle_steps
         from loopml.pipeline.versioning import code_version
 
-        steps = lifecycle_steps(self.spec, self.settings.project_dir)
+        steps = lifecycle_steps(
+            self.spec, self.settings.project_dir, os.environ, self._label_sets()
+        )
         runner = Runner(
             self.store,
             self.artifacts,
@@ -140,6 +157,77 @@ class ProjectService:
         registration = result.load(REGISTRATION)
         report = self._write_run_report(evaluation, gate, registration)
         return RunSummary(result.run, result.steps, evaluation, gate, registration, report)
+
+    # -- labels ---------------------------------------------------------------------
+
+    def _label_sets(self) -> list[Any]:
+        from loopml.pipeline.lifecycle import LabelSet
+
+        events = self.store.list_events(self.project.project_id, "labels.imported")
+        return [
+            LabelSet(e.payload["digest"], e.payload["labelled_by"], e.payload["labelled_at"])
+            for e in events
+        ]
+
+    def _run_data_steps(self, on_event: Callable[[Any], None] | None, name: str) -> Any:
+        from loopml.pipeline import Runner
+        from loopml.pipeline.lifecycle import data_steps
+        from loopml.pipeline.versioning import code_version
+
+        steps = data_steps(self.spec, self.settings.project_dir, os.environ, self._label_sets())
+        runner = Runner(
+            self.store,
+            self.artifacts,
+            self.project.project_id,
+            code_version=code_version(self.settings.project_dir),
+            on_event=on_event,
+        )
+        return runner.run(steps, name=name)
+
+    def export_unlabelled(self, output: Path, on_event: Callable[[Any], None] | None = None) -> int:
+        """Write the rows that still have no label (after rules and imports) to ``output``."""
+        from loopml.data.labels import export_unlabelled
+        from loopml.pipeline.lifecycle import LABELLED
+
+        self._require_key("label export")
+        result = self._run_data_steps(on_event, "label-export")
+        return export_unlabelled(
+            result.load(LABELLED),
+            self.spec.problem.target,
+            list(self.spec.data.key),
+            self._path(output),
+        )
+
+    def import_labels(self, path: Path, labelled_by: str) -> dict[str, Any]:
+        """Store a filled-in labelling file; the next run applies it (who and when kept)."""
+        import pandas as pd
+
+        from loopml.data.labels import read_label_file
+
+        self._require_key("label import")
+        if not labelled_by.strip():
+            raise DataError("say who labelled the rows: --by NAME")
+        key, target = list(self.spec.data.key), self.spec.problem.target
+        labels = read_label_file(self._path(path), key, target)
+        buffer = io.BytesIO()
+        pd.DataFrame(labels[[*key, target]]).to_parquet(buffer, index=False)
+        ref = self.artifacts.put_bytes(buffer.getvalue())
+        payload = {
+            "digest": ref.digest,
+            "labelled_by": labelled_by.strip(),
+            "labelled_at": datetime.now(UTC).isoformat(),
+            "rows": len(labels),
+            "file": str(path),
+        }
+        self.store.add_event(self.project.project_id, "labels.imported", payload)
+        return payload
+
+    def _require_key(self, command: str) -> None:
+        if not self.spec.data.key:
+            raise SpecError(
+                f"`loopml {command}` matches rows by their key: set data.key in "
+                "loopml.yaml to the column(s) that identify a row"
+            )
 
     # -- runs -----------------------------------------------------------------------
 

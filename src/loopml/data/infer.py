@@ -17,9 +17,9 @@ from loopml.errors import DataError
 from loopml.spec.model import (
     DataSpec,
     FeaturesSpec,
+    FileSource,
     Problem,
     ProjectSpec,
-    Source,
     SplitSpec,
     SuccessCriterion,
 )
@@ -92,7 +92,7 @@ def infer_spec(
     return ProjectSpec(
         name=project_name(name),
         problem=problem,
-        data=DataSpec(source=Source(path=str(source_path)), columns=kinds),
+        data=DataSpec(sources=[FileSource(path=str(source_path))], columns=kinds),
         split=split,
         features=FeaturesSpec(exclude=dropped),
     )

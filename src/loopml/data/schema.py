@@ -115,17 +115,25 @@ def _looks_like_text(strings: pd.Series) -> bool:
     return bool(sample.nunique() > 0.5 * len(sample) and words.mean() >= _TEXT_MIN_WORDS)
 
 
-def datetime_format(strings: pd.Series) -> str | None:
-    """The first of ``DATE_FORMATS`` that parses every (sampled) non-null string, or None."""
+def datetime_format(strings: pd.Series, min_share: float = 1.0) -> str | None:
+    """The first of ``DATE_FORMATS`` that parses every (sampled) distinct non-null string,
+    or at least ``min_share`` of them (cleaning tolerates a few bad values), or None."""
     distinct = pd.Series(strings.dropna().astype(str).unique()[:_SAMPLE])
-    if distinct.empty or not distinct.str.match(_DATE_LIKE).all():
+    if distinct.empty:
+        return None
+    date_like = distinct.str.match(_DATE_LIKE)
+    if date_like.mean() < min_share or not date_like.any():
         return None
     for fmt in DATE_FORMATS:
-        try:
-            pd.to_datetime(distinct, format=fmt, errors="raise")
-        except (ValueError, TypeError, OverflowError):
-            continue
-        return fmt
+        if min_share >= 1.0:
+            try:
+                pd.to_datetime(distinct, format=fmt, errors="raise")
+            except (ValueError, TypeError, OverflowError):
+                continue
+            return fmt
+        parsed = pd.to_datetime(distinct, format=fmt, errors="coerce")
+        if parsed.notna().mean() >= min_share:
+            return fmt
     return None
 
 
@@ -212,29 +220,62 @@ def check_schema(df: pd.DataFrame, schema: Schema) -> list[Violation]:
     Each violation counts the rows and quotes the first offending value and its row
     (the position in ``df``). Columns of ``df`` that the schema does not name are ignored.
     """
-    violations: list[Violation] = []
-    for col in schema.columns:
-        if col.name not in df.columns:
-            violations.append(
-                Violation(col.name, "missing_column", len(df), f"expected a {col.kind} column")
-            )
+    violations = []
+    for found in find_breaks(df, schema):
+        if found.flags is None:
+            violations.append(Violation(found.column, found.rule, len(df), found.why))
             continue
-        series = df[col.name]
-        if not col.nullable:
-            violations += _flag(col.name, "null", series.isna(), series)
-        violations += _check_values(col, series)
+        first = int(np.flatnonzero(found.flags)[0])
+        example = describe_value(found.rule, found.values.iloc[first], found.why)
+        violations.append(
+            Violation(found.column, found.rule, int(found.flags.sum()), example, first)
+        )
     return violations
 
 
-def _check_values(col: ColumnSchema, series: pd.Series) -> list[Violation]:
+@dataclass(frozen=True)
+class RuleBreak:
+    """Rows of ``column`` that break ``rule``: ``flags`` marks them (by position) in
+    ``values``; ``why`` says what was expected. ``flags`` is None for a missing column."""
+
+    column: str
+    rule: str
+    flags: np.ndarray | None
+    values: pd.Series
+    why: str
+
+
+def find_breaks(df: pd.DataFrame, schema: Schema) -> list[RuleBreak]:
+    """The rule breaks behind ``check_schema``, with every offending row flagged."""
+    found: list[RuleBreak] = []
+    for col in schema.columns:
+        if col.name not in df.columns:
+            why = f"expected a {col.kind} column"
+            found.append(RuleBreak(col.name, "missing_column", None, pd.Series(), why))
+            continue
+        series = df[col.name]
+        if not col.nullable:
+            found += _flag(col.name, "null", series.isna(), series)
+        found += _check_values(col, series)
+    return found
+
+
+def describe_value(rule: str, value: object, why: str = "") -> str:
+    """How a report quotes an offending value: ``'abc' (not a number)``, or ``null``."""
+    example = "null" if rule == "null" else repr(_plain(value))
+    return f"{example} ({why})" if why else example
+
+
+def _check_values(col: ColumnSchema, series: pd.Series) -> list[RuleBreak]:
     present = series.notna()
     if col.kind is ColumnKind.NUMERIC:
         numbers = pd.to_numeric(series, errors="coerce")
         out = _flag(col.name, "type", present & numbers.isna(), series, "not a number")
-        if col.min is not None and col.max is not None:
-            outside = (numbers < col.min) | (numbers > col.max)
-            why = f"outside [{col.min:g}, {col.max:g}]"
-            out += _flag(col.name, "out_of_range", outside, series, why)
+        if col.min is not None or col.max is not None:
+            low = -np.inf if col.min is None else col.min
+            high = np.inf if col.max is None else col.max
+            outside = (numbers < low) | (numbers > high)
+            out += _flag(col.name, "out_of_range", outside, series, _range(col.min, col.max))
         return out
     if col.kind is ColumnKind.DATETIME:
         parsed = to_datetime(series)
@@ -251,18 +292,17 @@ def _check_values(col: ColumnSchema, series: pd.Series) -> list[Violation]:
     return []
 
 
+def _range(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"outside [{low:g}, {high:g}]"
+    return f"below min {low:g}" if low is not None else f"above max {high:g}"
+
+
 def _flag(
     column: str, rule: str, mask: pd.Series, series: pd.Series, why: str = ""
-) -> list[Violation]:
+) -> list[RuleBreak]:
     flags = np.asarray(mask, dtype=bool)
-    if not flags.any():
-        return []
-    first = int(np.flatnonzero(flags)[0])
-    value = series.iloc[first]
-    example = "null" if rule == "null" else repr(_plain(value))
-    if why:
-        example = f"{example} ({why})"
-    return [Violation(column, rule, int(flags.sum()), example, first)]
+    return [RuleBreak(column, rule, flags, series, why)] if flags.any() else []
 
 
 def _plain(value: object) -> object:

@@ -1,69 +1,130 @@
-"""The standard lifecycle as pipeline steps: ingest -> validate -> split -> train ->
-evaluate -> gate -> register. Each step is a plain function of its inputs; this module
-only wires the stages to the spec and the stores."""
+"""The standard lifecycle as pipeline steps:
+
+    ingest -> validate -> clean -> label -> split -> train -> evaluate -> gate -> register
+
+Each step is a plain function of its inputs; this module only wires the stages to the
+spec and the stores. A step whose inputs and spec sections did not change is reused.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
-from collections.abc import Mapping
-from dataclasses import replace
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from loopml.data.ingest import clean_column_names, file_sha256, read_source
-from loopml.data.schema import check_schema, infer_schema
+from loopml.data.clean import CleaningLog, apply_cleaning_log, clean_frame
+from loopml.data.ingest import clean_column_names
+from loopml.data.labels import (
+    LINEAGE_COLUMNS,
+    apply_label_rules,
+    apply_manual_labels,
+    label_lineage,
+    with_label_source,
+)
+from loopml.data.schema import infer_schema
+from loopml.data.schema_file import load_schema, save_schema
+from loopml.data.sources import hash_files, match_files, read_sources
 from loopml.data.split import split_frame
+from loopml.data.validate import infer_unique, raise_for_failures, validate_frame
 from loopml.domain import Schema, Snapshot
-from loopml.errors import DataError
 from loopml.evaluate.gate import apply_gate, baseline_metrics
 from loopml.evaluate.metrics import compute_metrics, pick_best
 from loopml.pipeline.step import Step, StepContext
 from loopml.registry import register_model
-from loopml.spec import ProjectSpec
+from loopml.spec import FileSource, ProjectSpec
 from loopml.train.bundle import ModelBundle
-from loopml.train.train import fit_bundle
+from loopml.train.train import fit_bundle, infer_signature
 
-SNAPSHOT, SCHEMA, TRAIN, TEST = "snapshot", "schema", "train", "test"
-EVALUATION, GATE, REGISTRATION = "evaluation", "gate", "registration"
+SNAPSHOT, VALIDATION, CLEANED, CLEANING = "snapshot", "validation", "cleaned", "cleaning"
+LABELLED, LABELS, TRAIN, TEST = "labelled", "labels", "train", "test"
+SIGNATURE, EVALUATION, GATE, REGISTRATION = "signature", "evaluation", "gate", "registration"
 
 
-def lifecycle_steps(spec: ProjectSpec, project_dir: Path) -> list[Step]:
+@dataclass(frozen=True)
+class LabelSet:
+    """Labels imported by a person: an artifact of (key..., target) rows."""
+
+    digest: str
+    labelled_by: str
+    labelled_at: str
+
+
+def lifecycle_steps(
+    spec: ProjectSpec,
+    project_dir: Path,
+    env: Mapping[str, str],
+    label_sets: Sequence[LabelSet] = (),
+) -> list[Step]:
     """The steps of one `loopml run` for ``spec``, with fingerprints from the spec."""
-    source = _source_path(spec, project_dir)
-    source_hash = file_sha256(source)
+    return data_steps(spec, project_dir, env, label_sets) + model_steps(spec)
+
+
+def data_steps(
+    spec: ProjectSpec,
+    project_dir: Path,
+    env: Mapping[str, str],
+    label_sets: Sequence[LabelSet] = (),
+) -> list[Step]:
+    """ingest -> validate -> clean -> label: the data part, also run alone by `label export`."""
+    schema_path = project_dir / spec.data.schema_file
+    labels_print = ",".join(f"{s.digest}:{s.labelled_by}" for s in label_sets)
+    return [
+        Step(
+            "ingest",
+            _ingest(spec, project_dir, env),
+            outputs={SNAPSHOT: "bytes", "ingest": "json"},
+            fingerprint=f"{sources_fingerprint(spec, project_dir)}:{spec.section_hash('data')}",
+        ),
+        Step(
+            "validate",
+            _validate(spec, schema_path),
+            inputs=(SNAPSHOT,),
+            outputs={VALIDATION: "json"},
+            fingerprint=f"{_file_hash(schema_path)}:{spec.section_hash('data')}",
+        ),
+        Step(
+            "clean",
+            _clean(spec),
+            inputs=(SNAPSHOT, VALIDATION),
+            outputs={CLEANED: "parquet", CLEANING: "json"},
+            fingerprint=spec.section_hash("data", "problem", "split"),
+        ),
+        Step(
+            "label",
+            _label(spec, label_sets),
+            inputs=(CLEANED,),
+            outputs={LABELLED: "parquet", LABELS: "json"},
+            fingerprint=f"{spec.section_hash('data', 'problem')}:{labels_print}",
+        ),
+    ]
+
+
+def model_steps(spec: ProjectSpec) -> list[Step]:
+    """split -> train -> evaluate -> gate -> register."""
     models = [f"model_{kind}" for kind in spec.models.candidates]
     problem = spec.section_hash("problem")
     return [
         Step(
-            "ingest",
-            _ingest(spec, source, source_hash),
-            outputs={SNAPSHOT: "bytes", "ingest": "json"},
-            fingerprint=f"{source_hash}:{spec.section_hash('data')}",
-        ),
-        Step(
-            "validate",
-            _validate(spec),
-            inputs=(SNAPSHOT,),
-            outputs={SCHEMA: "json", "violations": "json"},
-            fingerprint=spec.section_hash("data", "problem", "features"),
-        ),
-        Step(
             "split",
             _split(spec),
-            inputs=(SNAPSHOT,),
+            inputs=(LABELLED,),
             outputs={TRAIN: "parquet", TEST: "parquet"},
             fingerprint=spec.section_hash("split", "problem"),
         ),
         Step(
             "train",
             _train(spec),
-            inputs=(TRAIN, SCHEMA),
-            outputs={name: "bytes" for name in models},
-            fingerprint=spec.section_hash("models", "features", "problem"),
+            inputs=(TRAIN, CLEANING),
+            outputs={SIGNATURE: "json", **{name: "bytes" for name in models}},
+            fingerprint=spec.section_hash("models", "features", "problem", "data"),
         ),
         Step(
             "evaluate",
@@ -73,93 +134,155 @@ def lifecycle_steps(spec: ProjectSpec, project_dir: Path) -> list[Step]:
             fingerprint=problem,
         ),
         Step(
-            "gate",
-            _gate(spec),
-            inputs=(EVALUATION,),
-            outputs={GATE: "json"},
-            fingerprint=problem,
+            "gate", _gate(spec), inputs=(EVALUATION,), outputs={GATE: "json"}, fingerprint=problem
         ),
         Step(
             "register",
             _register(spec),
-            inputs=("ingest", SCHEMA, TRAIN, TEST, EVALUATION, GATE, *models),
+            inputs=("ingest", LABELS, SIGNATURE, TRAIN, TEST, EVALUATION, GATE, *models),
             outputs={REGISTRATION: "json"},
             fingerprint=spec.name,
         ),
     ]
 
 
-def _source_path(spec: ProjectSpec, project_dir: Path) -> Path:
-    path = Path(spec.data.source.path)
-    path = path if path.is_absolute() else project_dir / path
-    if not path.is_file():
-        raise DataError(
-            f"data.source.path: file '{path}' does not exist. "
-            "Fix the path in loopml.yaml or restore the file."
-        )
-    return path
+def sources_fingerprint(spec: ProjectSpec, project_dir: Path) -> str:
+    """Files are fingerprinted by their content; SQL and HTTP sources can only be known by
+    reading them, so they get a fresh value and the ingest step always runs (an unchanged
+    result still makes the same snapshot, and every later step is reused)."""
+    parts = []
+    for source in spec.data.all_sources:
+        if isinstance(source, FileSource):
+            parts.append(hash_files(match_files(source, project_dir), project_dir))
+        else:
+            parts.append(uuid.uuid4().hex)
+    return hashlib.sha256(":".join(parts).encode()).hexdigest()
 
 
-def _ingest(spec: ProjectSpec, source: Path, source_hash: str) -> Any:
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
+
+
+def _ingest(spec: ProjectSpec, project_dir: Path, env: Mapping[str, str]) -> Any:
     def ingest(ctx: StepContext) -> Mapping[str, Any]:
-        ctx.progress(f"reading {source.name}", None)
-        frame, column_map = clean_column_names(read_source(source, spec.data.source.format))
-        declared = list(spec.data.columns) or list(frame.columns)
-        missing = [c for c in declared if c not in frame.columns]
-        if missing:
-            raise DataError(
-                f"{source}: columns {missing} named in loopml.yaml (data.columns) are not in "
-                f"the file; it has {list(frame.columns)}"
-            )
-        frame = frame[declared]
+        result = read_sources(
+            spec.data.all_sources,
+            spec.data.combine,
+            project_dir,
+            env,
+            progress=lambda message: ctx.progress(message, None),
+        )
+        frame, column_map = clean_column_names(result.frame)
         data = _parquet_bytes(frame)
+        details: dict[str, Any] = {
+            "sources": [s.to_dict() for s in result.sources],
+            "combine": spec.data.combine.model_dump(mode="json"),
+        }
         snapshot = Snapshot(
             snapshot_id=hashlib.sha256(data).hexdigest(),
             project_id=ctx.project_id,
-            source=str(source),
-            source_hash=source_hash,
+            source=", ".join(f"{s.name}={s.location}" for s in result.sources),
+            source_hash=result.source_hash,
             row_count=len(frame),
             schema=infer_schema(frame),
-            created_at=_now(),
+            created_at=datetime.now(UTC),
             column_map=column_map,
             code_version=ctx.code_version,
+            details=details,
         )
         ctx.store.add_snapshot(snapshot)
+        ctx.log_metrics({"rows": float(len(frame)), "columns": float(frame.shape[1])})
         info = {
             "snapshot_id": snapshot.snapshot_id,
-            "source": str(source),
-            "source_hash": source_hash,
+            "source": snapshot.source,
+            "source_hash": result.source_hash,
+            "sources": details["sources"],
             "rows": len(frame),
             "column_map": column_map,
-            "renamed": {k: v for k, v in column_map.items() if k != v},
         }
-        ctx.log_metrics({"rows": float(len(frame)), "columns": float(frame.shape[1])})
         return {SNAPSHOT: data, "ingest": info}
 
     return ingest
 
 
-def _validate(spec: ProjectSpec) -> Any:
+def _validate(spec: ProjectSpec, schema_path: Path) -> Any:
     def validate(ctx: StepContext, snapshot: bytes) -> Mapping[str, Any]:
         frame = pd.read_parquet(io.BytesIO(snapshot))
-        schema = infer_schema(frame, kinds=spec.data.columns)
-        violations = [v.__dict__ for v in check_schema(frame, schema)]
-        target = frame[spec.problem.target]
-        if target.isna().all():
-            raise DataError(f"target column '{spec.problem.target}' holds no values")
-        # the model's input signature: the fitted transform imputes, so nulls are allowed
-        features = [
-            replace(c, nullable=True) for c in schema.columns if c.name in spec.feature_columns
-        ]
-        ctx.log_metrics({"violations": float(len(violations))})
-        return {SCHEMA: Schema(tuple(features)).to_dict(), "violations": violations}
+        if schema_path.is_file():
+            schema, unique = load_schema(schema_path)
+            created = False
+        else:
+            schema = infer_schema(frame)
+            unique = infer_unique(frame, schema)
+            save_schema(schema, schema_path, unique=unique)
+            created = True
+        validation = spec.data.validation
+        report = validate_frame(
+            frame,
+            schema,
+            unique=unique,
+            checks=validation.checks,
+            fail_on=validation.fail_on,
+        )
+        ctx.log_metrics(
+            {"failures": float(len(report.failed)), "warnings": float(len(report.warnings))}
+        )
+        ctx.set_tags({"schema_file": str(schema_path), "schema_created": str(created).lower()})
+        raise_for_failures(report, str(schema_path))
+        return {VALIDATION: {**report.to_dict(), "schema_created": created}}
 
     return validate
 
 
-def _split(spec: ProjectSpec) -> Any:
-    def split(ctx: StepContext, snapshot: bytes) -> Mapping[str, Any]:
+def _clean(spec: ProjectSpec) -> Any:
+    def clean(ctx: StepContext, snapshot: bytes, validation: dict[str, Any]) -> Mapping[str, Any]:
         frame = pd.read_parquet(io.BytesIO(snapshot))
+        protect = [*spec.data.key, *([spec.split.time_column] if spec.split.time_column else [])]
+        cleaned, log = clean_frame(
+            frame,
+            spec.data.cleaning,
+            target=spec.problem.target,
+            schema=None,
+            protect=protect,
+        )
+        ctx.log_metrics({f"clean.{action}": float(n) for action, n in log.counts().items()})
+        return {CLEANED: cleaned, CLEANING: log.to_dict()}
+
+    return clean
+
+
+def _label(spec: ProjectSpec, label_sets: Sequence[LabelSet]) -> Any:
+    target = spec.problem.target
+
+    def label(ctx: StepContext, cleaned: pd.DataFrame) -> Mapping[str, Any]:
+        frame = with_label_source(cleaned, target)
+        frame, rule_counts = apply_label_rules(frame, target, spec.data.labels.rules)
+        applied = []
+        for label_set in label_sets:
+            labels = pd.read_parquet(io.BytesIO(ctx.artifacts.get_bytes(label_set.digest)))
+            frame, count, unknown = apply_manual_labels(
+                frame,
+                target,
+                list(spec.data.key),
+                labels,
+                label_set.labelled_by,
+                datetime.fromisoformat(label_set.labelled_at),
+            )
+            applied.append({**label_set.__dict__, "applied": count, "unknown_keys": unknown})
+        lineage = label_lineage(frame, target)
+        ctx.log_metrics({f"labels.{source}": float(n) for source, n in lineage.items()})
+        return {
+            LABELLED: frame,
+            LABELS: {"sources": lineage, "rules": rule_counts, "label_sets": applied},
+        }
+
+    return label
+
+
+def _split(spec: ProjectSpec) -> Any:
+    def split(ctx: StepContext, labelled: pd.DataFrame) -> Mapping[str, Any]:
+        frame = labelled.drop(columns=[c for c in LINEAGE_COLUMNS if c in labelled.columns])
+        frame = frame[frame[spec.problem.target].notna()]
         train, test = split_frame(frame, spec.split, spec.problem.target, spec.problem.task)
         ctx.log_metrics({"train_rows": float(len(train)), "test_rows": float(len(test))})
         return {TRAIN: train, TEST: test}
@@ -168,12 +291,14 @@ def _split(spec: ProjectSpec) -> Any:
 
 
 def _train(spec: ProjectSpec) -> Any:
-    def train(ctx: StepContext, train: pd.DataFrame, schema: dict[str, Any]) -> Mapping[str, Any]:
-        signature = Schema.from_dict(schema)
-        out: dict[str, Any] = {}
+    def train(ctx: StepContext, train: pd.DataFrame, cleaning: dict[str, Any]) -> Mapping[str, Any]:
+        signature = infer_signature(train, spec)
+        prepare = functools.partial(apply_cleaning_log, log=CleaningLog.from_dict(cleaning))
+        out: dict[str, Any] = {SIGNATURE: signature.to_dict()}
         for i, kind in enumerate(spec.models.candidates):
             ctx.progress(f"fitting {kind}", i / len(spec.models.candidates))
             bundle = fit_bundle(kind, train, spec, signature)
+            bundle.prepare = prepare
             out[f"model_{kind}"] = bundle.to_bytes()
         return out
 
@@ -221,7 +346,8 @@ def _register(spec: ProjectSpec) -> Any:
     def register(
         ctx: StepContext,
         ingest: dict[str, Any],
-        schema: dict[str, Any],
+        labels: dict[str, Any],
+        signature: dict[str, Any],
         train: pd.DataFrame,
         test: pd.DataFrame,
         evaluation: dict[str, Any],
@@ -234,6 +360,9 @@ def _register(spec: ProjectSpec) -> Any:
             "snapshot_id": ingest["snapshot_id"],
             "source": ingest["source"],
             "source_hash": ingest["source_hash"],
+            "sources": ingest["sources"],
+            "label_sources": labels["sources"],
+            "label_sets": labels["label_sets"],
             "code_version": ctx.code_version,
             "model_kind": best,
             "training_run_id": ctx.parent_run_id,
@@ -247,7 +376,7 @@ def _register(spec: ProjectSpec) -> Any:
             spec.name,
             artifact_digest=hashlib.sha256(data).hexdigest(),
             run_id=ctx.run_id,
-            signature=Schema.from_dict(schema),
+            signature=Schema.from_dict(signature),
             metrics=evaluation["candidates"][best],
             lineage=lineage,
             champion=gate["verdict"] == "go",
@@ -268,7 +397,3 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     return buffer.getvalue()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

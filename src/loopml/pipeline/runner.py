@@ -238,7 +238,7 @@ class Runner:
         )
         for output, codec in step.outputs.items():
             values.add(output, outputs[output], codec, loaded=False)
-        self._emit(step.name, "reused", f"reused {step.name} from run {cached.run_id[:8]}")
+        self._emit(step.name, "reused", f"from run {cached.run_id[:8]}")
         return StepResult(step.name, run, True, outputs)
 
     def _emit(

@@ -16,8 +16,17 @@ from loopml.spec.model import (
     SuccessCriterion,
     greater_is_better,
 )
+from loopml.spec.quality import CleaningSpec, LabelsSpec, ValidationSpec
+from loopml.spec.sources import Combine, FileSource, HttpSource, SqlSource
 
 __all__ = [
+    "CleaningSpec",
+    "Combine",
+    "FileSource",
+    "HttpSource",
+    "LabelsSpec",
+    "SqlSource",
+    "ValidationSpec",
     "CLASSIFICATION_METRICS",
     "REGRESSION_METRICS",
     "DataSpec",

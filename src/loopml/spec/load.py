@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from loopml.errors import SpecError
 from loopml.spec.model import ProjectSpec
+from loopml.spec.sources import SOURCE_TYPES
 
 
 def load_spec(path: str | Path) -> ProjectSpec:
@@ -48,7 +49,7 @@ def dump_spec(spec: ProjectSpec) -> str:
 
 
 def _describe(err: Any, root: yaml.Node | None, source: str) -> str:
-    loc = tuple(p for p in err["loc"] if p is not None)
+    loc = _without_tags(tuple(p for p in err["loc"] if p is not None))
     field = ".".join(str(p) for p in loc) or "(top level)"
     line = _line_of(root, loc)
     where = f"{source}:{line}" if line else source
@@ -60,6 +61,29 @@ def _describe(err: Any, root: yaml.Node | None, source: str) -> str:
     message = err["msg"].removeprefix("Value error, ")
     got = f" (got {err['input']!r})" if err["type"] != "missing" and _scalar(err) else ""
     return f"{where}: {field}: {message}{got}"
+
+
+def _without_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the tags pydantic puts in locations inside tagged unions (``sources.1.sql``),
+    remembering them for the allowed-fields lookup as ``(index, tag)``."""
+    out: list[Any] = []
+    for part in loc:
+        if part in SOURCE_TYPES and out and isinstance(out[-1], int):
+            out[-1] = _Tagged(out[-1], str(part))
+        else:
+            out.append(part)
+    return tuple(out)
+
+
+class _Tagged(int):
+    """A list index that also knows which member of a tagged union the item is."""
+
+    tag: str
+
+    def __new__(cls, index: int, tag: str) -> _Tagged:
+        obj = super().__new__(cls, index)
+        obj.tag = tag
+        return obj
 
 
 def _scalar(err: Any) -> bool:
@@ -91,14 +115,35 @@ def _child(node: yaml.Node | None, key: Any) -> yaml.Node | None:
 def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
     """Field names of the pydantic model found at ``loc`` inside ProjectSpec."""
     model: Any = ProjectSpec
+    annotation: Any = None
     for key in loc:
+        if isinstance(key, _Tagged):
+            model = _variant(annotation, key.tag)
+            continue
         if isinstance(key, int):
             continue
         field = model.model_fields.get(str(key)) if _is_model(model) else None
         if field is None:
             return []
-        model = _inner_model(field.annotation)
+        annotation = field.annotation
+        model = _inner_model(annotation)
     return list(model.model_fields) if _is_model(model) else []
+
+
+def _variant(annotation: Any, tag: str) -> Any:
+    """The model in a (list of a) tagged union whose ``type`` default is ``tag``."""
+    for arg in getattr(annotation, "__args__", ()) or ():
+        fields = arg.model_fields if _is_model(arg) else {}
+        if "type" in fields and fields["type"].default == tag:
+            return arg
+        found = _variant(arg, tag)
+        if found is not None:
+            return found
+    for meta in getattr(annotation, "__metadata__", ()) or ():
+        found = _variant(meta, tag)
+        if found is not None:
+            return found
+    return None
 
 
 def _is_model(obj: Any) -> bool:

@@ -6,9 +6,19 @@ import hashlib
 import json
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from loopml.domain import ColumnKind
+from loopml.spec.base import Section
+from loopml.spec.quality import CleaningSpec, LabelsSpec, ValidationSpec
+from loopml.spec.sources import (
+    AnySource,
+    Combine,
+    FileSource,
+    HttpSource,
+    SqlSource,
+    check_unique_names,
+)
 
 # metric name -> True when a greater value is better
 CLASSIFICATION_METRICS: dict[str, bool] = {
@@ -38,11 +48,7 @@ def greater_is_better(metric: str) -> bool:
     return {**CLASSIFICATION_METRICS, **REGRESSION_METRICS}[metric]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SuccessCriterion(_Section):
+class SuccessCriterion(Section):
     """``metric`` must reach ``min`` (or stay under ``max``) on the hold-out."""
 
     metric: str
@@ -56,7 +62,7 @@ class SuccessCriterion(_Section):
         return self
 
 
-class Problem(_Section):
+class Problem(Section):
     task: Literal["classification", "regression"]
     target: str
     positive_class: str | int | None = None
@@ -80,19 +86,43 @@ class Problem(_Section):
         return self
 
 
-class Source(_Section):
-    """A file to ingest; ``format`` defaults to the file's suffix."""
-
-    path: str
-    format: Literal["csv", "tsv", "json", "jsonl", "parquet"] | None = None
+Source = FileSource  # the single-file form of ``data.source``
 
 
-class DataSpec(_Section):
-    source: Source
+class DataSpec(Section):
+    """Where the data comes from and how it is checked, cleaned and labelled.
+
+    ``sources`` (files, SQL, HTTP APIs) are read and combined into one snapshot;
+    ``source`` is the shorthand for a single file. ``key`` names the columns that identify
+    a row (for diffs and labels); ``columns`` the kind of each cleaned column;
+    ``schema_file`` the editable schema every new snapshot is checked against.
+    """
+
+    source: FileSource | None = None
+    sources: list[AnySource] = Field(default_factory=list)
+    combine: Combine = Field(default_factory=Combine)
+    key: list[str] = Field(default_factory=list)
     columns: dict[str, ColumnKind] = Field(default_factory=dict)
+    schema_file: str = "schema.yaml"
+    validation: ValidationSpec = Field(default_factory=ValidationSpec)
+    cleaning: CleaningSpec = Field(default_factory=CleaningSpec)
+    labels: LabelsSpec = Field(default_factory=LabelsSpec)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Self:
+        if self.source is not None and self.sources:
+            raise ValueError("give either 'source' (one file) or 'sources', not both")
+        if self.source is None and not self.sources:
+            raise ValueError("name the data: 'sources' (a list) or 'source' (one file)")
+        check_unique_names(self.sources)
+        return self
+
+    @property
+    def all_sources(self) -> list[FileSource | SqlSource | HttpSource]:
+        return [self.source] if self.source is not None else list(self.sources)
 
 
-class SplitSpec(_Section):
+class SplitSpec(Section):
     """How the hold-out is cut: ``stratified`` / ``random``, or ``time`` (latest rows)."""
 
     method: Literal["stratified", "random", "time"] = "stratified"
@@ -107,27 +137,27 @@ class SplitSpec(_Section):
         return self
 
 
-class FeaturesSpec(_Section):
+class FeaturesSpec(Section):
     exclude: list[str] = Field(default_factory=list)
 
 
-class ModelsSpec(_Section):
+class ModelsSpec(Section):
     candidates: list[ModelKind] = Field(default_factory=lambda: list(MODEL_KINDS), min_length=1)
     random_state: int = 42
 
 
-class ServeSpec(_Section):
+class ServeSpec(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
 
-class MonitorSpec(_Section):
+class MonitorSpec(Section):
     drift_method: Literal["psi"] = "psi"
     drift_threshold: float = Field(default=0.2, gt=0.0)
     min_rows: int = Field(default=30, ge=1)
 
 
-class ProjectSpec(_Section):
+class ProjectSpec(Section):
     """The whole spec. ``name`` also names the registered model."""
 
     name: str = Field(pattern=NAME_PATTERN)
@@ -144,9 +174,16 @@ class ProjectSpec(_Section):
         columns = self.data.columns
         if not columns:
             return self
+        data = self.data
         named = [("problem.target", self.problem.target)]
         named += [("split.time_column", self.split.time_column or "")]
         named += [("features.exclude", c) for c in self.features.exclude]
+        named += [("data.key", c) for c in data.key]
+        named += [("data.cleaning.missing", c) for c in data.cleaning.missing if c != "*"]
+        outliers = data.cleaning.outliers
+        named += [
+            ("data.cleaning.outliers.columns", c) for c in (outliers and outliers.columns) or []
+        ]
         for where, col in named:
             if col and col not in columns:
                 raise ValueError(
@@ -164,6 +201,7 @@ class ProjectSpec(_Section):
 
     @property
     def feature_columns(self) -> list[str]:
-        """Declared columns less the target, the excluded ones and the time column."""
+        """Declared columns less the target, the excluded, key and time columns."""
         drop = {self.problem.target, self.split.time_column, *self.features.exclude}
+        drop |= set(self.data.key)
         return [c for c in self.data.columns if c not in drop]

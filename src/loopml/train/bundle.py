@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +29,10 @@ class ModelBundle:
     estimator) with everything needed to call it the way training did.
 
     ``signature`` lists the input columns in training order, with kinds and ranges;
-    ``classes`` is the estimator's ``classes_`` for classifiers. The same pickled bytes
-    are what training produced and what serving loads.
+    ``classes`` is the estimator's ``classes_`` for classifiers; ``prepare`` re-applies
+    the fitted column-level cleaning (type coercions, fill values, clip bounds) to new rows
+    before the transform. The same pickled bytes are what training produced and what
+    serving loads, so serving applies exactly what training applied.
     """
 
     pipeline: Any
@@ -40,6 +43,7 @@ class ModelBundle:
     classes: list[Any] | None = None
     positive_class: Any = None
     info: dict[str, Any] = field(default_factory=dict)
+    prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -47,6 +51,8 @@ class ModelBundle:
 
     def predict(self, X: pd.DataFrame) -> Prediction:
         """Predict for rows holding at least the signature's columns (extra ones ignored)."""
+        if self.prepare is not None:
+            X = self.prepare(X)
         X = X[self.feature_names]
         if self.task == "regression":
             return Prediction(np.asarray(self.pipeline.predict(X), dtype=float))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -58,13 +59,15 @@ def make_estimator(kind: str, task: str, random_state: int = 42) -> Any:
 
 def infer_signature(df: pd.DataFrame, spec: ProjectSpec) -> Schema:
     """The input signature of ``spec``'s feature columns in ``df``, with the kinds the spec
-    declares (``data.columns``) and ranges and categories taken from ``df``."""
+    declares (``data.columns``) and ranges and categories taken from ``df``. Every column
+    accepts missing values: the fitted transform imputes them."""
     missing = [c for c in spec.feature_columns if c not in df.columns]
     if missing:
         raise DataError(f"feature columns {missing} are not in the data")
     features = df[spec.feature_columns]
     kinds = {c: k for c, k in spec.data.columns.items() if c in features.columns}
-    return infer_schema(features, kinds=kinds)
+    schema = infer_schema(features, kinds=kinds)
+    return Schema(tuple(replace(c, nullable=True) for c in schema.columns))
 
 
 def fit_bundle(

@@ -40,5 +40,3 @@ def open_service(project_dir: Path) -> Any:
     from loopml.service import ProjectService
 
     return ProjectService.open(project_dir)
-
-

@@ -15,6 +15,7 @@ import typer
 from loopml.interfaces.cli import render
 from loopml.interfaces.cli.common import ProjectDir, handles_errors, open_service
 from loopml.interfaces.cli.data import data_app
+from loopml.interfaces.cli.labels import label_app
 
 app = typer.Typer(
     name="loopml",
@@ -26,6 +27,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Manage the metadata database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(data_app, name="data")
+app.add_typer(label_app, name="label")
+
 
 @app.command()
 @handles_errors

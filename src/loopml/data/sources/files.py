@@ -1,0 +1,138 @@
+"""Read a file source: one file or a glob of files, appended in name order."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from loopml.data.ingest import file_sha256, read_source
+from loopml.data.sources.records import SourceData
+from loopml.errors import DataError
+from loopml.spec.sources import FileSource
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def read_files(source: FileSource, project_dir: Path) -> SourceData:
+    """Read every file that ``source.path`` names and append them in sorted order.
+
+    Args:
+        source: the file source; a relative ``path`` is taken from ``project_dir``.
+        project_dir: the project folder.
+
+    Returns:
+        The appended rows (columns in the first file's order), the files as ``location``
+        and the sha256 over the sorted (relative path, file sha256) pairs.
+
+    Raises:
+        DataError: no file matches, a file cannot be read (see ``read_source``), or a
+            file's columns differ from the first file's.
+    """
+    project_dir = Path(project_dir)
+    paths = match_files(source, project_dir)
+    frames: list[pd.DataFrame] = []
+    for path in paths:
+        frame = read_source(path, source.format)
+        if frames:
+            frame = _aligned(frame, frames[0], path, paths[0], source, project_dir)
+        frames.append(frame)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    relative = [_relative(p, project_dir) for p in paths]
+    return SourceData(
+        name=source.name,
+        type="file",
+        location=", ".join(relative),
+        query=None,
+        source_hash=hash_files(paths, project_dir),
+        rows=len(frame),
+        frame=frame,
+    )
+
+
+def match_files(source: FileSource, project_dir: Path) -> list[Path]:
+    """The files ``source.path`` names, sorted by path; DataError when there are none.
+
+    A path without glob characters is returned as is when it exists (a folder of Parquet
+    files included); a glob matches files only (``**`` reaches into sub-folders).
+    """
+    pattern = Path(source.path).expanduser()
+    full = pattern if pattern.is_absolute() else Path(project_dir) / pattern
+    if _GLOB_CHARS.isdisjoint(source.path):
+        paths = [full] if full.exists() else []
+    else:
+        found = glob.glob(str(full), recursive=True)
+        paths = sorted((Path(p) for p in found if Path(p).is_file()), key=lambda p: p.as_posix())
+    if not paths:
+        raise DataError(
+            f"source '{source.name}': no file matches '{source.path}' (looked in "
+            f"{Path(project_dir).resolve()}). Check the path in data.sources of loopml.yaml."
+        )
+    return paths
+
+
+def hash_files(paths: list[Path], project_dir: Path) -> str:
+    """sha256 over the sorted (path relative to ``project_dir``, file sha256) pairs.
+
+    A folder (a Parquet dataset) contributes every file under it. The hash changes when a
+    file's content changes, or a file is added, removed or renamed; it needs no parsing.
+    """
+    pairs = sorted(_file_digests(paths, Path(project_dir)))
+    digest = hashlib.sha256()
+    for relative, sha in pairs:
+        digest.update(f"{relative}\0{sha}\n".encode())
+    return digest.hexdigest()
+
+
+def _file_digests(paths: list[Path], project_dir: Path) -> Iterator[tuple[str, str]]:
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            yield _relative(file, project_dir), file_sha256(file)
+
+
+def _aligned(
+    frame: pd.DataFrame,
+    first: pd.DataFrame,
+    path: Path,
+    first_path: Path,
+    source: FileSource,
+    project_dir: Path,
+) -> pd.DataFrame:
+    """``frame`` with the first file's column order; DataError if the columns differ."""
+    columns, expected = list(frame.columns), list(first.columns)
+    if columns == expected:
+        return frame
+    missing = [c for c in expected if c not in columns]
+    extra = [c for c in columns if c not in expected]
+    if missing or extra or len(set(columns)) != len(columns):
+        parts = []
+        if missing:
+            parts.append(f"lacks {_names(missing)}")
+        if extra:
+            parts.append(f"has extra {_names(extra)}")
+        if not parts:
+            parts.append("repeats a column name")
+        raise DataError(
+            f"source '{source.name}': {_relative(path, project_dir)} {' and '.join(parts)} "
+            f"compared with {_relative(first_path, project_dir)}; every file matched by "
+            f"'{source.path}' must have the same columns. Fix that file or narrow the pattern."
+        )
+    return frame[expected]
+
+
+def _names(columns: Sequence[object]) -> str:
+    shown = ", ".join(repr(str(c)) for c in columns[:10])
+    more = f" and {len(columns) - 10} more" if len(columns) > 10 else ""
+    return f"{shown}{more}"
+
+
+def _relative(path: Path, project_dir: Path) -> str:
+    """``path`` relative to ``project_dir`` in POSIX form, or absolute when outside it."""
+    try:
+        return path.resolve().relative_to(project_dir.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
