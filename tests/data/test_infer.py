@@ -55,7 +55,7 @@ def test_bank_spec(bank) -> None:
     assert spec.problem.primary_metric == "roc_auc"
     assert [(c.metric, c.min) for c in spec.problem.success_criteria] == [("roc_auc", 0.7)]
     assert spec.split.method == "stratified" and spec.split.time_column is None
-    assert spec.data.source.path == "data/bank.csv"
+    assert spec.data.all_sources[0].path == "data/bank.csv"
     assert list(spec.data.columns) == list(frame.columns)
     assert set(spec.data.columns.values()) == {ColumnKind.NUMERIC}
     assert spec.features.exclude == []

@@ -44,7 +44,7 @@ def infer_spec(
     Args:
         df: the data with clean column names (see ``clean_column_names``).
         target: the column to predict, by clean or original name, in any case.
-        source_path: the file ``df`` came from; it becomes ``data.source.path``.
+        source_path: the file ``df`` came from; it becomes the path of the one file source.
         column_map: ``{original: clean}`` names from ``clean_column_names``.
         name: the project name; characters a name may not hold become ``-``.
         exclude: columns to keep out of the features (e.g. ones known only after the

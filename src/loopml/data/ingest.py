@@ -52,7 +52,7 @@ def read_source(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
     if fmt not in FORMATS:
         raise DataError(f"{path}: unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
     if not path.exists():
-        raise DataError(f"{path}: no such file. Check the path (data.source.path in loopml.yaml).")
+        raise DataError(f"{path}: no such file. Check the path (data.sources in loopml.yaml).")
     if path.is_dir() and fmt != "parquet":
         raise DataError(f"{path}: is a folder, not a {fmt} file")
     if path.is_file() and path.stat().st_size == 0:
@@ -80,7 +80,7 @@ def format_of(path: str | Path) -> str:
     if fmt is None:
         raise DataError(
             f"{path}: cannot tell the format from the suffix '{''.join(path.suffixes)}'; "
-            f"name it *.csv, *.tsv, *.json, *.jsonl or *.parquet, or set data.source.format"
+            f"name it *.csv, *.tsv, *.json, *.jsonl or *.parquet, or set the source's format in loopml.yaml"
         )
     return fmt
 
@@ -99,7 +99,7 @@ def _read_delimited(path: Path, sep: str) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise DataError(
             f"{path}: cannot be parsed as {kind} ({exc}). The file may be truncated or "
-            f"corrupt, or not {kind}: check that line, or set data.source.format"
+            f"corrupt, or not {kind}: check that line, or set the source's format in loopml.yaml"
         ) from exc
 
 
