@@ -19,6 +19,9 @@ step "loopml init data/bank_marketing.csv --target 'subscribed ' --exclude durat
 # duration is known only after the call: a textbook leakage feature, so it is excluded
 "$loopml" init data/bank_marketing.csv --target "subscribed " --exclude duration --name bank
 
+step "loopml profile (the EDA report of the data, quirks named)"
+"$loopml" profile
+
 step "loopml run"
 "$loopml" run
 

@@ -67,3 +67,16 @@ def bank_csv() -> Path:
 def bike_csv() -> Path:
     """The bundled bike sharing CSV (17,520 hourly rows, 2011-2012)."""
     return Path(str(resources.files("loopml.resources") / "bike_sharing_hourly.csv"))
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium, or a skip (a failure when LOOPML_REQUIRE_BROWSER=1)."""
+    from tests.browser import CHROMIUM
+
+    if not CHROMIUM.exists():
+        reason = f"chromium is not installed at {CHROMIUM} (`make browser` installs it)"
+        if os.environ.get("LOOPML_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"LOOPML_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    return CHROMIUM

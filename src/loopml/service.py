@@ -158,6 +158,37 @@ class ProjectService:
         report = self._write_run_report(evaluation, gate, registration)
         return RunSummary(result.run, result.steps, evaluation, gate, registration, report)
 
+    # -- profile --------------------------------------------------------------------
+
+    def profile(
+        self, output: Path | None = None, on_event: Callable[[Any], None] | None = None
+    ) -> tuple[Path, Any]:
+        """Ingest (or reuse) the current snapshot and write its EDA report as HTML.
+
+        The raw snapshot is profiled, before validation and cleaning, so that its quirks
+        (leakage, duplicate and ID-like columns, missing values) show up in the report.
+        """
+        from loopml.pipeline.lifecycle import SNAPSHOT
+        from loopml.profile import profile_frame, render_profile
+
+        result = self._run_data_steps(on_event, "profile", only_ingest=True)
+        snapshot = result.load(SNAPSHOT)
+        import pandas as pd
+
+        frame = pd.read_parquet(io.BytesIO(snapshot))
+        problem = self.spec.problem
+        kinds = {c: k for c, k in self.spec.data.columns.items() if c in frame.columns}
+        profile = profile_frame(
+            frame,
+            target=problem.target if problem.target in frame.columns else None,
+            task=problem.task,
+            kinds=kinds,
+            title=f"{self.spec.name}: snapshot {result.outputs[SNAPSHOT][:12]}",
+        )
+        path = self._path(output) if output else self.reports_dir / f"profile-{self.spec.name}.html"
+        _write_atomic(path, render_profile(profile).encode())
+        return path, profile
+
     # -- labels ---------------------------------------------------------------------
 
     def _label_sets(self) -> list[Any]:
@@ -169,12 +200,15 @@ class ProjectService:
             for e in events
         ]
 
-    def _run_data_steps(self, on_event: Callable[[Any], None] | None, name: str) -> Any:
+    def _run_data_steps(
+        self, on_event: Callable[[Any], None] | None, name: str, only_ingest: bool = False
+    ) -> Any:
         from loopml.pipeline import Runner
         from loopml.pipeline.lifecycle import data_steps
         from loopml.pipeline.versioning import code_version
 
         steps = data_steps(self.spec, self.settings.project_dir, os.environ, self._label_sets())
+        steps = steps[:1] if only_ingest else steps
         runner = Runner(
             self.store,
             self.artifacts,

@@ -140,3 +140,27 @@ def test_export_label_import_and_lineage(bank: pd.DataFrame, tmp_path: Path) -> 
     assert version.lineage["label_sources"]["manual:alice"] == 100
     assert version.lineage["label_sets"][0]["labelled_by"] == "alice"
     assert invoke(project, "label", "export", "todo2.csv").output.count("wrote 0") == 1
+
+
+@pytest.mark.parametrize(
+    ("dataset", "target", "quirks"),
+    [
+        ("bank", "subscribed ", ["leakage: 'duration'"]),
+        ("bike", "cnt", ["'casual' + 'registered'", "'mnth2'", "'x' looks like a row"]),
+    ],
+)
+def test_profile_names_each_data_sets_quirks(
+    dataset: str, target: str, quirks: list[str], bank_csv: Path, bike_csv: Path, tmp_path: Path
+) -> None:
+    source = {"bank": bank_csv, "bike": bike_csv}[dataset]
+    project = tmp_path / dataset
+    project.mkdir()
+    (project / source.name).write_bytes(source.read_bytes())
+    assert invoke(project, "init", source.name, "-t", target).exit_code == 0
+    result = invoke(project, "profile", "--out", "eda.html")
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    for quirk in quirks:
+        assert quirk in flat
+    html = (project / "eda.html").read_text()
+    assert "duration" in html if dataset == "bank" else "casual" in html

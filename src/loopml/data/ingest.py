@@ -80,7 +80,8 @@ def format_of(path: str | Path) -> str:
     if fmt is None:
         raise DataError(
             f"{path}: cannot tell the format from the suffix '{''.join(path.suffixes)}'; "
-            f"name it *.csv, *.tsv, *.json, *.jsonl or *.parquet, or set the source's format in loopml.yaml"
+            "name it *.csv, *.tsv, *.json, *.jsonl or *.parquet, or set the source's "
+            "format in loopml.yaml"
         )
     return fmt
 

@@ -66,6 +66,21 @@ def run(project_dir: ProjectDir = Path(".")) -> None:
 
 @app.command()
 @handles_errors
+def profile(
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file (default: .loopml/reports/).")
+    ] = None,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Write the EDA report of the current data: statistics, charts, quirks, leakage."""
+    service = open_service(project_dir)
+    with render.StepProgress() as progress:
+        path, result = service.profile(output, on_event=progress.on_event)
+    render.profile_summary(path, result)
+
+
+@app.command()
+@handles_errors
 def runs(
     step: Annotated[str | None, typer.Option("--step", help="Only runs of this step.")] = None,
     status: Annotated[str | None, typer.Option(help="running, succeeded, failed, reused.")] = None,

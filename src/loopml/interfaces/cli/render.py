@@ -266,3 +266,12 @@ def lineage(version: Any, snapshot: Any) -> None:
             f"  source {source['name']} ({source['type']}): {source['location']}{query} "
             f"sha256 {source['source_hash']}"
         )
+
+
+def profile_summary(path: Path, profile: Any) -> None:
+    done(f"profiled {profile.rows} rows x {len(profile.columns)} columns")
+    colors = {"high": "red", "medium": "yellow", "low": "white"}
+    for finding in profile.findings:
+        color = colors.get(finding.severity, "white")
+        console.print(f"  [{color}]{finding.severity:<6}[/] {finding.kind}: {finding.message}")
+    console.print(f"report: {path}")

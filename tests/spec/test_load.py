@@ -1,0 +1,68 @@
+"""Spec errors name the file, the line, the field and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from loopml.errors import SpecError
+from loopml.spec import FileSource, SqlSource, load_spec, parse_spec
+
+BASE = """\
+name: churn
+problem:
+  task: classification
+  target: y
+  primary_metric: roc_auc
+data:
+  sources:
+    - path: data.csv
+  columns: {y: categorical, age: numeric, id: numeric}
+"""
+
+
+def test_valid_spec_parses_with_defaults() -> None:
+    spec = parse_spec(BASE)
+    assert spec.data.all_sources == [FileSource(path="data.csv")]
+    assert spec.split.method == "stratified" and spec.serve.host == "127.0.0.1"
+    assert spec.feature_columns == ["age", "id"]
+
+
+def test_single_source_shorthand_still_works() -> None:
+    spec = parse_spec(BASE.replace("  sources:\n    - path: data.csv", "  source: {path: d.csv}"))
+    assert spec.data.all_sources[0].path == "d.csv"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("  task: classification", "  taks: classification"), ":3: problem.taks: unknown field."),
+        (("  task: classification", "  task: clasification"), "'classification' or 'regression'"),
+        (("roc_auc", "rmse"), "metric 'rmse' does not apply to classification"),
+        (
+            ("    - path: data.csv", "    - {type: sql, name: crm, url: 'sqlite://', tabel: t}"),
+            ":8: data.sources.0.tabel: unknown field. Did you mean 'table'?",
+        ),
+        (("    - path: data.csv", "    - {type: ftp, path: x}"), "data.sources.0"),
+        (("  columns:", "  key: [nope]\n  columns:"), "data.key: column 'nope' is not in"),
+    ],
+)
+def test_errors_name_line_field_and_allowed(change: tuple[str, str], expected: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(BASE.replace(*change), source="loopml.yaml")
+    assert expected in str(info.value)
+
+
+def test_sql_source_needs_query_or_table() -> None:
+    with pytest.raises(SpecError, match="exactly one of 'query' or 'table'"):
+        parse_spec(BASE.replace("    - path: data.csv", "    - {type: sql, url: 'sqlite://'}"))
+    spec = parse_spec(BASE.replace("    - path: data.csv", "    - {type: sql, url: x, table: t}"))
+    assert isinstance(spec.data.all_sources[0], SqlSource)
+
+
+def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"loopml.yaml:\d+: not valid YAML"):
+        parse_spec("name: [unclosed\n", source="loopml.yaml")
+    with pytest.raises(SpecError, match="loopml init"):
+        load_spec(tmp_path / "loopml.yaml")
