@@ -41,6 +41,8 @@ class RunSummary:
 
     pipeline_run: Run
     steps: list[Any]
+    validation: dict[str, Any]
+    cleaning: dict[str, Any]
     evaluation: dict[str, Any]
     gate: dict[str, Any]
     registration: dict[str, Any]
@@ -138,7 +140,14 @@ class ProjectService:
     def run(self, on_event: Callable[[Any], None] | None = None) -> RunSummary:
         """Run the lifecycle; unchanged steps are reused. Raises StageError on failure."""
         from loopml.pipeline import Runner
-        from loopml.pipeline.lifecycle import EVALUATION, GATE, REGISTRATION, lifecycle_steps
+        from loopml.pipeline.lifecycle import (
+            CLEANING,
+            EVALUATION,
+            GATE,
+            REGISTRATION,
+            VALIDATION,
+            lifecycle_steps,
+        )
         from loopml.pipeline.versioning import code_version
 
         steps = lifecycle_steps(
@@ -156,7 +165,16 @@ class ProjectService:
         gate = result.load(GATE)
         registration = result.load(REGISTRATION)
         report = self._write_run_report(evaluation, gate, registration)
-        return RunSummary(result.run, result.steps, evaluation, gate, registration, report)
+        return RunSummary(
+            result.run,
+            result.steps,
+            result.load(VALIDATION),
+            result.load(CLEANING),
+            evaluation,
+            gate,
+            registration,
+            report,
+        )
 
     # -- profile --------------------------------------------------------------------
 

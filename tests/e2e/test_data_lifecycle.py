@@ -164,3 +164,7 @@ def test_profile_names_each_data_sets_quirks(
         assert quirk in flat
     html = (project / "eda.html").read_text()
     assert "duration" in html if dataset == "bank" else "casual" in html
+    if dataset == "bike":  # the whole path: its m/d/yy dates coerced, split by time
+        run = invoke(project, "run")
+        assert run.exit_code == 0, run.output
+        assert "cleaning: coerce 17520" in run.output and "validation: 17520 rows" in run.output

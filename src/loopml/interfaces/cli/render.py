@@ -77,6 +77,7 @@ def run_summary(summary: Any) -> None:
     evaluation, gate, reg = summary.evaluation, summary.gate, summary.registration
     reused = sum(1 for s in summary.steps if s.reused)
     console.print(f"\n{len(summary.steps)} steps, {reused} reused")
+    data_checks(summary.validation, summary.cleaning)
     metrics_table(evaluation)
     verdict = gate["verdict"]
     color = "green" if verdict == "go" else "red"
@@ -87,6 +88,22 @@ def run_summary(summary: Any) -> None:
     aliases = f" ({', '.join(reg['aliases'])})" if reg["aliases"] else ""
     console.print(f"model: [bold]{reg['model']}@{reg['version']}[/]{aliases}")
     console.print(f"report: {summary.report_path}")
+
+
+def data_checks(validation: dict[str, Any], cleaning: dict[str, Any]) -> None:
+    """One line per validation warning and a count of each cleaning action."""
+    warnings = [v for v in validation["violations"] if v["severity"] == "warn"]
+    console.print(f"validation: {validation['rows']} rows, {len(warnings)} warnings")
+    for v in warnings[:10]:
+        console.print(
+            f"  [yellow]warn[/] {v['column']}: {v['rule']}, {v['count']} rows, e.g. {v['example']}"
+        )
+    counts: dict[str, int] = {}
+    for entry in cleaning.get("actions", []):
+        counts[entry["action"]] = counts.get(entry["action"], 0) + int(entry.get("rows", 1))
+    if counts:
+        done_ = ", ".join(f"{action} {n}" for action, n in counts.items())
+        console.print(f"cleaning: {done_}")
 
 
 def metrics_table(evaluation: dict[str, Any]) -> None:
