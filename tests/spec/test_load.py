@@ -37,12 +37,12 @@ def test_single_source_shorthand_still_works() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("  task: classification", "  taks: classification"), ":3: problem.taks: unknown field."),
+        (("  task: classification", "  taks: classification"), ":3: problem.taks: unknown key."),
         (("  task: classification", "  task: clasification"), "'classification' or 'regression'"),
         (("roc_auc", "rmse"), "metric 'rmse' does not apply to classification"),
         (
             ("    - path: data.csv", "    - {type: sql, name: crm, url: 'sqlite://', tabel: t}"),
-            ":8: data.sources.0.tabel: unknown field. Did you mean 'table'?",
+            ":8: data.sources.0.tabel: unknown key. Did you mean 'table'?",
         ),
         (("    - path: data.csv", "    - {type: ftp, path: x}"), "data.sources.0"),
         (("  columns:", "  key: [nope]\n  columns:"), "data.key: column 'nope' is not in"),

@@ -23,7 +23,6 @@ The file sits beside ``loopml.yaml``. One entry per column, in order::
 
 from __future__ import annotations
 
-import difflib
 import os
 import tempfile
 from collections.abc import Iterable
@@ -31,10 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from loopml.domain import ColumnKind, ColumnSchema, Schema
 from loopml.errors import SpecError
+from loopml.spec.yamlfile import read_yaml, validate_yaml
 
 SCHEMA_FILE = "schema.yaml"
 VERSION = 1
@@ -130,21 +130,11 @@ def load_schema(path: str | Path) -> tuple[Schema, set[str]]:
 
 def parse_schema(text: str, source: str = SCHEMA_FILE) -> tuple[Schema, set[str]]:
     """Parse the text of a schema file; ``source`` names it in errors."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise SpecError(f"{source}{line}: not valid YAML: {exc}") from exc
+    data, root = read_yaml(text, source)
     if not isinstance(data, dict):
         raise SpecError(f"{source}: a schema file is a mapping with 'columns:'")
     _refuse_repeated_columns(root, source)
-    try:
-        parsed = _SchemaFile.model_validate(data)
-    except ValidationError as exc:
-        lines = [_describe(err, root, source) for err in exc.errors()]
-        raise SpecError("invalid schema file:\n  " + "\n  ".join(lines)) from None
+    parsed = validate_yaml(_SchemaFile, data, root, source, "schema file")
     if parsed.version > VERSION:
         raise SpecError(
             f"{source}: schema file version {parsed.version} is newer than this loopml "
@@ -207,41 +197,3 @@ def _category(value: str | int | float | bool) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def _describe(err: Any, root: yaml.Node | None, source: str) -> str:
-    loc = tuple(p for p in err["loc"] if p is not None)
-    # a union's arm (``categories.0.str``) is not part of the path in the file
-    loc = tuple(p for p in loc if p not in {"str", "int", "float", "bool"})
-    field = ".".join(str(p) for p in loc) or "(top level)"
-    line = _line_of(root, loc)
-    where = f"{source}:{line}" if line else source
-    if err["type"] == "extra_forbidden":
-        allowed = list(_ColumnEntry.model_fields if len(loc) > 2 else _SchemaFile.model_fields)
-        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        suggestion = f" Did you mean '{hint[0]}'?" if hint else ""
-        return f"{where}: {field}: unknown key.{suggestion} Allowed: {', '.join(allowed)}"
-    if err["type"] in {"model_type", "dict_type"}:
-        keys = ", ".join(_ColumnEntry.model_fields if len(loc) > 1 else _SchemaFile.model_fields)
-        return f"{where}: {field}: expected a mapping of {keys}"
-    message = err["msg"].removeprefix("Value error, ")
-    value = err.get("input")
-    got = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
-    return f"{where}: {field}: {message}{got}"
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the deepest node along ``loc`` that exists in the YAML."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for depth, key in enumerate(loc):
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            # the value on the way down; the key itself at the end (an unknown key's line)
-            pick = 0 if depth == len(loc) - 1 else 1
-            child = next((pair[pick] for pair in node.value if pair[0].value == str(key)), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-            child = node.value[key] if key < len(node.value) else None
-        if child is None:
-            break
-        node, line = child, child.start_mark.line + 1
-    return line
