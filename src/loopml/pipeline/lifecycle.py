@@ -124,7 +124,7 @@ def model_steps(spec: ProjectSpec) -> list[Step]:
             _train(spec),
             inputs=(TRAIN, CLEANING),
             outputs={SIGNATURE: "json", **{name: "bytes" for name in models}},
-            fingerprint=spec.section_hash("models", "features", "problem", "data"),
+            fingerprint=spec.section_hash("models", "features", "problem", "data", "split"),
         ),
         Step(
             "evaluate",
@@ -237,7 +237,8 @@ def _validate(spec: ProjectSpec, schema_path: Path) -> Any:
 def _clean(spec: ProjectSpec) -> Any:
     def clean(ctx: StepContext, snapshot: bytes, validation: dict[str, Any]) -> Mapping[str, Any]:
         frame = pd.read_parquet(io.BytesIO(snapshot))
-        protect = [*spec.data.key, *([spec.split.time_column] if spec.split.time_column else [])]
+        split_columns = [spec.split.time_column, spec.split.group_column]
+        protect = [*spec.data.key, *[c for c in split_columns if c]]
         cleaned, log = clean_frame(
             frame,
             spec.data.cleaning,

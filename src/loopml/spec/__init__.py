@@ -1,23 +1,23 @@
 """The project spec (`loopml.yaml`): pydantic models, loading with line-numbered errors."""
 
+from loopml.spec.features import FeaturesSpec
 from loopml.spec.load import dump_spec, load_spec, parse_spec
 from loopml.spec.model import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
     DataSpec,
-    FeaturesSpec,
     ModelsSpec,
     MonitorSpec,
     Problem,
     ProjectSpec,
     ServeSpec,
     Source,
-    SplitSpec,
     SuccessCriterion,
     greater_is_better,
 )
 from loopml.spec.quality import CleaningSpec, LabelsSpec, ValidationSpec
 from loopml.spec.sources import Combine, FileSource, HttpSource, SqlSource
+from loopml.spec.splits import SplitSpec
 
 __all__ = [
     "CleaningSpec",

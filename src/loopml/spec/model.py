@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from loopml.domain import ColumnKind
 from loopml.spec.base import Section
+from loopml.spec.features import FeaturesSpec
 from loopml.spec.quality import CleaningSpec, LabelsSpec, ValidationSpec
 from loopml.spec.sources import (
     AnySource,
@@ -19,6 +20,7 @@ from loopml.spec.sources import (
     SqlSource,
     check_unique_names,
 )
+from loopml.spec.splits import SplitSpec
 
 # metric name -> True when a greater value is better
 CLASSIFICATION_METRICS: dict[str, bool] = {
@@ -122,25 +124,6 @@ class DataSpec(Section):
         return [self.source] if self.source is not None else list(self.sources)
 
 
-class SplitSpec(Section):
-    """How the hold-out is cut: ``stratified`` / ``random``, or ``time`` (latest rows)."""
-
-    method: Literal["stratified", "random", "time"] = "stratified"
-    test_size: float = Field(default=0.2, gt=0.0, lt=1.0)
-    time_column: str | None = None
-    random_state: int = 42
-
-    @model_validator(mode="after")
-    def _time_needs_column(self) -> Self:
-        if self.method == "time" and not self.time_column:
-            raise ValueError("method 'time' needs 'time_column'")
-        return self
-
-
-class FeaturesSpec(Section):
-    exclude: list[str] = Field(default_factory=list)
-
-
 class ModelsSpec(Section):
     candidates: list[ModelKind] = Field(default_factory=lambda: list(MODEL_KINDS), min_length=1)
     random_state: int = 42
@@ -177,7 +160,8 @@ class ProjectSpec(Section):
         data = self.data
         named = [("problem.target", self.problem.target)]
         named += [("split.time_column", self.split.time_column or "")]
-        named += [("features.exclude", c) for c in self.features.exclude]
+        named += [("split.group_column", self.split.group_column or "")]
+        named += self.features.named_columns()
         named += [("data.key", c) for c in data.key]
         named += [("data.cleaning.missing", c) for c in data.cleaning.missing if c != "*"]
         outliers = data.cleaning.outliers
@@ -201,7 +185,8 @@ class ProjectSpec(Section):
 
     @property
     def feature_columns(self) -> list[str]:
-        """Declared columns less the target, the excluded, key and time columns."""
-        drop = {self.problem.target, self.split.time_column, *self.features.exclude}
-        drop |= set(self.data.key)
+        """Declared columns less the target and the excluded, key, time and group columns."""
+        split = self.split
+        drop = {self.problem.target, split.time_column, split.group_column}
+        drop |= {*self.features.exclude, *self.data.key}
         return [c for c in self.data.columns if c not in drop]

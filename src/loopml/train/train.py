@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from loopml.data.schema import category_string, infer_schema
 from loopml.domain import Schema
 from loopml.errors import DataError, SpecError
-from loopml.features.transform import build_transform
+from loopml.features.compile import compile_transform
 from loopml.spec.model import MODEL_KINDS, ProjectSpec
 from loopml.train.bundle import ModelBundle
 
@@ -113,7 +113,10 @@ def fit_bundle(
     X = rows[features]
     y = _target(rows[target], problem.task, target)
     estimator = make_estimator(kind, problem.task, spec.models.random_state)
-    pipeline = Pipeline([("transform", build_transform(signature)), ("model", estimator)])
+    transform = compile_transform(
+        signature, spec.features, spec.problem.task, random_state=spec.models.random_state
+    )
+    pipeline = Pipeline([("transform", transform), ("model", estimator)])
     started = time.perf_counter()
     with threadpool_limits(limits=n_threads):
         pipeline.fit(X, y)
