@@ -4,6 +4,7 @@ cloning, and whole models on the bundled data."""
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
+from loopml.data.ingest import clean_column_names, read_source
 from loopml.data.schema import infer_schema
 from loopml.domain import ColumnKind, Schema
 from loopml.errors import DataError, SpecError
@@ -442,6 +444,18 @@ def test_transform_clones(frame: pd.DataFrame, target: np.ndarray) -> None:
     fitted = clone(transform).fit(frame, target)
     refit = clone(fitted).fit(frame, target)
     assert np.array_equal(fitted.transform(frame), refit.transform(frame))
+
+
+@pytest.fixture(scope="module")
+def bank(bank_csv: Path) -> pd.DataFrame:
+    frame, _ = clean_column_names(read_source(bank_csv))
+    return frame.sample(4000, random_state=0).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def bike(bike_csv: Path) -> pd.DataFrame:
+    frame, _ = clean_column_names(read_source(bike_csv))
+    return frame.sample(3000, random_state=0).reset_index(drop=True)
 
 
 def test_bank_end_to_end(bank: pd.DataFrame) -> None:
