@@ -1,6 +1,13 @@
 """loopml: the machine-learning lifecycle for tabular data, from one project spec.
 
 The public Python API. Heavy modules load on first use, so importing loopml is cheap.
+
+Tracking from any script (see ``loopml.tracking.client``)::
+
+    import loopml
+
+    with loopml.start_run("train", params={"lr": 0.1}):
+        loopml.log_metric("loss", 0.25, step=1)
 """
 
 from __future__ import annotations
@@ -8,10 +15,59 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["ProjectService", "__version__", "init_project", "open_project"]
+__all__ = [
+    "ActiveRun",
+    "ProjectService",
+    "Tracker",
+    "__version__",
+    "active_run",
+    "end_run",
+    "flush",
+    "init_project",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "open_project",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]
 
 if TYPE_CHECKING:
     from loopml.service import ProjectService, init_project
+    from loopml.tracking.client import (
+        ActiveRun,
+        Tracker,
+        active_run,
+        end_run,
+        flush,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        set_tag,
+        set_tags,
+        start_run,
+    )
+
+_SERVICE = frozenset({"ProjectService", "init_project"})
+_TRACKING = frozenset(
+    {
+        "ActiveRun",
+        "Tracker",
+        "active_run",
+        "end_run",
+        "flush",
+        "log_metric",
+        "log_metrics",
+        "log_param",
+        "log_params",
+        "set_tag",
+        "set_tags",
+        "start_run",
+    }
+)
 
 
 def open_project(project_dir: str = ".") -> ProjectService:
@@ -22,8 +78,14 @@ def open_project(project_dir: str = ".") -> ProjectService:
 
 
 def __getattr__(name: str) -> Any:
-    if name in {"ProjectService", "init_project"}:
+    if name in _SERVICE:
         from loopml import service
 
         return getattr(service, name)
+    if name in _TRACKING:
+        from loopml.tracking import client
+
+        value = getattr(client, name)
+        globals()[name] = value  # later lookups skip this hook: log_metric stays cheap
+        return value
     raise AttributeError(f"module 'loopml' has no attribute {name!r}")

@@ -9,12 +9,12 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopml.config import SPEC_FILE, Settings, load_settings
 from loopml.domain import (
@@ -32,7 +32,11 @@ from loopml.spec import ProjectSpec, dump_spec, load_spec
 from loopml.storage.artifacts import open_artifact_store
 from loopml.storage.artifacts.protocols import ArtifactStore
 from loopml.storage.metadata import open_metadata_store
-from loopml.storage.metadata.protocols import MetadataStore
+from loopml.storage.metadata.protocols import Condition, MetadataStore
+
+if TYPE_CHECKING:
+    from loopml.tracking.compare import Comparison
+    from loopml.tracking.query import RunTable
 
 
 @dataclass(frozen=True)
@@ -296,6 +300,63 @@ class ProjectService:
     def get_run(self, run_id: str) -> tuple[Run, list[Metric]]:
         run = self.store.get_run(run_id)
         return run, self.store.get_metrics(run.run_id)
+
+    def search_runs(
+        self,
+        where: Sequence[str | Condition] = (),
+        *,
+        name: str | None = None,
+        status: str | None = None,
+        parent: str | None = None,
+        order_by: str | None = None,
+        metrics: Sequence[str] = (),
+        limit: int = 50,
+    ) -> RunTable:
+        """Runs matching every condition (``"roc_auc > 0.8"``, ``"params.lr < 0.1"``,
+        ``"tags.state == pruned"``), with the latest value of the metrics they name.
+
+        ``parent`` (an id or prefix) keeps the children of that run (a search's trials);
+        ``order_by`` is a metric key or name/status/duration, ``-`` first for descending.
+        Raises ValueError for an invalid expression, NotFoundError for an unknown parent.
+        """
+        from loopml.tracking.query import search_runs
+
+        return search_runs(
+            self.store,
+            self.project.project_id,
+            where,
+            name=name,
+            status=status,
+            parent_run_id=self.store.get_run(parent).run_id if parent else None,
+            order_by=order_by,
+            metrics=metrics,
+            limit=limit,
+        )
+
+    def compare_runs(
+        self, run_ids: Sequence[str], *, metric: str | None = None, out: Path | None = None
+    ) -> Comparison:
+        """Compare runs side by side and write the HTML report with the two charts.
+
+        ``metric`` (default: the spec's primary metric, when the runs log it) is the one
+        charted. The report goes to ``out`` (relative to the project folder) or to
+        ``.loopml/reports/compare-<ids>.html``. Raises NotFoundError for an unknown run.
+        """
+        from loopml.spec import greater_is_better
+        from loopml.tracking.charts import comparison_html
+        from loopml.tracking.compare import compare_runs
+
+        metric = metric or self.spec.problem.primary_metric
+        try:
+            greater = greater_is_better(metric)
+        except KeyError:
+            greater = None
+        comparison = compare_runs(self.store, run_ids, metric=metric, greater_is_better=greater)
+        ids = "-".join(r.run_id[:8] for r in comparison.runs[:3])
+        more = f"-and-{len(comparison.runs) - 3}" if len(comparison.runs) > 3 else ""
+        path = self._path(out) if out else self.reports_dir / f"compare-{ids}{more}.html"
+        _write_atomic(path, comparison_html(comparison).encode())
+        return replace(comparison, report_path=path)
 
     def list_events(self, kind: str | None = None) -> list[Event]:
         return self.store.list_events(self.project.project_id, kind)

@@ -16,6 +16,7 @@ from loopml.interfaces.cli import render
 from loopml.interfaces.cli.common import ProjectDir, handles_errors, open_service
 from loopml.interfaces.cli.data import data_app
 from loopml.interfaces.cli.labels import label_app
+from loopml.interfaces.cli.runs import runs_app
 
 app = typer.Typer(
     name="loopml",
@@ -28,6 +29,7 @@ db_app = typer.Typer(help="Manage the metadata database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(data_app, name="data")
 app.add_typer(label_app, name="label")
+app.add_typer(runs_app, name="runs")
 
 
 @app.command()
@@ -77,18 +79,6 @@ def profile(
     with render.StepProgress() as progress:
         path, result = service.profile(output, on_event=progress.on_event)
     render.profile_summary(path, result)
-
-
-@app.command()
-@handles_errors
-def runs(
-    step: Annotated[str | None, typer.Option("--step", help="Only runs of this step.")] = None,
-    status: Annotated[str | None, typer.Option(help="running, succeeded, failed, reused.")] = None,
-    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 30,
-    project_dir: ProjectDir = Path("."),
-) -> None:
-    """List runs, newest first."""
-    render.runs_table(open_service(project_dir).list_runs(name=step, status=status, limit=limit))
 
 
 @app.command()

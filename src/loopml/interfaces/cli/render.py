@@ -121,22 +121,6 @@ def metrics_table(evaluation: dict[str, Any]) -> None:
     console.print(table)
 
 
-def runs_table(runs: list[Any]) -> None:
-    table = Table()
-    for col in ("run", "step", "status", "started", "seconds", "parent"):
-        table.add_column(col)
-    for r in runs:
-        table.add_row(
-            r.run_id[:8],
-            r.name,
-            _status(str(r.status)),
-            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            _num(r.duration_s, 2),
-            (r.parent_run_id or "")[:8],
-        )
-    console.print(table if runs else "no runs yet: `loopml run`")
-
-
 def run_detail(run: Any, metrics: list[Any]) -> None:
     console.print(f"run [bold]{run.run_id}[/] step [bold]{run.name}[/] {_status(str(run.status))}")
     console.print(f"  started {run.started_at:%Y-%m-%d %H:%M:%S} UTC, {_num(run.duration_s, 2)} s")

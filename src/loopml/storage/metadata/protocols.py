@@ -3,8 +3,9 @@
 Contract every backend keeps (checked by ``tests/storage/metadata/contract``):
 
 - Every method is one transaction: it either happens whole or not at all.
-- Records are immutable once written, except a run's status, end time, error, outputs and
-  tags (set when it finishes) and a model's aliases (moved by ``set_alias``).
+- Records are immutable once written, except a run's status, end time, error, outputs,
+  tags and params (set while it runs or when it finishes) and a model's aliases (moved by
+  ``set_alias``).
 - Safe for concurrent use from several processes: version numbers of a model are unique
   and gap-free per name; ``log_metrics`` never loses a value; no caller ever sees
   "database is locked".
@@ -16,6 +17,7 @@ Contract every backend keeps (checked by ``tests/storage/metadata/contract``):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from loopml.domain import (
@@ -31,6 +33,90 @@ from loopml.domain import (
     Schema,
     Snapshot,
 )
+
+CONDITION_OPS = (">", ">=", "<", "<=", "==", "!=")
+RUN_ATTRIBUTES = ("status", "name", "duration")
+_PREFIXES = {"metrics": "metric", "params": "param", "tags": "tag", "attributes": "attribute"}
+
+
+def classify_key(key: str) -> tuple[str, str]:
+    """Split a search key into its kind and name: ``("metric", "roc_auc")``.
+
+    ``params.NAME``, ``tags.NAME``, ``metrics.NAME`` and ``attributes.NAME`` say the kind;
+    a bare ``status``, ``name`` or ``duration`` is a run attribute, any other bare key a
+    metric. Raises ValueError for an empty name or an unknown attribute.
+    """
+    prefix, dot, rest = key.partition(".")
+    kind, name = ("metric", key)
+    if dot and prefix in _PREFIXES:
+        kind, name = _PREFIXES[prefix], rest
+    elif key in RUN_ATTRIBUTES:
+        kind = "attribute"
+    if not name.strip():
+        raise ValueError(f"search key '{key}' names nothing: write e.g. roc_auc or params.lr")
+    if kind == "attribute" and name not in RUN_ATTRIBUTES:
+        raise ValueError(f"'{name}' is not a run attribute: use one of {', '.join(RUN_ATTRIBUTES)}")
+    return kind, name
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One filter of ``RunStore.search_runs``: ``key op value``.
+
+    ``key`` is a metric (its latest value: highest step, last logged on a tie), a
+    ``params.NAME``, a ``tags.NAME`` or a run attribute (``status``, ``name``, ``duration``
+    in seconds); see ``classify_key``. ``op`` is one of ``CONDITION_OPS``. Metrics and
+    ``duration`` compare with a number; ``status`` and ``name`` only with ``==``/``!=``.
+    A run without the key (or whose latest value is NaN, or that is still running, for
+    ``duration``) never matches, whatever the operator. Raises ValueError when invalid::
+
+        Condition("roc_auc", ">", 0.8)
+        Condition("params.model", "==", "lightgbm")
+        Condition("tags.state", "!=", "pruned")
+    """
+
+    key: str
+    op: str
+    value: float | str
+
+    def __post_init__(self) -> None:
+        kind, name = classify_key(self.key)
+        if self.op not in CONDITION_OPS:
+            raise ValueError(
+                f"'{self.op}' is not a comparison in '{self.key} {self.op} {self.value}': "
+                f"use one of {' '.join(CONDITION_OPS)}"
+            )
+        numeric = isinstance(self.value, int | float) and not isinstance(self.value, bool)
+        if not numeric and not isinstance(self.value, str):
+            raise ValueError(f"the value of '{self.key}' must be a number or a string")
+        if (kind == "metric" or name == "duration") and not numeric:
+            raise ValueError(
+                f"'{self.key} {self.op} {self.value}': {kind} '{name}' compares with a number"
+            )
+        if kind == "attribute" and name in ("status", "name"):
+            if self.op not in ("==", "!="):
+                raise ValueError(f"run {name} compares only with == or !=, not '{self.op}'")
+            if not isinstance(self.value, str):
+                raise ValueError(f"run {name} compares with a string, not {self.value!r}")
+            if name == "status" and self.value not in {s.value for s in RunStatus}:
+                allowed = ", ".join(s.value for s in RunStatus)
+                raise ValueError(f"'{self.value}' is not a run status: use one of {allowed}")
+        if numeric:
+            object.__setattr__(self, "value", float(self.value))
+
+    @property
+    def kind(self) -> str:
+        """``metric``, ``param``, ``tag`` or ``attribute``."""
+        return classify_key(self.key)[0]
+
+    @property
+    def name(self) -> str:
+        """The key without its kind prefix."""
+        return classify_key(self.key)[1]
+
+    def __str__(self) -> str:
+        value = self.value if isinstance(self.value, float) else repr(self.value)
+        return f"{self.key} {self.op} {value}"
 
 
 class ProjectStore(Protocol):
@@ -74,6 +160,10 @@ class RunStore(Protocol):
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
 
+    def set_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Add or overwrite parameters of a run (running or finished), in one transaction."""
+        ...
+
     def get_run(self, run_id: str) -> Run:
         """Return the run; ``run_id`` may be a unique prefix of at least 4 characters."""
         ...
@@ -90,6 +180,26 @@ class RunStore(Protocol):
         """Runs newest first."""
         ...
 
+    def search_runs(
+        self,
+        project_id: str,
+        *,
+        where: Sequence[Condition] = (),
+        name: str | None = None,
+        status: RunStatus | None = None,
+        parent_run_id: str | None = None,
+        order_by: str | None = None,
+        limit: int = 100,
+    ) -> list[Run]:
+        """Runs of a project matching every condition of ``where`` (and the filters).
+
+        ``order_by`` is a metric key (its latest value) or ``name``/``status``/``duration``,
+        ascending, or descending with a leading ``-``; runs without a value come last and
+        ties go newest first. Without ``order_by``: newest first. At most ``limit`` runs.
+        Raises ValueError for an invalid ``order_by``.
+        """
+        ...
+
     def find_cached_run(self, project_id: str, name: str, cache_key: str) -> Run | None:
         """The newest succeeded run of step ``name`` with ``cache_key``, or None."""
         ...
@@ -102,8 +212,10 @@ class RunStore(Protocol):
         """All values of a run's metrics (or of one key), by key then step."""
         ...
 
-    def latest_metrics(self, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
-        """For each run, each key's value at its highest step."""
+    def latest_metrics(
+        self, run_ids: Sequence[str], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, float]]:
+        """For each run, each key's value at its highest step (only ``keys`` when given)."""
         ...
 
 

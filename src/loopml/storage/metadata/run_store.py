@@ -1,20 +1,28 @@
-"""Runs, their tags and their metrics (the ``RunStore`` contract) on SQL."""
+"""Runs, their tags, params and metrics (the ``RunStore`` contract) on SQL."""
 
 from __future__ import annotations
 
+import collections
+import functools
+import json
+import math
 import os
 import re
 import socket
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from loopml.domain import Metric, Run, RunStatus
 from loopml.errors import ConflictError, NotFoundError
 from loopml.storage.metadata import tables as t
 from loopml.storage.metadata.base import StoreBase
 from loopml.storage.metadata.codec import (
+    AnyRow,
+    from_json,
     metric_from_row,
     metric_value,
     new_id,
@@ -22,10 +30,17 @@ from loopml.storage.metadata.codec import (
     to_json,
     utcnow,
 )
+from loopml.storage.metadata.protocols import Condition
+from loopml.storage.metadata.run_search import (
+    latest_value,
+    matches_in_python,
+    order_clause,
+    sql_filter,
+)
 
 MIN_PREFIX = 4
 _HEX = re.compile(r"^[0-9a-f]+$")
-_CHUNK = 500  # ids per IN (...) clause
+_CHUNK = 500  # runs filtered in Python per fetch
 
 
 class RunStoreMixin(StoreBase):
@@ -125,6 +140,24 @@ class RunStoreMixin(StoreBase):
 
         self._db.write(upsert)
 
+    def set_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Add or overwrite parameters of a run. Raises NotFoundError for an unknown run."""
+        added = dict(params)
+
+        def update(conn: sa.Connection) -> None:
+            query = sa.select(t.runs.c.params).where(t.runs.c.run_id == run_id)
+            row = conn.execute(query.with_for_update()).first()
+            if row is None:
+                self._require_run(conn, run_id)  # raises NotFoundError
+                return
+            if added:
+                merged = to_json({**from_json(row.params), **added}, f"params of run '{run_id}'")
+                conn.execute(
+                    sa.update(t.runs).where(t.runs.c.run_id == run_id).values(params=merged)
+                )
+
+        self._db.write(update)
+
     def get_run(self, run_id: str) -> Run:
         """Return the run with this id or unique prefix (at least 4 characters).
 
@@ -153,6 +186,59 @@ class RunStoreMixin(StoreBase):
         query = query.order_by(t.runs.c.id.desc()).limit(limit)
         return self._db.read(lambda conn: self._runs_with_tags(conn, query))
 
+    def search_runs(
+        self,
+        project_id: str,
+        *,
+        where: Sequence[Condition] = (),
+        name: str | None = None,
+        status: RunStatus | None = None,
+        parent_run_id: str | None = None,
+        order_by: str | None = None,
+        limit: int = 100,
+    ) -> list[Run]:
+        """Runs of a project matching every condition of ``where``, in one SQL query.
+
+        Metric and attribute conditions are SQL (a correlated lookup of each metric's latest
+        value on the ``(run_id, key, step, id)`` index); params and tags are JSON text and
+        tag rows, compared in Python on the rows that SQL returns (the same on every
+        backend), chunk by chunk until ``limit`` runs match. See ``RunStore.search_runs``.
+        """
+        conditions = list(where)
+        for condition in conditions:
+            if not isinstance(condition, Condition):
+                raise TypeError(f"search_runs takes Condition objects, not {condition!r}")
+        in_sql = [c for c in conditions if c.kind in ("metric", "attribute")]
+        in_python = [c for c in conditions if c.kind in ("param", "tag")]
+        query = sa.select(t.runs).where(t.runs.c.project_id == project_id)
+        if name is not None:
+            query = query.where(t.runs.c.name == name)
+        if status is not None:
+            query = query.where(t.runs.c.status == RunStatus(status).value)
+        if parent_run_id is not None:
+            query = query.where(t.runs.c.parent_run_id == parent_run_id)
+        for condition in in_sql:
+            query = query.where(sql_filter(condition, self._db.dialect))
+        query = query.order_by(*order_clause(order_by, self._db.dialect))
+        if not in_python:
+            query = query.limit(limit)
+            return self._db.read(lambda conn: self._runs_with_tags(conn, query))
+
+        def read(conn: sa.Connection) -> list[Run]:
+            found: list[Run] = []
+            result = conn.execute(query)
+            while len(found) < limit:
+                rows = result.fetchmany(_CHUNK)
+                if not rows:
+                    break
+                for run in self._attach_tags(conn, rows):
+                    if matches_in_python(run, in_python):
+                        found.append(run)
+            result.close()
+            return found[:limit]
+
+        return self._db.read(read)
+
     def find_cached_run(self, project_id: str, name: str, cache_key: str) -> Run | None:
         """The newest succeeded run of step ``name`` with ``cache_key``, or None."""
         query = (
@@ -172,11 +258,32 @@ class RunStoreMixin(StoreBase):
     def log_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None:
         """Append metric values in one transaction (timestamps default to now).
 
-        Raises NotFoundError for an unknown run.
+        On SQLite the rows go straight to the driver's ``executemany`` (about 3 times
+        faster than through SQLAlchemy's per-row type processing), with the timestamps
+        written exactly as ``UTCDateTime`` writes them. Raises NotFoundError for an
+        unknown run.
         """
         if not metrics:
             return
         now = utcnow()
+        if self._db.dialect == "sqlite":
+            tuples = [
+                (
+                    run_id,
+                    m.key,
+                    metric_value(m.value),
+                    int(m.step),
+                    _sqlite_timestamp(m.timestamp or now),
+                )
+                for m in metrics
+            ]
+
+            def insert_sqlite(conn: sa.Connection) -> None:
+                self._require_run(conn, run_id)
+                conn.exec_driver_sql(_SQLITE_INSERT_METRICS, tuples)
+
+            self._db.write(insert_sqlite)
+            return
         rows = [
             {
                 "run_id": run_id,
@@ -203,19 +310,46 @@ class RunStoreMixin(StoreBase):
         query = query.order_by(m.key, m.step, m.id)
         return self._db.read(lambda conn: [metric_from_row(row) for row in conn.execute(query)])
 
-    def latest_metrics(self, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+    def latest_metrics(
+        self, run_ids: Sequence[str], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, float]]:
         """For each run, each key's value at its highest step (the last logged on a tie).
 
-        Every requested run is a key of the result, with {} when it has no metrics.
+        ``keys`` limits the result to those metrics (read with one index seek per run and
+        key). Every requested run is a key of the result, with {} when it has none.
         """
         wanted = list(dict.fromkeys(run_ids))
+        if not wanted:
+            return {}
+        chosen = None if keys is None else list(dict.fromkeys(keys))
+        dialect = self._db.dialect
 
         def read(conn: sa.Connection) -> dict[str, dict[str, float]]:
             result: dict[str, dict[str, float]] = {run_id: {} for run_id in wanted}
-            for start in range(0, len(wanted), _CHUNK):
-                for row in conn.execute(_latest_query(wanted[start : start + _CHUNK])):
+            if chosen is None:
+                for row in conn.execute(_latest_query(wanted, dialect)):
                     value = float("nan") if row.value is None else row.value
                     result[row.run_id][row.key] = value
+                return result
+            if not chosen:
+                return result
+            ids = id_table(wanted, dialect)
+            columns = [latest_value(k, ids.c.value).label(f"k{i}") for i, k in enumerate(chosen)]
+            query = sa.select(ids.c.value, *columns)
+            unknown: set[str] = set()  # NULL: no such metric, or a latest value of NaN
+            for row in conn.execute(query).all():
+                found = result[row[0]]
+                for key, value in zip(chosen, row[1:], strict=True):
+                    if value is not None:
+                        found[key] = value
+                    else:
+                        unknown.add(row[0])
+            if unknown:
+                m = t.metrics.c
+                logged = sa.select(m.run_id, m.key).distinct()
+                logged = logged.where(in_ids(m.run_id, list(unknown), dialect), m.key.in_(chosen))
+                for run_id, key in conn.execute(logged).all():
+                    result[run_id].setdefault(key, math.nan)
             return result
 
         return self._db.read(read)
@@ -255,23 +389,74 @@ class RunStoreMixin(StoreBase):
         return runs[0]
 
     def _runs_with_tags(self, conn: sa.Connection, query: sa.Select[Any]) -> list[Run]:
-        rows = conn.execute(query).all()
+        return self._attach_tags(conn, conn.execute(query).all())
+
+    def _attach_tags(self, conn: sa.Connection, rows: Sequence[AnyRow]) -> list[Run]:
         tags: dict[str, dict[str, str]] = {row.run_id: {} for row in rows}
-        ids = list(tags)
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            tag_query = sa.select(t.run_tags).where(t.run_tags.c.run_id.in_(chunk))
-            for tag in conn.execute(tag_query.order_by(t.run_tags.c.key)):
-                tags[tag.run_id][tag.key] = tag.value
-        return [run_from_row(row, tags[row.run_id]) for row in rows]
+        if tags:
+            tag = t.run_tags.c
+            tag_query = sa.select(tag.run_id, tag.key, tag.value).where(
+                in_ids(tag.run_id, list(tags), self._db.dialect)
+            )
+            for run_id, key, value in conn.execute(tag_query.order_by(tag.key)).all():
+                tags[run_id][key] = value
+        if not rows:
+            return []
+        # SQLAlchemy's Row finds each attribute by name in Python (about 0.4 us a field);
+        # a namedtuple of the same fields does it in C: a third less time per run.
+        make = _run_fields(tuple(rows[0]._fields))._make
+        records = [make(row) for row in rows]
+        return [run_from_row(record, tags[record.run_id]) for record in records]
 
 
-def _latest_query(run_ids: list[str]) -> sa.Select[Any]:
+@functools.cache
+def _run_fields(names: tuple[str, ...]) -> Any:
+    return collections.namedtuple("RunRow", names)
+
+
+_SQLITE_INSERT_METRICS = (
+    "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def _sqlite_timestamp(value: datetime) -> str:
+    """``value`` in UTC as SQLAlchemy's SQLite DATETIME stores it (naive input is UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    )
+
+
+def id_table(ids: Sequence[str], dialect: str) -> Any:
+    """A table of ``ids`` (column ``value``) from one bound parameter, however many ids:
+    ``unnest(array)`` on PostgreSQL, ``json_each(json)`` on SQLite (no variable limit, and
+    none of the per-id work of an expanding ``IN`` list)."""
+    if dialect == "postgresql":
+        array = sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.Text))
+        return sa.func.unnest(array).table_valued("value").render_derived()
+    text = sa.bindparam(None, json.dumps(list(ids)), type_=sa.Text)
+    return sa.func.json_each(text).table_valued("value")
+
+
+def in_ids(column: sa.ColumnElement[Any], ids: Sequence[str], dialect: str) -> Any:
+    """``column IN ids`` with one bound parameter (see ``id_table``)."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.Text)))
+    return column.in_(sa.select(id_table(ids, dialect).c.value).scalar_subquery())
+
+
+def _latest_query(run_ids: list[str], dialect: str) -> sa.Select[Any]:
     m = t.metrics.c
     rank = (
         sa.func.row_number()
         .over(partition_by=(m.run_id, m.key), order_by=(m.step.desc(), m.id.desc()))
         .label("rank")
     )
-    ranked = sa.select(m.run_id, m.key, m.value, rank).where(m.run_id.in_(run_ids)).subquery()
+    ranked = (
+        sa.select(m.run_id, m.key, m.value, rank)
+        .where(in_ids(m.run_id, run_ids, dialect))
+        .subquery()
+    )
     return sa.select(ranked.c.run_id, ranked.c.key, ranked.c.value).where(ranked.c.rank == 1)
