@@ -21,3 +21,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def small_search(project: Path, trials: int = 4) -> None:
+    """Shrink the model search in ``project``'s spec so that a test trains quickly."""
+    import yaml
+
+    path = project / "loopml.yaml"
+    spec = yaml.safe_load(path.read_text())
+    spec["models"]["search"].update(trials=trials, folds=2)
+    spec["models"]["candidates"] = ["hist_gradient_boosting", "linear"]
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))

@@ -155,7 +155,11 @@ class ProjectService:
         from loopml.pipeline.versioning import code_version
 
         steps = lifecycle_steps(
-            self.spec, self.settings.project_dir, os.environ, self._label_sets()
+            self.spec,
+            self.settings.project_dir,
+            os.environ,
+            self._label_sets(),
+            store_url=self.settings.db_url,
         )
         runner = Runner(
             self.store,

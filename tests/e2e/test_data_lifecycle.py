@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
+from tests.helpers import small_search
 from typer.testing import CliRunner
 
 from loopml.interfaces.cli.main import app
@@ -41,6 +42,7 @@ def test_glob_snapshots_versions_and_diff(bank: pd.DataFrame, tmp_path: Path) ->
     for i, part in enumerate((bank.iloc[:1500], bank.iloc[1500:3000])):
         part.to_csv(project / "data" / f"calls-{i}.csv", index=False)
     assert invoke(project, "init", "data/calls-0.csv", "-t", "subscribed").exit_code == 0
+    small_search(project)
     edit_spec(project, lambda s: s["data"]["sources"][0].update(path="data/calls-*.csv"))
     assert invoke(project, "run").exit_code in (0, 1)
     again = invoke(project, "run")
@@ -74,6 +76,7 @@ def test_sql_source_reuses_every_step_when_the_table_is_unchanged(
     with sqlite3.connect(project / "crm.db") as conn:
         bank.to_sql("calls", conn, index=False)
     assert invoke(project, "init", "seed.csv", "-t", "subscribed").exit_code == 0
+    small_search(project)
     source = {"type": "sql", "name": "crm", "url": "sqlite:///crm.db", "table": "calls"}
     edit_spec(project, lambda s: s["data"].update(sources=[source]))
     first = invoke(project, "run")
@@ -96,6 +99,7 @@ def test_validation_fails_on_a_changed_type_and_warns_on_checks(
     project.mkdir()
     bank.to_csv(project / "bank.csv", index=False)
     assert invoke(project, "init", "bank.csv", "-t", "subscribed").exit_code == 0
+    small_search(project)
     check = {"name": "adults", "expr": "age >= 30", "severity": "warn"}
     edit_spec(project, lambda s: s["data"].update(validation={"checks": [check]}))
     ok = invoke(project, "run")
@@ -122,6 +126,7 @@ def test_export_label_import_and_lineage(bank: pd.DataFrame, tmp_path: Path) -> 
     frame.loc[:99, "subscribed"] = pd.NA  # 100 calls nobody labelled yet
     frame.to_csv(project / "bank.csv", index=False)
     assert invoke(project, "init", "bank.csv", "-t", "subscribed").exit_code == 0
+    small_search(project)
     edit_spec(project, lambda s: s["data"].update(key=["call_id"]))
     rule = {"name": "in_debt", "when": "balance < -1500", "label": 0}
     edit_spec(project, lambda s: s["data"].update(labels={"rules": [rule]}))
@@ -157,6 +162,7 @@ def test_profile_names_each_data_sets_quirks(
     project.mkdir()
     (project / source.name).write_bytes(source.read_bytes())
     assert invoke(project, "init", source.name, "-t", target).exit_code == 0
+    small_search(project)
     result = invoke(project, "profile", "--out", "eda.html")
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from tests.helpers import free_port
+from tests.helpers import free_port, small_search
 
 from loopml.serve.sink import load_predictions
 from loopml.service import ProjectService
@@ -54,6 +54,7 @@ def test_whole_loop(tmp_path: Path, bank_csv: Path) -> None:
     loopml(
         project, "init", "data/bank.csv", "-t", "subscribed ", "-x", "duration", "--name", "bank"
     )
+    small_search(project, trials=6)
     run = loopml(project, "run", check=False)
     assert run.returncode == 0, run.stdout + run.stderr  # the demo's gate must say go
     assert "GO" in run.stdout and "bank@1 (champion)" in run.stdout

@@ -32,20 +32,23 @@ from loopml.data.labels import (
 from loopml.data.schema import infer_schema
 from loopml.data.schema_file import load_schema, save_schema
 from loopml.data.sources import hash_files, match_files, read_sources
-from loopml.data.split import split_frame
+from loopml.data.split import cv_splitter, split_frame
 from loopml.data.validate import infer_unique, raise_for_failures, validate_frame
 from loopml.domain import Schema, Snapshot
 from loopml.evaluate.gate import apply_gate, baseline_metrics
-from loopml.evaluate.metrics import compute_metrics, pick_best
+from loopml.evaluate.metrics import compute_metrics
+from loopml.features.compile import compile_transform
 from loopml.pipeline.step import Step, StepContext
 from loopml.registry import register_model
 from loopml.spec import FileSource, ProjectSpec
 from loopml.train.bundle import ModelBundle
-from loopml.train.train import fit_bundle, infer_signature
+from loopml.train.search import fit_default, fit_final, run_search
+from loopml.train.train import infer_signature
 
 SNAPSHOT, VALIDATION, CLEANED, CLEANING = "snapshot", "validation", "cleaned", "cleaning"
 LABELLED, LABELS, TRAIN, TEST = "labelled", "labels", "train", "test"
 SIGNATURE, EVALUATION, GATE, REGISTRATION = "signature", "evaluation", "gate", "registration"
+SEARCH, MODEL, LINEAR = "search", "model", "model_linear"
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,12 @@ def lifecycle_steps(
     project_dir: Path,
     env: Mapping[str, str],
     label_sets: Sequence[LabelSet] = (),
+    store_url: str = "",
 ) -> list[Step]:
-    """The steps of one `loopml run` for ``spec``, with fingerprints from the spec."""
-    return data_steps(spec, project_dir, env, label_sets) + model_steps(spec)
+    """The steps of one `loopml run` for ``spec``, with fingerprints from the spec.
+
+    ``store_url`` lets the search's worker processes open the metadata store."""
+    return data_steps(spec, project_dir, env, label_sets) + model_steps(spec, store_url)
 
 
 def data_steps(
@@ -107,9 +113,9 @@ def data_steps(
     ]
 
 
-def model_steps(spec: ProjectSpec) -> list[Step]:
-    """split -> train -> evaluate -> gate -> register."""
-    models = [f"model_{kind}" for kind in spec.models.candidates]
+def model_steps(spec: ProjectSpec, store_url: str = "") -> list[Step]:
+    """split -> train (search) -> evaluate -> gate -> register."""
+    models = (MODEL, LINEAR)
     problem = spec.section_hash("problem")
     return [
         Step(
@@ -121,15 +127,15 @@ def model_steps(spec: ProjectSpec) -> list[Step]:
         ),
         Step(
             "train",
-            _train(spec),
+            _train(spec, store_url),
             inputs=(TRAIN, CLEANING),
-            outputs={SIGNATURE: "json", **{name: "bytes" for name in models}},
+            outputs={SIGNATURE: "json", SEARCH: "json", MODEL: "bytes", LINEAR: "bytes"},
             fingerprint=spec.section_hash("models", "features", "problem", "data", "split"),
         ),
         Step(
             "evaluate",
             _evaluate(spec),
-            inputs=(TRAIN, TEST, *models),
+            inputs=(TRAIN, TEST, SEARCH, *models),
             outputs={EVALUATION: "json"},
             fingerprint=problem,
         ),
@@ -139,7 +145,7 @@ def model_steps(spec: ProjectSpec) -> list[Step]:
         Step(
             "register",
             _register(spec),
-            inputs=("ingest", LABELS, SIGNATURE, TRAIN, TEST, EVALUATION, GATE, *models),
+            inputs=("ingest", LABELS, SIGNATURE, SEARCH, TRAIN, TEST, EVALUATION, GATE, *models),
             outputs={REGISTRATION: "json"},
             fingerprint=spec.name,
         ),
@@ -291,33 +297,73 @@ def _split(spec: ProjectSpec) -> Any:
     return split
 
 
-def _train(spec: ProjectSpec) -> Any:
+def _train(spec: ProjectSpec, store_url: str) -> Any:
+    task, target = spec.problem.task, spec.problem.target
+
     def train(ctx: StepContext, train: pd.DataFrame, cleaning: dict[str, Any]) -> Mapping[str, Any]:
         signature = infer_signature(train, spec)
+        make_transform = functools.partial(
+            compile_transform, signature, spec.features, task, random_state=spec.models.random_state
+        )
         prepare = functools.partial(apply_cleaning_log, log=CleaningLog.from_dict(cleaning))
-        out: dict[str, Any] = {SIGNATURE: signature.to_dict()}
-        for i, kind in enumerate(spec.models.candidates):
-            ctx.progress(f"fitting {kind}", i / len(spec.models.candidates))
-            bundle = fit_bundle(kind, train, spec, signature)
+        search = spec.models.search
+        if search.trials > 0:
+            result = run_search(
+                train,
+                spec,
+                make_transform=make_transform,
+                store=ctx.store,
+                project_id=ctx.project_id,
+                parent_run_id=ctx.run_id,
+                snapshot_id=ctx.input_digest(TRAIN),
+                cv_splits=cv_splitter(spec.split, task, search.folds, train, target),
+                store_url=store_url or None,
+                progress=ctx.progress,
+            )
+            best = fit_final(train, spec, result, make_transform, signature)
+            summary: dict[str, Any] = {"selected_by": "cross-validation", **result.to_dict()}
+        else:  # no search: the first candidate with its default parameters
+            kind = spec.models.candidates[0]
+            best = fit_default(kind, train, spec, make_transform, signature)
+            summary = {"selected_by": "first candidate", "algorithm": kind}
+        ctx.progress("fitting the linear baseline", None)
+        linear = fit_default("linear", train, spec, make_transform, signature)
+        for bundle in (best, linear):
             bundle.prepare = prepare
-            out[f"model_{kind}"] = bundle.to_bytes()
-        return out
+        return {
+            SIGNATURE: signature.to_dict(),
+            SEARCH: summary,
+            MODEL: best.to_bytes(),
+            LINEAR: linear.to_bytes(),
+        }
 
     return train
 
 
 def _evaluate(spec: ProjectSpec) -> Any:
     def evaluate(
-        ctx: StepContext, train: pd.DataFrame, test: pd.DataFrame, **models: bytes
+        ctx: StepContext,
+        train: pd.DataFrame,
+        test: pd.DataFrame,
+        search: dict[str, Any],
+        model: bytes,
+        model_linear: bytes,
     ) -> Mapping[str, Any]:
-        candidates = {}
-        for name, data in models.items():
-            kind = name.removeprefix("model_")
-            candidates[kind] = compute_metrics(ModelBundle.from_bytes(data), test)
-            ctx.log_metrics({f"{kind}.{k}": v for k, v in candidates[kind].items()})
-        best = pick_best(candidates, spec.problem.primary_metric)
+        best = search["algorithm"]
+        candidates = {best: compute_metrics(ModelBundle.from_bytes(model), test)}
+        if best != "linear":
+            candidates["linear"] = compute_metrics(ModelBundle.from_bytes(model_linear), test)
+        for kind, metrics in candidates.items():
+            ctx.log_metrics({f"{kind}.{k}": v for k, v in metrics.items()})
         baseline = baseline_metrics(train, test, spec)
-        return {EVALUATION: {"candidates": candidates, "baseline": baseline, "best": best}}
+        evaluation = {
+            "candidates": candidates,
+            "baseline": baseline,
+            "best": best,
+            "selected_by": search["selected_by"],
+            "cv_score": search.get("score"),
+        }
+        return {EVALUATION: evaluation}
 
     return evaluate
 
@@ -349,14 +395,16 @@ def _register(spec: ProjectSpec) -> Any:
         ingest: dict[str, Any],
         labels: dict[str, Any],
         signature: dict[str, Any],
+        search: dict[str, Any],
         train: pd.DataFrame,
         test: pd.DataFrame,
         evaluation: dict[str, Any],
         gate: dict[str, Any],
-        **models: bytes,
+        model: bytes,
+        model_linear: bytes,
     ) -> Mapping[str, Any]:
         best = evaluation["best"]
-        data = models[f"model_{best}"]
+        data = model
         lineage = {
             "snapshot_id": ingest["snapshot_id"],
             "source": ingest["source"],
@@ -366,6 +414,9 @@ def _register(spec: ProjectSpec) -> Any:
             "label_sets": labels["label_sets"],
             "code_version": ctx.code_version,
             "model_kind": best,
+            "params": search.get("params", {}),
+            "selected_by": search["selected_by"],
+            "cv_score": search.get("score"),
             "training_run_id": ctx.parent_run_id,
             "gate": gate["verdict"],
             "train_digest": ctx.input_digest(TRAIN),

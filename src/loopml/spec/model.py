@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from loopml.domain import ColumnKind
 from loopml.spec.base import Section
 from loopml.spec.features import FeaturesSpec
+from loopml.spec.models import ModelsSpec
 from loopml.spec.quality import CleaningSpec, LabelsSpec, ValidationSpec
 from loopml.spec.sources import (
     AnySource,
@@ -40,8 +41,6 @@ REGRESSION_METRICS: dict[str, bool] = {
     "r2": True,
     "mape": False,
 }
-ModelKind = Literal["linear", "hist_gradient_boosting"]
-MODEL_KINDS: tuple[ModelKind, ...] = ("linear", "hist_gradient_boosting")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
@@ -122,11 +121,6 @@ class DataSpec(Section):
     @property
     def all_sources(self) -> list[FileSource | SqlSource | HttpSource]:
         return [self.source] if self.source is not None else list(self.sources)
-
-
-class ModelsSpec(Section):
-    candidates: list[ModelKind] = Field(default_factory=lambda: list(MODEL_KINDS), min_length=1)
-    random_state: int = 42
 
 
 class ServeSpec(Section):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.helpers import bank_project
+from tests.helpers import bank_project, small_search
 from typer.testing import CliRunner
 
 from loopml.interfaces.cli.main import app
@@ -113,6 +113,7 @@ def test_run_then_rerun_reuses_every_step(tmp_path: Path, bank_csv: Path) -> Non
         invoke("init", "data/bank.csv", "--target", "subscribed ", "-C", str(project)).exit_code
         == 0
     )
+    small_search(project)
     first = invoke("run", "-C", str(project))
     assert first.exit_code in (0, 1), first.output
     assert "gate:" in first.output and "model: bank@1" in first.output

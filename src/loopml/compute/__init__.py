@@ -1,0 +1,22 @@
+"""Compute: where parallel work runs (in this process, local processes; a cluster later).
+
+A low-level package: it imports nothing of loopml's stages, so every layer may use it.
+"""
+
+from loopml.compute.executor import (
+    Executor,
+    LocalExecutor,
+    ProcessExecutor,
+    available_cores,
+    executor_for,
+    limit_threads,
+)
+
+__all__ = [
+    "Executor",
+    "LocalExecutor",
+    "ProcessExecutor",
+    "available_cores",
+    "executor_for",
+    "limit_threads",
+]

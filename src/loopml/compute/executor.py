@@ -1,0 +1,162 @@
+"""Executors: run one function over a list of items, in this process or in worker processes.
+
+The contract (kept by every executor, and by a cluster engine later):
+
+- ``map(fn, items)`` calls ``fn(item)`` once per item and returns the results in the order
+  of ``items``; the first exception raised by a call is raised by ``map`` (after the
+  calls already running have ended).
+- ``fn`` and the items must pickle (a module-level function, plain data) for any
+  executor but ``LocalExecutor``; results must pickle too.
+- ``workers`` calls run at the same time at most; each may use ``threads_per_worker``
+  BLAS/OpenMP threads, and executors limit them so: workers x threads never exceeds the
+  cores given (oversubscribed OpenMP code, gradient boosting above all, runs many times
+  slower). Code that sets thread counts itself (``n_jobs``, ``num_threads``) should read
+  ``threads_per_worker``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Protocol, TypeVar
+
+from threadpoolctl import threadpool_limits
+
+from loopml.errors import SpecError, StageError
+
+T = TypeVar("T")
+R = TypeVar("R")
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+class Executor(Protocol):
+    """Runs ``fn`` over items with ``workers`` calls at a time (see the module docstring)."""
+
+    @property
+    def workers(self) -> int: ...
+
+    @property
+    def threads_per_worker(self) -> int: ...
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]: ...
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, else the CPU count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def limit_threads(threads: int) -> None:
+    """Limit this process to ``threads`` BLAS/OpenMP threads: the environment variables
+    that libraries read when they load, and threadpoolctl for those already loaded."""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    threadpool_limits(limits=threads)
+
+
+class LocalExecutor:
+    """Runs the calls one after another in this process, with ``threads`` threads each
+    (default: every available core). Nothing needs to pickle. The limit applies to the
+    thread pools loaded when ``map`` starts: import the libraries first."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self._threads = max(1, threads or available_cores())
+
+    @property
+    def workers(self) -> int:
+        return 1
+
+    @property
+    def threads_per_worker(self) -> int:
+        return self._threads
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        with threadpool_limits(limits=self._threads):
+            return [fn(item) for item in items]
+
+    def __repr__(self) -> str:
+        return f"LocalExecutor(threads={self._threads})"
+
+
+class ProcessExecutor:
+    """Runs the calls in ``workers`` fresh processes on this machine.
+
+    Processes are started with ``context`` (``spawn`` by default, or ``forkserver``: both
+    safe with threads and OpenMP, unlike ``fork``) and each limits itself to
+    ``threads_per_worker`` threads (default: available cores // workers, at least 1)
+    before running anything. A pool lives for one ``map`` call.
+    """
+
+    def __init__(
+        self, workers: int, *, threads_per_worker: int | None = None, context: str = "spawn"
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        if context not in ("spawn", "forkserver"):
+            raise ValueError(f"context must be 'spawn' or 'forkserver', got {context!r}")
+        self._workers = workers
+        self._threads = max(1, threads_per_worker or available_cores() // workers)
+        self._context = context
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    @property
+    def threads_per_worker(self) -> int:
+        return self._threads
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        items = list(items)
+        if not items:
+            return []
+        with ProcessPoolExecutor(
+            max_workers=min(self._workers, len(items)),
+            mp_context=multiprocessing.get_context(self._context),
+            initializer=limit_threads,
+            initargs=(self._threads,),
+        ) as pool:
+            return list(pool.map(fn, items))
+
+    def __repr__(self) -> str:
+        return f"ProcessExecutor(workers={self._workers}, threads={self._threads})"
+
+
+def executor_for(workers: int | str, *, threads_per_worker: int | None = None) -> Executor:
+    """The executor for a ``workers`` setting: 1 runs in this process, N > 1 in N local
+    processes; ``ray://host:port`` is kept for a Ray cluster.
+
+    Raises:
+        StageError: a cluster address (not available yet).
+        SpecError: anything else that is not a positive number of workers.
+    """
+    if isinstance(workers, str):
+        text = workers.strip()
+        if text.startswith("ray://") or text == "ray":
+            raise StageError(
+                f"executor '{text}': running on a Ray cluster is not available yet; use a "
+                "number of local worker processes (models.search.workers: 2)",
+                step="train",
+            )
+        if not text.isdigit():
+            raise SpecError(
+                f"workers: '{workers}' is neither a number of processes nor ray://host:port"
+            )
+        workers = int(text)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SpecError(f"workers: need a number of processes of at least 1, got {workers!r}")
+    if workers == 1:
+        return LocalExecutor(threads_per_worker)
+    return ProcessExecutor(workers, threads_per_worker=threads_per_worker)
