@@ -51,7 +51,10 @@ def _encode_json(value: Any) -> bytes:
     import orjson
 
     try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(
+            value,
+            option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
+        )
     except orjson.JSONEncodeError as exc:
         raise TypeError(str(exc)) from exc
 
