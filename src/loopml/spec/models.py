@@ -20,7 +20,8 @@ In YAML::
       device: cpu                # cuda: XGBoost and LightGBM train on the GPU
       random_state: 42           # the estimators' seed
 
-``search.trials: 0`` fits each candidate once with its default parameters, no search.
+``search.trials: 0`` skips the search: the first candidate is fitted with its default
+parameters (a run of n trials, n the number of candidates, first tries each default).
 """
 
 from __future__ import annotations
