@@ -46,7 +46,7 @@ def report_file(bank_profile: Profile, tmp_path_factory: pytest.TempPathFactory)
     return path
 
 
-def test_every_chart_renders_inrun_chromium(report_file: Path, tmp_path: Path) -> None:
+def test_every_chart_renders_in_chromium(report_file: Path, tmp_path: Path) -> None:
     done = run_chromium(tmp_path, "--dump-dom", report_file.as_uri())
     assert done.returncode == 0, done.stderr[-2000:]
     page = _Charts()
