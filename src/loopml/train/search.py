@@ -74,7 +74,8 @@ class SearchResult:
     ``algorithm``/``params``/``score``: the best trial (its mean cross-validation
     ``metric``); ``trials``: one row per trial (number, algorithm, params, state, value,
     run_id, worker, pid, seconds, error); ``history``: per trial, for charts (number,
-    state, value, the best value so far, the running mean after each fold, params).
+    state, value, the best value so far, ``folds``: the running mean after each fold,
+    params). Plain JSON-able values throughout (``to_dict``).
     """
 
     algorithm: str
@@ -170,7 +171,9 @@ def run_search(
 
     Raises:
         SpecError: an unknown model or parameter, a custom estimator that does not
-            import, a metric that cannot score folds, ``search.trials`` of 0.
+            import, a metric that cannot score folds.
+        ValueError: ``search.trials`` is 0 (use ``fit_default``), or several workers
+            without ``store_url``.
         DataError: missing columns, too few rows or classes for the folds.
         StageError: ``device: cuda`` without a usable GPU, a cluster executor, or no
             trial completed (the first errors are named).
@@ -207,7 +210,15 @@ def run_search(
                 _optimize(study, problem, store, 0, search.trials, deadline, [callback])
             else:
                 study = _parallel_search(
-                    problem, direction, workers, deadline, folder, store, store_url or "", report
+                    problem,
+                    direction,
+                    executor,
+                    workers,
+                    deadline,
+                    folder,
+                    store,
+                    store_url or "",
+                    report,
                 )
             result = _result(study, problem, workers, time.perf_counter() - started)
     finally:
@@ -473,6 +484,7 @@ def _fold_score(
 def _parallel_search(
     problem: _Problem,
     direction: Direction,
+    executor: Executor,
     workers: int,
     deadline: float | None,
     folder: str,
@@ -508,7 +520,6 @@ def _parallel_search(
         )
         for i in range(workers)
     ]
-    executor = executor_for(workers, threads_per_worker=problem.setup.threads)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as waiter:
         future = waiter.submit(executor.map, _search_worker, tasks)
         while True:
@@ -625,7 +636,7 @@ def _result(study: optuna.Study, problem: _Problem, workers: int, elapsed: float
                 "state": state,
                 "value": value,
                 "best": best,
-                "folds": {int(k): float(v) for k, v in trial.intermediate_values.items()},
+                "folds": [float(v) for _, v in sorted(trial.intermediate_values.items())],
                 "algorithm": algorithm,
                 "params": params,
             }

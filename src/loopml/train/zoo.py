@@ -276,13 +276,14 @@ class EncodedClassifier(ClassifierMixin, BaseEstimator):
         if eval_set is not None:
             eval_codes = [self.encoder_.transform(np.asarray(y_eval)) for _, y_eval in eval_set]
             fit_params["eval_set"] = [
-                (X, c) for (X, _), c in zip(eval_set, eval_codes, strict=True)
+                (X_eval, c) for (X_eval, _), c in zip(eval_set, eval_codes, strict=True)
             ]
             if self.balanced:  # stop on the loss that the fit minimizes
                 fit_params["sample_weight_eval_set"] = [self._weights(c, codes) for c in eval_codes]
         estimator.fit(X, codes, sample_weight=sample_weight, **fit_params)
         self.estimator_ = estimator
-        self.n_features_in_ = getattr(estimator, "n_features_in_", None)
+        if hasattr(estimator, "n_features_in_"):
+            self.n_features_in_ = estimator.n_features_in_
         return self
 
     def _weights(self, codes: np.ndarray, train_codes: np.ndarray) -> np.ndarray:
