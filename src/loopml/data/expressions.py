@@ -175,10 +175,9 @@ def evaluate(df: pd.DataFrame, expr: str, *, where: str) -> pd.Series:
     return evaluate_unknown(df, expr, where=where).fillna(False).astype(bool)
 
 
-def evaluate_unknown(df: pd.DataFrame, expr: str, *, where: str) -> pd.Series:
-    """Like ``evaluate``, but a nullable boolean Series that is missing (``pd.NA``) where
-    the answer is unknown: a value it compares is missing, or text where a number is
-    expected. Checks judge only the rows where the answer is known, as SQL does."""
+def value_of(df: pd.DataFrame, expr: str, *, where: str) -> tuple[_Parsed, Any]:
+    """The checked expression and its raw value over ``df`` (a Series or a scalar); a
+    division by zero gives NaN. Raises DataError as ``evaluate`` does."""
     parsed = _Parsed(expr, where)
     unknown = [name for name in parsed.names if name not in df.columns]
     if unknown:
@@ -189,11 +188,22 @@ def evaluate_unknown(df: pd.DataFrame, expr: str, *, where: str) -> pd.Series:
             f"names '{unknown[0]}', which is not a column.{hint} Columns: {', '.join(columns)}"
         )
     try:
-        result = _Evaluator(df, parsed).value(parsed.tree)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return parsed, _Evaluator(df, parsed).value(parsed.tree)
     except DataError:
         raise
+    except ZeroDivisionError:
+        return parsed, np.nan
     except (TypeError, ValueError) as exc:
         parsed.fail(f"cannot be evaluated on this data ({exc})")
+        raise  # fail() always raises; this line is for type checkers
+
+
+def evaluate_unknown(df: pd.DataFrame, expr: str, *, where: str) -> pd.Series:
+    """Like ``evaluate``, but a nullable boolean Series that is missing (``pd.NA``) where
+    the answer is unknown: a value it compares is missing, or text where a number is
+    expected. Checks judge only the rows where the answer is known, as SQL does."""
+    parsed, result = value_of(df, expr, where=where)
     if not isinstance(result, pd.Series):
         if not isinstance(result, bool | np.bool_):
             parsed.fail(f"gives {result!r}, not true/false")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,8 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from loopml.data.expressions import _Evaluator, _Parsed
-from loopml.errors import DataError
+from loopml.data.expressions import value_of
 
 _CHECK_ROWS = 5  # rows ``fit`` evaluates every expression on, to fail early
 
@@ -26,24 +24,7 @@ def compute(df: pd.DataFrame, expr: str, *, where: str) -> np.ndarray:
         DataError: the expression does not parse, uses anything outside the whitelist or
             names a column ``df`` does not have (the message names ``where``).
     """
-    parsed = _Parsed(expr, where)
-    unknown = [name for name in parsed.names if name not in df.columns]
-    if unknown:
-        columns = [str(c) for c in df.columns]
-        close = difflib.get_close_matches(unknown[0], columns, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        parsed.fail(
-            f"names '{unknown[0]}', which is not a column.{hint} Columns: {', '.join(columns)}"
-        )
-    try:
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            result = _Evaluator(df, parsed).value(parsed.tree)
-    except DataError:
-        raise
-    except ZeroDivisionError:
-        result = np.nan
-    except (TypeError, ValueError) as exc:
-        parsed.fail(f"cannot be evaluated on this data ({exc})")
+    _, result = value_of(df, expr, where=where)
     if not isinstance(result, pd.Series):
         result = pd.Series(result, index=df.index)
     if pd.api.types.is_bool_dtype(result.dtype):
