@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -52,51 +52,97 @@ def compute_metrics(bundle: ModelBundle, test_df: pd.DataFrame) -> dict[str, flo
 
 def _binary(y: pd.Series, bundle: ModelBundle, prediction: Prediction) -> dict[str, float]:
     truth = (category_strings(y) == category_string(bundle.positive_class)).to_numpy(int)
-    proba = np.asarray(prediction.probabilities, dtype=float)
-    guess = (proba >= THRESHOLD).astype(int)
-    out: dict[str, float] = {}
-    if 0 < truth.sum() < len(truth):
-        out["roc_auc"] = skm.roc_auc_score(truth, proba)
-        out["pr_auc"] = skm.average_precision_score(truth, proba)
-    out["accuracy"] = skm.accuracy_score(truth, guess)
-    out["balanced_accuracy"] = skm.balanced_accuracy_score(truth, guess)
-    out["f1"] = skm.f1_score(truth, guess, zero_division=0)
-    out["precision"] = skm.precision_score(truth, guess, zero_division=0)
-    out["recall"] = skm.recall_score(truth, guess, zero_division=0)
-    out["log_loss"] = skm.log_loss(truth, proba, labels=[0, 1])
-    out["brier"] = skm.brier_score_loss(truth, proba)
-    return out
+    return binary_metrics(truth, np.asarray(prediction.probabilities, dtype=float))
 
 
 def _multiclass(y: pd.Series, bundle: ModelBundle, prediction: Prediction) -> dict[str, float]:
     truth = category_strings(y).to_numpy(dtype=object)
     predicted = pd.Series(prediction.predictions, dtype=object)
     guess = category_strings(predicted).to_numpy(dtype=object)
-    out: dict[str, float] = {
-        "accuracy": skm.accuracy_score(truth, guess),
-        "balanced_accuracy": skm.balanced_accuracy_score(truth, guess),
-        "f1": skm.f1_score(truth, guess, average="macro", zero_division=0),
-    }
     keys = [category_string(c) for c in bundle.classes or []]
-    index = {key: i for i, key in enumerate(keys)}
-    if all(label in index for label in truth):
-        codes = np.array([index[label] for label in truth])
-        proba = np.asarray(prediction.probabilities, dtype=float)
-        out["log_loss"] = skm.log_loss(codes, proba, labels=list(range(len(keys))))
-    return out
+    proba = np.asarray(prediction.probabilities, dtype=float)
+    return multiclass_metrics(truth, guess, proba, keys)
 
 
 def _regression(y: np.ndarray, prediction: Prediction) -> dict[str, float]:
-    guess = np.asarray(prediction.predictions, dtype=float)
-    error = y - guess
-    out: dict[str, float] = {
-        "rmse": float(np.sqrt(np.mean(error**2))),
-        "mae": float(np.mean(np.abs(error))),
+    return regression_metrics(y, np.asarray(prediction.predictions, dtype=float))
+
+
+# Array-level scorers, shared with the search's fold scores (train/cv.py). ``names``
+# limits the work to the metrics asked for.
+
+_BINARY_PROBA: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "roc_auc": skm.roc_auc_score,
+    "pr_auc": skm.average_precision_score,
+    "log_loss": lambda t, p: skm.log_loss(t, p, labels=[0, 1]),
+    "brier": skm.brier_score_loss,
+}
+_BINARY_LABEL: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "accuracy": skm.accuracy_score,
+    "balanced_accuracy": skm.balanced_accuracy_score,
+    "f1": lambda t, g: skm.f1_score(t, g, zero_division=0),
+    "precision": lambda t, g: skm.precision_score(t, g, zero_division=0),
+    "recall": lambda t, g: skm.recall_score(t, g, zero_division=0),
+}
+_REGRESSION: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "rmse": lambda y, e: float(np.sqrt(np.mean(e**2))),
+    "mae": lambda y, e: float(np.mean(np.abs(e))),
+}
+
+
+def binary_metrics(
+    truth: np.ndarray, proba: np.ndarray, names: Sequence[str] | None = None
+) -> dict[str, float]:
+    """Binary metrics of positive-class probabilities ``proba`` against 0/1 ``truth``
+    (labels at probability ``THRESHOLD``); roc_auc and pr_auc need both classes."""
+    wanted = set(names) if names is not None else None
+    both = 0 < truth.sum() < len(truth)
+    out: dict[str, float] = {}
+    for name, fn in _BINARY_PROBA.items():
+        if (wanted is None or name in wanted) and (both or name not in {"roc_auc", "pr_auc"}):
+            out[name] = float(fn(truth, proba))
+    guess = (proba >= THRESHOLD).astype(int)
+    for name, fn in _BINARY_LABEL.items():
+        if wanted is None or name in wanted:
+            out[name] = float(fn(truth, guess))
+    return out
+
+
+def multiclass_metrics(
+    truth: np.ndarray,
+    guess: np.ndarray,
+    proba: np.ndarray,
+    classes: Sequence[str],
+    names: Sequence[str] | None = None,
+) -> dict[str, float]:
+    """accuracy, balanced_accuracy, f1 (macro) of label strings, and log_loss of
+    ``proba`` (columns in ``classes`` order) unless ``truth`` holds an unseen label."""
+    wanted = set(names) if names is not None else None
+    scorers = {
+        "accuracy": lambda: skm.accuracy_score(truth, guess),
+        "balanced_accuracy": lambda: skm.balanced_accuracy_score(truth, guess),
+        "f1": lambda: skm.f1_score(truth, guess, average="macro", zero_division=0),
     }
-    if len(y) >= 2:
-        out["r2"] = skm.r2_score(y, guess)
+    out = {n: float(fn()) for n, fn in scorers.items() if wanted is None or n in wanted}
+    index = {key: i for i, key in enumerate(classes)}
+    if (wanted is None or "log_loss" in wanted) and all(label in index for label in truth):
+        codes = np.array([index[label] for label in truth])
+        out["log_loss"] = float(skm.log_loss(codes, proba, labels=list(range(len(classes)))))
+    return out
+
+
+def regression_metrics(
+    y: np.ndarray, guess: np.ndarray, names: Sequence[str] | None = None
+) -> dict[str, float]:
+    """rmse, mae, r2 (with at least 2 rows) and mape (a fraction, over rows whose target
+    is not 0)."""
+    wanted = set(names) if names is not None else None
+    error = y - guess
+    out = {n: fn(y, error) for n, fn in _REGRESSION.items() if wanted is None or n in wanted}
+    if (wanted is None or "r2" in wanted) and len(y) >= 2:
+        out["r2"] = float(skm.r2_score(y, guess))
     nonzero = y != 0
-    if nonzero.any():
+    if (wanted is None or "mape" in wanted) and nonzero.any():
         out["mape"] = float(np.mean(np.abs(error[nonzero]) / np.abs(y[nonzero])))
     return out
 

@@ -14,12 +14,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
-from loopml.data.schema import category_strings
+from loopml.data.schema import category_string, category_strings
 from loopml.errors import DataError, SpecError
-from loopml.evaluate.metrics import THRESHOLD
+from loopml.evaluate.metrics import binary_metrics, multiclass_metrics, regression_metrics
 
 Fold = tuple[np.ndarray, np.ndarray]
 BINARY_METRICS = (
@@ -160,68 +159,20 @@ def score_fold(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
         if task == "regression":
-            value = _regression(metric, y, np.asarray(estimator.predict(X), dtype=float))
+            guess = np.asarray(estimator.predict(X), dtype=float)
+            scores = regression_metrics(np.asarray(y, dtype=float), guess, [metric])
         else:
             proba = np.asarray(estimator.predict_proba(X), dtype=float)
             classes = list(estimator.classes_)
             if len(classes) == 2 and positive is not None:
-                value = _binary(metric, y == positive, proba[:, classes.index(positive)])
+                truth = (y == positive).astype(int)
+                scores = binary_metrics(truth, proba[:, classes.index(positive)], [metric])
             else:
-                value = _multiclass(metric, y, proba, classes)
-    value = float(value)
+                keys = [category_string(c) for c in classes]
+                truth = np.array([category_string(v) for v in y], dtype=object)
+                guess = np.asarray(keys, dtype=object)[proba.argmax(axis=1)]
+                scores = multiclass_metrics(truth, guess, proba, keys, [metric])
+    value = float(scores.get(metric, math.nan))
     if not math.isfinite(value):
         raise ValueError(f"{metric} of a fold is {value}")
     return value
-
-
-def _binary(metric: str, truth: np.ndarray, proba: np.ndarray) -> float:
-    truth = truth.astype(int)
-    if metric == "roc_auc":
-        return float(skm.roc_auc_score(truth, proba))
-    if metric == "pr_auc":
-        return float(skm.average_precision_score(truth, proba))
-    if metric == "log_loss":
-        return float(skm.log_loss(truth, proba, labels=[0, 1]))
-    if metric == "brier":
-        return float(skm.brier_score_loss(truth, proba))
-    guess = (proba >= THRESHOLD).astype(int)
-    if metric == "accuracy":
-        return float(skm.accuracy_score(truth, guess))
-    if metric == "balanced_accuracy":
-        return float(skm.balanced_accuracy_score(truth, guess))
-    if metric == "f1":
-        return float(skm.f1_score(truth, guess, zero_division=0))
-    if metric == "precision":
-        return float(skm.precision_score(truth, guess, zero_division=0))
-    if metric == "recall":
-        return float(skm.recall_score(truth, guess, zero_division=0))
-    raise ValueError(f"unknown binary metric '{metric}'")
-
-
-def _multiclass(metric: str, y: np.ndarray, proba: np.ndarray, classes: list[Any]) -> float:
-    if metric == "log_loss":
-        return float(skm.log_loss(y, proba, labels=classes))
-    guess = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
-    truth = np.asarray(y, dtype=object)
-    if metric == "accuracy":
-        return float(skm.accuracy_score(truth, guess))
-    if metric == "balanced_accuracy":
-        return float(skm.balanced_accuracy_score(truth, guess))
-    if metric == "f1":
-        return float(skm.f1_score(truth, guess, average="macro", zero_division=0))
-    raise ValueError(f"unknown multiclass metric '{metric}'")
-
-
-def _regression(metric: str, y: np.ndarray, guess: np.ndarray) -> float:
-    y = np.asarray(y, dtype=float)
-    error = y - guess
-    if metric == "rmse":
-        return float(np.sqrt(np.mean(error**2)))
-    if metric == "mae":
-        return float(np.mean(np.abs(error)))
-    if metric == "r2":
-        return float(skm.r2_score(y, guess))
-    if metric == "mape":
-        nonzero = y != 0
-        return float(np.mean(np.abs(error[nonzero]) / np.abs(y[nonzero])))
-    raise ValueError(f"unknown regression metric '{metric}'")
