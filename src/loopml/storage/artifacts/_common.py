@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import uuid
+from pathlib import Path
+from typing import BinaryIO
 
 from loopml.errors import IntegrityError, NotFoundError
 
@@ -43,6 +46,25 @@ def part_pid(name: str) -> int | None:
     """The writer's pid encoded in a temporary file name, or None for a foreign file."""
     match = _PART.match(name)
     return int(match["pid"]) if match else None
+
+
+def open_source(path: str | Path) -> BinaryIO:
+    """Open a file to store; NotFoundError (one error tree) when it does not exist."""
+    try:
+        return Path(path).open("rb")
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"Cannot store {path}: no such file.") from exc
+
+
+def copy_hashing(src: BinaryIO, dst: BinaryIO) -> tuple[str, int]:
+    """Copy ``src`` to ``dst`` in chunks, hashing on the way: (sha256 hex, size)."""
+    hasher = hashlib.sha256()
+    size = 0
+    while chunk := src.read(CHUNK_SIZE):
+        hasher.update(chunk)
+        dst.write(chunk)
+        size += len(chunk)
+    return hasher.hexdigest(), size
 
 
 def not_found(digest: str, uri: str) -> NotFoundError:

@@ -24,15 +24,17 @@ from pathlib import Path
 from typing import BinaryIO
 
 from loopml.domain import ArtifactRef
-from loopml.errors import NotFoundError, StorageError
+from loopml.errors import StorageError
 from loopml.processes import process_alive
 from loopml.storage.artifacts._common import (
     CHUNK_SIZE,
     STALE_AFTER_S,
+    copy_hashing,
     corrupt,
     digest_key,
     normalize_digest,
     not_found,
+    open_source,
     part_name,
     part_pid,
 )
@@ -80,21 +82,10 @@ class LocalArtifactStore:
             NotFoundError: ``path`` does not exist (as ``FileNotFoundError`` is a built-in,
                 it is converted so that callers see one error tree).
         """
-        source = Path(path)
-        hasher = hashlib.sha256()
-        size = 0
-        try:
-            src = source.open("rb")
-        except FileNotFoundError as exc:
-            raise NotFoundError(f"Cannot store {source}: no such file.") from exc
-        with src, self._part() as part:
+        with open_source(path) as src, self._part() as part:
             with part.open("wb") as fh:
-                while chunk := src.read(CHUNK_SIZE):
-                    hasher.update(chunk)
-                    fh.write(chunk)
-                    size += len(chunk)
+                digest, size = copy_hashing(src, fh)
                 _sync(fh)
-            digest = hasher.hexdigest()
             if not self._complete(digest, size):
                 self._publish(part, digest)
         return ArtifactRef(digest, size)

@@ -27,15 +27,17 @@ from typing import Any
 import fsspec
 
 from loopml.domain import ArtifactRef
-from loopml.errors import NotFoundError, StorageError
+from loopml.errors import StorageError
 from loopml.processes import process_alive
 from loopml.storage.artifacts._common import (
     CHUNK_SIZE,
     STALE_AFTER_S,
+    copy_hashing,
     corrupt,
     digest_key,
     normalize_digest,
     not_found,
+    open_source,
     part_name,
     part_pid,
 )
@@ -98,20 +100,10 @@ class FsspecArtifactStore:
         Raises:
             NotFoundError: ``path`` does not exist.
         """
-        source = Path(path)
-        try:
-            src = source.open("rb")
-        except FileNotFoundError as exc:
-            raise NotFoundError(f"Cannot store {source}: no such file.") from exc
-        hasher = hashlib.sha256()
-        size = 0
-        with src, self._backend("write", str(source)), self._part() as part:
+        src = open_source(path)
+        with src, self._backend("write", str(path)), self._part() as part:
             with self._fs.open(part, "wb") as fh:
-                while chunk := src.read(CHUNK_SIZE):
-                    hasher.update(chunk)
-                    fh.write(chunk)
-                    size += len(chunk)
-            digest = hasher.hexdigest()
+                digest, size = copy_hashing(src, fh)
             if not self._complete(digest, size):
                 self._move(part, digest)
         return ArtifactRef(digest, size)
