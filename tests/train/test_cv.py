@@ -3,50 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from tests.train.frames import bank_sample, bike_sample, feature_signature, transform_factory
 
-from loopml.errors import DataError, SpecError
+from loopml.errors import SpecError
 from loopml.evaluate.metrics import compute_metrics
 from loopml.spec.model import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from loopml.train.cv import (
     MULTICLASS_METRICS,
     carve_early_stopping,
     check_metric,
-    default_folds,
     score_fold,
 )
 from loopml.train.search import fit_default
-
-
-def test_time_folds_train_on_the_past_and_never_cut_one_time() -> None:
-    keys = np.repeat(np.arange(12), 5)[::-1].copy()  # rows in reverse time order
-    folds = default_folds(pd.Series(np.zeros(60)), "regression", 3, 0, time_keys=keys)
-    assert len(folds) == 3
-    for train, valid in folds:
-        assert keys[train].max() < keys[valid].min()
-    assert [len(v) for _, v in folds] == [15, 15, 15]
-    assert len(folds[-1][0]) == 45
-    with pytest.raises(DataError, match="too few distinct times"):
-        default_folds(pd.Series(np.zeros(6)), "regression", 3, 0, time_keys=np.zeros(6))
-
-
-def test_group_and_stratified_folds() -> None:
-    groups = pd.Series(list("aabbccddeeff"))
-    folds = default_folds(pd.Series(range(12)), "regression", 3, 0, groups=groups)
-    for train, valid in folds:
-        assert not set(groups[train]) & set(groups[valid])
-    with pytest.raises(DataError, match="2 groups cannot make 3 folds"):
-        default_folds(pd.Series(range(4)), "regression", 3, 0, groups=pd.Series(list("aabb")))
-    y = pd.Series([0] * 30 + [1] * 6)
-    for _, valid in default_folds(y, "classification", 3, 0):
-        assert y[valid].sum() == 2  # each fold holds its share of the rare class
-    with pytest.raises(DataError, match="class '1' has 2 training rows"):
-        default_folds(pd.Series([0] * 10 + [1] * 2), "classification", 3, 0)
-    assert default_folds(y, "classification", 3, 5)[0][1].tolist() != (
-        default_folds(y, "classification", 3, 6)[0][1].tolist()
-    )
 
 
 def test_early_stopping_slices() -> None:

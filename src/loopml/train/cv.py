@@ -13,11 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
-from loopml.data.schema import category_string, category_strings
-from loopml.errors import DataError, SpecError
+from loopml.data.schema import category_string
+from loopml.errors import SpecError
 from loopml.evaluate.metrics import binary_metrics, multiclass_metrics, regression_metrics
 
 Fold = tuple[np.ndarray, np.ndarray]
@@ -35,82 +33,6 @@ BINARY_METRICS = (
 MULTICLASS_METRICS = ("accuracy", "balanced_accuracy", "f1", "log_loss")
 REGRESSION_METRICS = ("rmse", "mae", "r2", "mape")
 MIN_EARLY_STOPPING_ROWS = 20  # a smaller training part is fitted without an eval set
-
-
-def default_folds(
-    y: pd.Series,
-    task: str,
-    folds: int,
-    seed: int,
-    *,
-    time_keys: np.ndarray | None = None,
-    groups: pd.Series | None = None,
-) -> list[Fold]:
-    """Cross-validation folds as positions into ``y``.
-
-    With ``time_keys`` (one sortable time per row): expanding windows, each fold trained
-    on earlier times than it is validated on, never cutting through one time. With
-    ``groups``: group k-fold (no group on both sides). Otherwise stratified k-fold
-    (classification) or shuffled k-fold (regression), seeded.
-
-    Raises:
-        DataError: fewer rows (times, groups) than folds, or a class with fewer rows than
-            folds.
-    """
-    n = len(y)
-    if n < folds + (1 if time_keys is not None else 0):
-        raise DataError(f"cross-validation: {n} training rows cannot make {folds} folds")
-    positions = np.arange(n)
-    if time_keys is not None:
-        return _time_folds(np.asarray(time_keys), folds)
-    if groups is not None:
-        group_labels = category_strings(groups).fillna("__missing__").to_numpy()
-        n_groups = len(set(group_labels))
-        if n_groups < folds:
-            raise DataError(
-                f"cross-validation: {n_groups} groups cannot make {folds} folds; "
-                "lower models.search.folds"
-            )
-        splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-        return [(tr, va) for tr, va in splitter.split(positions, groups=group_labels)]
-    if task == "classification":
-        labels = category_strings(y).fillna("__missing__")
-        counts = labels.value_counts()
-        if counts.min() < folds:
-            raise DataError(
-                f"cross-validation: class {counts.index[-1]!r} has {int(counts.min())} "
-                f"training rows; {folds} stratified folds need at least {folds} per class. "
-                "Lower models.search.folds or collect more rows"
-            )
-        stratified = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-        return [(tr, va) for tr, va in stratified.split(positions, labels.to_numpy())]
-    kfold = KFold(n_splits=folds, shuffle=True, random_state=seed)
-    return [(tr, va) for tr, va in kfold.split(positions)]
-
-
-def _time_folds(time_keys: np.ndarray, folds: int) -> list[Fold]:
-    """``folds + 1`` consecutive blocks of rows by time (moved to the next change of time,
-    so that one time is never on both sides); fold k trains on blocks 0..k and validates
-    on block k + 1."""
-    order = np.argsort(time_keys, kind="stable")
-    ordered = time_keys[order]
-    n = len(order)
-    cuts = []
-    for k in range(1, folds + 1):
-        cut = int(n * k / (folds + 1))
-        cut = int(np.searchsorted(ordered, ordered[cut], side="left")) if cut < n else n
-        cuts.append(cut)
-    cuts.append(n)
-    out: list[Fold] = []
-    for k in range(folds):
-        start, end = cuts[k], cuts[k + 1]
-        if start == 0 or end <= start:
-            raise DataError(
-                f"cross-validation: the training rows hold too few distinct times for {folds} "
-                "time folds; lower models.search.folds"
-            )
-        out.append((np.sort(order[:start]), np.sort(order[start:end])))
-    return out
 
 
 def carve_early_stopping(

@@ -36,13 +36,14 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from loopml.compute.executor import Executor, executor_for
+from loopml.data.split import cv_splitter
 from loopml.domain import Metric, RunStatus, Schema
 from loopml.errors import DataError, StageError
 from loopml.spec.model import ProjectSpec, greater_is_better
 from loopml.spec.models import CustomModel, ModelsSpec, ParamSpace
 from loopml.storage.metadata.protocols import RunStore
 from loopml.train.bundle import ModelBundle
-from loopml.train.cv import Fold, check_metric, default_folds, score_fold
+from loopml.train.cv import Fold, check_metric, score_fold
 from loopml.train.fitting import (
     FitSetup,
     fit_bundle_with,
@@ -300,16 +301,10 @@ def _problem(
         check_params(model, task, list(spaces[name]))
     check_device(models, task)
     setup = fit_setup(spec, models, make_transform, rows, executor.threads_per_worker)
-    if cv_splits is None:
-        group = getattr(spec.split, "group_column", None)
-        groups = rows[group] if spec.split.method == "group" and group in rows else None
-        search = models.search
-        folds = default_folds(
-            pd.Series(y), task, search.folds, search.seed, time_keys=setup.time_keys, groups=groups
-        )
-    else:
-        folds = [(np.asarray(tr, dtype=int), np.asarray(va, dtype=int)) for tr, va in cv_splits]
-        _check_folds(folds, len(y))
+    if cv_splits is None:  # folds cut the way the split cuts the hold-out
+        cv_splits = cv_splitter(spec.split, task, models.search.folds, rows, spec.problem.target)
+    folds = [(np.asarray(tr, dtype=int), np.asarray(va, dtype=int)) for tr, va in cv_splits]
+    _check_folds(folds, len(y))
     return _Problem(
         setup=setup,
         X=X,
