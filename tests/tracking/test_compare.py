@@ -101,3 +101,11 @@ def test_direction_guess_and_parsing() -> None:
             parse_condition(bad)
     with pytest.raises(ValueError, match="cannot sort by 'tags.x'"):
         parse_order_by("tags.x")
+
+
+def test_timings_are_better_when_smaller() -> None:
+    from loopml.tracking.compare import guess_greater_is_better
+
+    assert not guess_greater_is_better("fit_seconds")
+    assert not guess_greater_is_better("log_loss")
+    assert guess_greater_is_better("cv_roc_auc")

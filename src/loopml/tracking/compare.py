@@ -19,7 +19,18 @@ from loopml.storage.metadata.protocols import RunStore
 
 MAX_SIBLINGS = 10_000
 # Substrings of metric names where a smaller value is better (when nobody says otherwise).
-_SMALLER_IS_BETTER = ("loss", "error", "rmse", "mse", "mae", "mape", "brier", "time", "latency")
+_SMALLER_IS_BETTER = (
+    "loss",
+    "error",
+    "rmse",
+    "mse",
+    "mae",
+    "mape",
+    "brier",
+    "time",
+    "latency",
+    "seconds",
+)
 
 
 @dataclass(frozen=True)
