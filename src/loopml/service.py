@@ -512,38 +512,25 @@ class ProjectService:
     def _write_run_report(
         self, evaluation: dict[str, Any], gate: dict[str, Any], registration: dict[str, Any]
     ) -> Path:
-        from loopml.monitor.report import render_report
+        from loopml.monitor.report import render_report, report_context
 
         ref = f"{registration['model']}@{registration['version']}"
-        context = _report_context(self.spec, ref, evaluation, gate, None, {})
+        context = report_context(self.spec, ref, evaluation, gate, None, {})
         path = self.reports_dir / f"run-{registration['model']}-v{registration['version']}.html"
         _write_atomic(path, render_report(context).encode())
         return path
 
     def _write_monitor_report(self, version: ModelVersion, report: DriftReport) -> Path:
-        from loopml.monitor.report import render_report
+        from loopml.monitor.report import render_report, report_context
 
         evaluation = {"candidates": {version.lineage.get("model_kind", "model"): version.metrics}}
         gate: dict[str, Any] = {"verdict": version.lineage.get("gate"), "checks": []}
-        context = _report_context(
+        context = report_context(
             self.spec, version.ref, evaluation, gate, report, dict(version.lineage)
         )
         path = self.reports_dir / f"monitor-{version.name}-v{version.version}.html"
         _write_atomic(path, render_report(context).encode())
         return path
-
-
-def _report_context(
-    spec: ProjectSpec,
-    ref: str,
-    evaluation: dict[str, Any],
-    gate: dict[str, Any],
-    drift: DriftReport | None,
-    lineage: dict[str, Any],
-) -> Any:
-    from loopml.monitor.report import report_context
-
-    return report_context(spec, ref, evaluation, gate, drift, lineage)
 
 
 def _drift_payload(report: DriftReport) -> dict[str, Any]:

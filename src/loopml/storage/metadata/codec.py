@@ -20,8 +20,6 @@ from typing import Any, TypeAlias
 from sqlalchemy.engine import Row
 
 from loopml.domain import (
-    ColumnKind,
-    ColumnSchema,
     Deployment,
     Event,
     Metric,
@@ -79,39 +77,13 @@ def _plain(value: Any) -> Any:
 
 
 def schema_to_json(schema: Schema, field: str) -> str:
-    """Encode a Schema as a JSON list of column dicts."""
-    columns = [
-        {
-            "name": col.name,
-            "kind": col.kind.value,
-            "dtype": col.dtype,
-            "nullable": col.nullable,
-            "min": col.min,
-            "max": col.max,
-            "categories": None if col.categories is None else list(col.categories),
-        }
-        for col in schema.columns
-    ]
-    return to_json(columns, field)
+    """Encode a Schema as a JSON list of column dicts (``Schema.to_dict``'s columns)."""
+    return to_json(schema.to_dict()["columns"], field)
 
 
 def schema_from_json(text: str) -> Schema:
     """Rebuild the Schema encoded by ``schema_to_json``."""
-    columns = []
-    for item in json.loads(text):
-        categories = item.get("categories")
-        columns.append(
-            ColumnSchema(
-                name=item["name"],
-                kind=ColumnKind(item["kind"]),
-                dtype=item["dtype"],
-                nullable=bool(item.get("nullable", True)),
-                min=item.get("min"),
-                max=item.get("max"),
-                categories=None if categories is None else tuple(categories),
-            )
-        )
-    return Schema(columns=tuple(columns))
+    return Schema.from_dict({"columns": json.loads(text)})
 
 
 def metric_value(value: float) -> float | None:
