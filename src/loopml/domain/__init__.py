@@ -2,7 +2,7 @@
 
 from loopml.domain.artifacts import ArtifactRef
 from loopml.domain.data import ColumnKind, ColumnSchema, Schema, Snapshot
-from loopml.domain.deploy import Deployment
+from loopml.domain.deploy import Deployment, Feedback
 from loopml.domain.evaluation import CriterionCheck, GateResult, Verdict
 from loopml.domain.events import Event
 from loopml.domain.monitor import DriftReport, FeatureDrift, PredictionBatch
@@ -19,6 +19,7 @@ __all__ = [
     "DriftReport",
     "Event",
     "FeatureDrift",
+    "Feedback",
     "GateResult",
     "Metric",
     "ModelRef",

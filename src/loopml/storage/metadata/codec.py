@@ -22,6 +22,7 @@ from sqlalchemy.engine import Row
 from loopml.domain import (
     Deployment,
     Event,
+    Feedback,
     Metric,
     ModelVersion,
     PredictionBatch,
@@ -160,7 +161,12 @@ def deployment_from_row(row: AnyRow) -> Deployment:
         status=row.status,
         created_at=row.created_at,
         url=row.url,
+        config=from_json(row.config),
     )
+
+
+def feedback_from_row(row: AnyRow) -> Feedback:
+    return Feedback(row.prediction_id, from_json(row.value), row.received_at)
 
 
 def batch_from_row(row: AnyRow) -> PredictionBatch:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from loopml.domain import Deployment, Event, PredictionBatch
+from loopml.domain import Deployment, Event, Feedback, PredictionBatch
 from loopml.errors import NotFoundError
 from loopml.storage.metadata import tables as t
 from loopml.storage.metadata.base import StoreBase
@@ -15,6 +16,7 @@ from loopml.storage.metadata.codec import (
     batch_from_row,
     deployment_from_row,
     event_from_row,
+    feedback_from_row,
     new_id,
     to_json,
     utcnow,
@@ -27,10 +29,17 @@ class DeploymentStoreMixin(StoreBase):
     """Which model version serves where, in which mode, with which status."""
 
     def add_deployment(
-        self, project_id: str, model_name: str, version: int, *, mode: str, url: str | None
+        self,
+        project_id: str,
+        model_name: str,
+        version: int,
+        *,
+        mode: str,
+        url: str | None,
+        config: Mapping[str, Any] | None = None,
     ) -> Deployment:
-        """Record a deployment (status ``active``); NotFoundError for an unknown project
-        or model version."""
+        """Record a deployment (status ``active``) with its routing ``config``;
+        NotFoundError for an unknown project or model version."""
         deployment_id = new_id()
         values = {
             "deployment_id": deployment_id,
@@ -41,6 +50,7 @@ class DeploymentStoreMixin(StoreBase):
             "status": INITIAL_DEPLOYMENT_STATUS,
             "url": url,
             "created_at": utcnow(),
+            "config": to_json(dict(config or {}), "deployment config"),
         }
 
         def add(conn: sa.Connection) -> Deployment:
@@ -103,6 +113,45 @@ class MonitoringStoreMixin(StoreBase):
             query = query.where(b.version == version)
         query = query.order_by(b.first_at, b.id)
         return self._db.read(lambda conn: [batch_from_row(r) for r in conn.execute(query)])
+
+
+class FeedbackStoreMixin(StoreBase):
+    """Ground truth for logged predictions, joined to the prediction log by id."""
+
+    def add_feedback(self, project_id: str, items: Iterable[tuple[str, Any]]) -> int:
+        """Record ``(prediction_id, value)`` pairs; a second value for an id replaces the
+        first. Returns how many were written; NotFoundError for an unknown project."""
+        now = utcnow()
+        rows = [
+            {
+                "project_id": project_id,
+                "prediction_id": pid,
+                "value": to_json(value, f"feedback for {pid}"),
+                "received_at": now,
+            }
+            for pid, value in items
+        ]
+
+        def add(conn: sa.Connection) -> int:
+            self._require_project(conn, project_id)
+            if not rows:
+                return 0
+            f = t.feedback.c
+            ids = [r["prediction_id"] for r in rows]
+            conn.execute(sa.delete(t.feedback).where(f.prediction_id.in_(ids)))
+            conn.execute(sa.insert(t.feedback), rows)
+            return len(rows)
+
+        return self._db.write(add)
+
+    def list_feedback(self, project_id: str, since: datetime | None = None) -> list[Feedback]:
+        """Feedback of a project (received at or after ``since``), oldest first."""
+        f = t.feedback.c
+        query = sa.select(t.feedback).where(f.project_id == project_id)
+        if since is not None:
+            query = query.where(f.received_at >= since)
+        query = query.order_by(f.id)
+        return self._db.read(lambda conn: [feedback_from_row(r) for r in conn.execute(query)])
 
 
 class EventStoreMixin(StoreBase):

@@ -16,14 +16,16 @@ Contract every backend keeps (checked by ``tests/storage/metadata/contract``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from loopml.domain import (
     ArtifactRef,
     Deployment,
     Event,
+    Feedback,
     Metric,
     ModelVersion,
     PredictionBatch,
@@ -275,7 +277,14 @@ class ModelStore(Protocol):
 
 class DeploymentStore(Protocol):
     def add_deployment(
-        self, project_id: str, model_name: str, version: int, *, mode: str, url: str | None
+        self,
+        project_id: str,
+        model_name: str,
+        version: int,
+        *,
+        mode: str,
+        url: str | None,
+        config: Mapping[str, Any] | None = None,
     ) -> Deployment: ...
 
     def set_deployment_status(self, deployment_id: str, status: str) -> Deployment: ...
@@ -295,6 +304,16 @@ class MonitoringStore(Protocol):
         ...
 
 
+class FeedbackStore(Protocol):
+    def add_feedback(self, project_id: str, items: Iterable[tuple[str, Any]]) -> int:
+        """Record ``(prediction_id, value)`` pairs (a later value replaces an earlier)."""
+        ...
+
+    def list_feedback(self, project_id: str, since: datetime | None = None) -> list[Feedback]:
+        """Feedback oldest first."""
+        ...
+
+
 class EventStore(Protocol):
     def add_event(self, project_id: str, kind: str, payload: Mapping[str, Any]) -> Event: ...
 
@@ -311,6 +330,7 @@ class MetadataStore(
     ModelStore,
     DeploymentStore,
     MonitoringStore,
+    FeedbackStore,
     EventStore,
     Protocol,
 ):

@@ -13,6 +13,7 @@ from loopml.storage.metadata.model_store import ModelStoreMixin
 from loopml.storage.metadata.ops_store import (
     DeploymentStoreMixin,
     EventStoreMixin,
+    FeedbackStoreMixin,
     MonitoringStoreMixin,
 )
 from loopml.storage.metadata.run_store import RunStoreMixin
@@ -27,6 +28,7 @@ class SqlMetadataStore(
     ModelStoreMixin,
     DeploymentStoreMixin,
     MonitoringStoreMixin,
+    FeedbackStoreMixin,
     EventStoreMixin,
 ):
     """The metadata store on SQLite or PostgreSQL (see ``protocols`` for the contract).

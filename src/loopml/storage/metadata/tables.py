@@ -191,6 +191,7 @@ deployments = sa.Table(
     sa.Column("status", sa.String(40), nullable=False),
     sa.Column("url", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("config", sa.Text, nullable=False, server_default="{}"),
     sa.Index("ix_deployments_project_id", "project_id"),
 )
 
@@ -207,6 +208,17 @@ prediction_batches = sa.Table(
     sa.Column("first_at", UTCDateTime(), nullable=False),
     sa.Column("last_at", UTCDateTime(), nullable=False),
     sa.Index("ix_prediction_batches_model", "model_name", "version", "first_at"),
+)
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    _id(),
+    sa.Column("project_id", sa.String(_ID), sa.ForeignKey("projects.project_id"), nullable=False),
+    sa.Column("prediction_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_feedback_project_received", "project_id", "received_at"),
 )
 
 events = sa.Table(
