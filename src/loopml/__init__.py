@@ -21,9 +21,11 @@ __all__ = [
     "Tracker",
     "__version__",
     "active_run",
+    "drift",
     "end_run",
     "flush",
     "init_project",
+    "load_model",
     "log_metric",
     "log_metrics",
     "log_param",
@@ -35,6 +37,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from loopml.registry import LoadedModel
     from loopml.service import ProjectService, init_project
     from loopml.tracking.client import (
         ActiveRun,
@@ -75,6 +78,32 @@ def open_project(project_dir: str = ".") -> ProjectService:
     from loopml.service import ProjectService
 
     return ProjectService.open(project_dir)
+
+
+def load_model(ref: str, project_dir: str = ".") -> LoadedModel:
+    """Load a registered model (``"churn@champion"``, ``"churn@3"``) to predict with.
+
+    The store is found as the CLI finds it (``LOOPML_DB``/``LOOPML_ARTIFACTS``, else
+    ``project_dir/.loopml``); the artifact's sha256 is checked before it is unpickled::
+
+        model = loopml.load_model("churn@champion")
+        model.predict([{"age": 41, "balance": 1200}])
+    """
+    from loopml.service import load_model as load
+
+    return load(ref, project_dir)
+
+
+def drift(reference: Any, current: Any, **options: Any) -> Any:
+    """Drift of each column between two tables (DataFrames or .csv/.parquet paths).
+
+    Per column a test chosen by type and size (KS or Wasserstein for numbers,
+    chi-square or Jensen-Shannon for categories), its score, threshold and verdict; see
+    ``loopml.monitor.compare.drift`` for the options (columns, thresholds, settings).
+    """
+    from loopml.monitor.compare import drift as compare
+
+    return compare(reference, current, **options)
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,7 @@ import io
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.config import SPEC_FILE, Settings, load_settings
 from loopml.domain import (
+    Deployment,
     DriftReport,
     Event,
     Metric,
@@ -35,6 +36,7 @@ from loopml.storage.metadata import open_metadata_store
 from loopml.storage.metadata.protocols import Condition, MetadataStore
 
 if TYPE_CHECKING:
+    from loopml.registry import LoadedModel, VersionDetails
     from loopml.tracking.compare import Comparison
     from loopml.tracking.query import RunTable
 
@@ -55,8 +57,13 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class MonitorResult:
+    """The latest window's drift (``report``), the report file, every window judged
+    (``outcome``: a ``loopml.monitor.checks.MonitorOutcome``) and the policies' actions."""
+
     report: DriftReport
     report_path: Path
+    outcome: Any = None
+    actions: list[Any] = field(default_factory=list)
 
 
 def init_project(
@@ -416,54 +423,261 @@ class ProjectService:
 
         return load_bundle(self.store, self.artifacts, ref or f"{self.spec.name}@champion")
 
-    def serving_app(self, ref: str | None = None, **options: Any) -> tuple[Any, ModelVersion]:
-        """A FastAPI app serving ``ref``, logging every prediction to this project."""
-        from loopml.serve.app import create_app
-        from loopml.serve.sink import store_sink
+    # -- registry: status, approval, aliases, export ----------------------------------
 
-        version, bundle = self.load_model(ref)
-        sink = store_sink(
-            self.store, self.artifacts, self.project.project_id, version.name, version.version
-        )
-        app = create_app(
-            bundle, model_name=version.name, version=version.version, sink=sink, **options
-        )
-        return app, version
+    def list_models_with_status(self) -> list[tuple[ModelVersion, str | None]]:
+        """This project's versions, newest first, with their approval status (or None)."""
+        from loopml.registry import list_with_status
 
-    def record_deployment(self, version: ModelVersion, url: str) -> str:
-        deployment = self.store.add_deployment(
-            self.project.project_id, version.name, version.version, mode="single", url=url
+        return list_with_status(self.store, self.project.project_id, self.spec.name)
+
+    def model_details(self, ref: str | None = None) -> VersionDetails:
+        """A version's signature, output schema, metrics, lineage, status and history."""
+        from loopml.registry import describe_version, resolve_model
+
+        version = resolve_model(self.store, self._model_ref(ref))
+        return describe_version(self.store, self.project.project_id, version)
+
+    def approve_model(self, ref: str, by: str, note: str = "") -> dict[str, Any]:
+        """Approve ``ref`` as ``by`` and make it the champion (see registry.approval)."""
+        from loopml.registry import approve, resolve_model
+
+        version = resolve_model(self.store, self._model_ref(ref))
+        approvers = self.spec.registry.approvers
+        return approve(
+            self.store, self.project.project_id, version, by=by, note=note, approvers=approvers
+        )
+
+    def reject_model(self, ref: str, by: str, note: str) -> dict[str, Any]:
+        """Reject ``ref`` as ``by`` because of ``note``: it never becomes champion."""
+        from loopml.registry import reject, resolve_model
+
+        version = resolve_model(self.store, self._model_ref(ref))
+        approvers = self.spec.registry.approvers
+        return reject(
+            self.store, self.project.project_id, version, by=by, note=note, approvers=approvers
+        )
+
+    def set_model_alias(self, ref: str, alias: str, by: str = "") -> ModelVersion:
+        """Point ``alias`` at the version ``ref`` names; returns that version, updated."""
+        from loopml.registry import resolve_model, set_alias
+
+        version = resolve_model(self.store, self._model_ref(ref))
+        set_alias(self.store, self.project.project_id, version, alias, by=by)
+        return self.store.get_model_version(version.name, version.version)
+
+    def delete_model_alias(self, name: str, alias: str, by: str = "") -> int:
+        """Remove ``alias`` from model ``name``; returns the version it pointed at."""
+        from loopml.registry import delete_alias
+
+        return delete_alias(self.store, self.project.project_id, name, alias, by=by)
+
+    def export_model(self, ref: str, fmt: str, out_dir: Path) -> tuple[ModelVersion, Path]:
+        """Export ``ref`` as ``mlflow`` or ``onnx`` into the new folder ``out_dir``."""
+        from loopml.registry import export_version
+
+        version, path = export_version(
+            self.store, self.artifacts, self._model_ref(ref), fmt, self._path(out_dir)
         )
         self.store.add_event(
             self.project.project_id,
-            "deployment.started",
-            {"model": version.ref, "url": url, "deployment_id": deployment.deployment_id},
+            "model.exported",
+            {"model": version.name, "version": version.version, "format": fmt, "path": str(path)},
         )
-        return deployment.deployment_id
+        return version, path
 
-    def end_deployment(self, deployment_id: str) -> None:
-        self.store.set_deployment_status(deployment_id, "stopped")
+    def _model_ref(self, ref: str | None) -> str:
+        return ref or f"{self.spec.name}@champion"
 
-    def predict_file(self, ref: str | None, source: Path, output: Path) -> int:
-        """Score ``source`` (CSV/TSV/JSON/Parquet) into ``output`` (.csv or .parquet)."""
+    # -- serving and deployments (loopml.serve) ----------------------------------------
+
+    def serving_app(
+        self, ref: str | None = None, *, token: str | None = None, **options: Any
+    ) -> tuple[Any, ModelVersion]:
+        """A FastAPI app for the active deployment (else ``ref``, default the champion)
+        that logs every prediction and feedback to this project and follows
+        ``loopml deploy`` / ``loopml rollback`` without a restart. ``token`` (default
+        ``LOOPML_TOKEN``) guards /predict, /feedback and /admin; ``options`` override
+        fields of ``ServeOptions`` (the spec's ``serve`` section gives the defaults)."""
+        from loopml.serve.app import ServeOptions, create_app
+        from loopml.serve.deploy import StoreDeployments, active_deployment
+        from loopml.serve.sink import store_sink
+
+        active = active_deployment(self.store, self.project.project_id)
+        if ref is None and active is not None:
+            ref = f"{active.model_name}@{active.version}"
+        version, bundle = self.load_model(ref)
+        settings = self.spec.serve.model_dump(exclude={"host", "port"})
+        token = token if token is not None else os.environ.get("LOOPML_TOKEN") or None
+        serve_options = ServeOptions(**{**settings, "token": token, **options})
+        project_id = self.project.project_id
+
+        def sink_for(v: int, shadow: bool) -> Any:
+            return store_sink(self.store, self.artifacts, project_id, version.name, v)
+
+        def feedback(items: list[tuple[str, Any]]) -> int:
+            return self.store.add_feedback(project_id, items)
+
+        app = create_app(
+            bundle,
+            model_name=version.name,
+            version=version.version,
+            sink_for=sink_for,
+            options=serve_options,
+            deployments=StoreDeployments(self.store, self.artifacts, project_id, version.name),
+            feedback=feedback,
+        )
+        return app, version
+
+    def start_serving(self, version: ModelVersion, url: str) -> str | None:
+        """Record ``version`` as a single deployment unless it is already the active one;
+        returns the new deployment's id (for ``stop_serving``) or None."""
+        from loopml.serve.deploy import active_deployment, deploy
+
+        active = active_deployment(self.store, self.project.project_id)
+        if active is not None and (active.model_name, active.version) == (
+            version.name,
+            version.version,
+        ):
+            return None
+        return deploy(self.store, self.project.project_id, version, url=url).deployment_id
+
+    def stop_serving(self, deployment_id: str | None) -> None:
+        """Mark the deployment ``start_serving`` made as stopped, if it is still active."""
+        from loopml.serve.deploy import stop_if_active
+
+        if deployment_id is not None:
+            stop_if_active(self.store, self.project.project_id, deployment_id)
+
+    def deploy(
+        self,
+        ref: str,
+        mode: str = "single",
+        *,
+        percent: float | None = None,
+        key: str | None = None,
+    ) -> Deployment:
+        """Deploy ``ref`` (NAME@VERSION or NAME@ALIAS) in ``mode``; see serve.deploy."""
+        from loopml.registry import resolve_model
+        from loopml.serve import deploy as deployments
+
+        version = resolve_model(self.store, ref)
+        if key is not None and key not in version.signature.names():
+            raise DataError(
+                f"--key {key!r} is not an input of {version.ref}; "
+                f"use one of {', '.join(version.signature.names())}"
+            )
+        champion = None
+        if mode != "single":
+            try:
+                champion = self.store.get_model_by_alias(version.name, "champion")
+            except NotFoundError:
+                champion = None
+        return deployments.deploy(
+            self.store,
+            self.project.project_id,
+            version,
+            mode=mode,
+            champion=champion,
+            percent=percent,
+            key=key,
+        )
+
+    def rollback(self) -> tuple[Deployment, Deployment]:
+        """Return to the previous deployment: (rolled back, restored)."""
+        from loopml.serve.deploy import rollback
+
+        return rollback(self.store, self.project.project_id)
+
+    def list_deployments(self) -> list[Deployment]:
+        """This project's deployments, newest first."""
+        return self.store.list_deployments(self.project.project_id)
+
+    def package_model(self, ref: str | None, output: Path, *, force: bool = False) -> Path:
+        """Write a self-contained serving folder for ``ref`` (see serve.package)."""
+        from loopml.registry import resolve_model
+        from loopml.serve.package import write_package
+
+        version = resolve_model(self.store, self._model_ref(ref))
+        data = self.artifacts.get_bytes(version.artifact_digest)
+        meta = {
+            "name": version.name,
+            "version": version.version,
+            "signature": version.signature.to_dict(),
+            "metrics": dict(version.metrics),
+        }
+        return write_package(self._path(output), data, meta, force=force)
+
+    def explain(
+        self,
+        ref: str | None = None,
+        *,
+        row: dict[str, Any] | None = None,
+        row_file: Path | None = None,
+        data: Path | None = None,
+        row_number: int | None = None,
+    ) -> tuple[ModelVersion, dict[str, Any]]:
+        """Explain one prediction of ``ref`` (default: the champion): the row given as a
+        dict, as a JSON file holding one object, or as row ``row_number`` (0-based) of
+        the ``data`` file. Returns the version and the prediction with each input
+        column's contribution (see ``loopml.evaluate.explain.explain_prediction``).
+
+        Raises DataError for a missing row, a bad file or JSON, or missing columns;
+        NotFoundError for an unknown model.
+        """
+        import pandas as pd
+
         from loopml.data.ingest import clean_column_names, read_source
+        from loopml.evaluate.explain import explain_prediction
 
         version, bundle = self.load_model(ref)
-        source, output = self._path(source), self._path(output)
-        frame, _ = clean_column_names(read_source(source))
-        missing = [c for c in bundle.feature_names if c not in frame.columns]
-        if missing:
-            raise DataError(
-                f"{source}: columns {missing} that {version.ref} needs are missing; "
-                f"the file has {list(frame.columns)}"
-            )
-        prediction = bundle.predict(frame)
-        out = frame.copy()
-        out["prediction"] = prediction.predictions
-        if prediction.probabilities is not None and prediction.probabilities.ndim == 1:
-            out["probability"] = prediction.probabilities
-        _write_frame(out, output)
-        return len(out)
+        if row_file is not None:
+            row = _read_json_row(self._path(row_file))
+        if row is not None:
+            frame = pd.DataFrame([row])
+        elif data is not None and row_number is not None:
+            table = read_source(self._path(data))
+            if not 0 <= row_number < len(table):
+                raise DataError(f"{data}: no row {row_number}; it has rows 0 to {len(table) - 1}")
+            frame = table.iloc[[row_number]].reset_index(drop=True)
+        else:
+            raise DataError("explain: give a row (JSON object, @file.json) or --data FILE ROW")
+        frame, _ = clean_column_names(frame)
+        background = self._training_sample(version)
+        return version, explain_prediction(bundle, frame, background)[0]
+
+    def _training_sample(self, version: ModelVersion, rows: int = 200) -> Any:
+        """Up to ``rows`` training rows of ``version`` (None when its lineage has none)."""
+        import pandas as pd
+
+        digest = version.lineage.get("train_digest")
+        if not digest or not self.artifacts.exists(digest):
+            return None
+        frame = pd.read_parquet(io.BytesIO(self.artifacts.get_bytes(digest)))
+        return frame.sample(n=min(rows, len(frame)), random_state=0)
+
+    def predict_file(
+        self,
+        ref: str | None,
+        source: Path,
+        output: Path,
+        *,
+        chunk_rows: int = 100_000,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> int:
+        """Score ``source`` (CSV/Parquet in chunks; TSV/JSON whole) into ``output``
+        (.csv or .parquet), calling ``progress(rows_done, total_or_None)`` per chunk."""
+        from loopml.serve.batch import score_file
+
+        version, bundle = self.load_model(ref)
+        return score_file(
+            bundle,
+            self._path(source),
+            self._path(output),
+            chunk_rows=chunk_rows,
+            progress=progress,
+            where=version.ref,
+        )
 
     def _path(self, path: Path) -> Path:
         """``path`` relative to the project folder unless absolute."""
@@ -472,36 +686,78 @@ class ProjectService:
     # -- monitoring -----------------------------------------------------------------
 
     def monitor(self, ref: str | None = None) -> MonitorResult:
-        """Drift of each feature between the model's training data and logged traffic."""
+        """Judge the served model's logged traffic window by window: drift, data quality,
+        live metric (once feedback arrives) and operations. The latest window's alerts
+        go through the spec's policies; the check and every action are events; the
+        monitoring report is written. SpecError for a policy not available yet."""
+        from loopml.monitor.alerts import apply_policies, check_policies
+
+        policies = self.spec.monitor.policies
+        check_policies(policies)
+        version, check = self._check_traffic(ref)
+        outcome = check.outcome
+        report = _latest_drift(version, check)
+        project_id = self.project.project_id
+        self.store.add_event(project_id, "drift.checked", _drift_payload(report, outcome))
+        latest = outcome.latest
+        evidence = {"model": version.ref, "window_start": str(latest.start) if latest else None}
+        actions = apply_policies(
+            policies,
+            outcome.alerts,
+            evidence,
+            lambda kind, payload: self.store.add_event(project_id, kind, payload),
+        )
+        path = self._write_monitor_report(version, check, actions)
+        return MonitorResult(report, path, outcome, actions)
+
+    def staleness(self) -> dict[str, Any]:
+        """Per served version of the project's model: how long until its live metric
+        fell past its limit, and which features drifted first (``Staleness`` each)."""
+        versions = sorted(
+            {b.version for b in self.store.list_prediction_batches(self.spec.name, None)}
+        )
+        refs = [f"{self.spec.name}@{v}" for v in versions]
+        return {ref: self._check_traffic(ref)[1].outcome.staleness for ref in refs}
+
+    def _check_traffic(self, ref: str | None) -> tuple[ModelVersion, Any]:
         import pandas as pd
 
-        from loopml.monitor.drift import make_drift_report
-        from loopml.serve.sink import load_predictions
+        from loopml.monitor.performance import make_scorer
+        from loopml.monitor.watch import check_traffic
+        from loopml.spec import greater_is_better
 
-        version, _ = self.load_model(ref)
+        version, bundle = self.load_model(ref)
         train_digest = version.lineage.get("train_digest")
         if not train_digest:
             raise NotFoundError(f"{version.ref} records no training data in its lineage")
         reference = pd.read_parquet(io.BytesIO(self.artifacts.get_bytes(train_digest)))
-        current = load_predictions(self.store, self.artifacts, version.name, version.version)
-        if current.empty:
-            raise DataError(
-                f"no predictions logged for {version.ref} yet; serve it "
-                "(`loopml serve`) and send traffic before `loopml monitor`"
-            )
-        monitor = self.spec.monitor
-        report = make_drift_report(
-            version.name,
-            version.version,
+        reference, outputs = _with_outputs(bundle, reference)
+        batches = self.store.list_prediction_batches(version.name, None)
+        log = (self._logged_batch(b) for b in batches)
+        feedback = self.store.list_feedback(self.project.project_id)
+        metric = self.spec.problem.primary_metric
+        check = check_traffic(
             reference,
-            current,
             version.signature,
-            threshold=monitor.drift_threshold,
-            min_rows=monitor.min_rows,
+            log,
+            self.spec.monitor,
+            version=version.version,
+            outputs=outputs,
+            feedback={f.prediction_id: f.value for f in feedback},
+            metric=metric,
+            holdout=version.metrics.get(metric),
+            greater_is_better=greater_is_better(metric),
+            scorer=make_scorer(bundle.task, metric, bundle.classes, bundle.positive_class),
         )
-        self.store.add_event(self.project.project_id, "drift.checked", _drift_payload(report))
-        path = self._write_monitor_report(version, report)
-        return MonitorResult(report, path)
+        return version, check
+
+    def _logged_batch(self, batch: Any) -> Any:
+        import pandas as pd
+
+        frame = pd.read_parquet(io.BytesIO(self.artifacts.get_bytes(batch.artifact_digest)))
+        if "model_version" not in frame.columns and "version" not in frame.columns:
+            frame["version"] = batch.version
+        return frame
 
     # -- reports --------------------------------------------------------------------
 
@@ -512,35 +768,117 @@ class ProjectService:
     def _write_run_report(
         self, evaluation: dict[str, Any], gate: dict[str, Any], registration: dict[str, Any]
     ) -> Path:
-        from loopml.monitor.report import render_report, report_context
+        """The evaluation report of the run's model: one self-contained HTML file."""
+        from loopml.evaluate.report import render_evaluation
 
-        ref = f"{registration['model']}@{registration['version']}"
-        context = report_context(self.spec, ref, evaluation, gate, None, {})
-        path = self.reports_dir / f"run-{registration['model']}-v{registration['version']}.html"
-        _write_atomic(path, render_report(context).encode())
+        name, number = registration["model"], registration["version"]
+        lineage = dict(self.store.get_model_version(name, number).lineage)
+        html = render_evaluation(self.spec, f"{name}@{number}", evaluation, gate, lineage)
+        path = self.reports_dir / f"evaluation-{name}-v{number}.html"
+        _write_atomic(path, html.encode())
         return path
 
-    def _write_monitor_report(self, version: ModelVersion, report: DriftReport) -> Path:
-        from loopml.monitor.report import render_report, report_context
+    def _write_monitor_report(self, version: ModelVersion, check: Any, actions: Any) -> Path:
+        from loopml.monitor.dashboard import render_monitoring
 
-        evaluation = {"candidates": {version.lineage.get("model_kind", "model"): version.metrics}}
-        gate: dict[str, Any] = {"verdict": version.lineage.get("gate"), "checks": []}
-        context = report_context(
-            self.spec, version.ref, evaluation, gate, report, dict(version.lineage)
+        html = render_monitoring(
+            check.outcome,
+            model_ref=version.ref,
+            references=check.references,
+            latest=check.latest,
+            actions=actions,
         )
         path = self.reports_dir / f"monitor-{version.name}-v{version.version}.html"
-        _write_atomic(path, render_report(context).encode())
+        _write_atomic(path, html.encode())
         return path
 
 
-def _drift_payload(report: DriftReport) -> dict[str, Any]:
+def load_model(ref: str, project_dir: str | Path = ".") -> LoadedModel:
+    """``ref`` (``name@champion``, ``name@3``) loaded for use as a library.
+
+    The store is found as the CLI finds it: ``LOOPML_DB`` and ``LOOPML_ARTIFACTS``, else
+    the project's ``.loopml`` folder in ``project_dir`` (no loopml.yaml needed). The
+    artifact's sha256 is verified before it is unpickled: IntegrityError otherwise;
+    NotFoundError for an unknown model, version or alias.
+    """
+    from loopml.registry import LoadedModel, load_bundle
+
+    settings = load_settings(project_dir)
+    embedded = settings.home / "loopml.db"
+    if settings.db_url == f"sqlite:///{embedded}" and not embedded.exists():
+        raise NotFoundError(
+            f"no loopml project store in {settings.project_dir}: run `loopml run` there, "
+            "pass project_dir=, or set LOOPML_DB"
+        )
+    store = open_metadata_store(settings.db_url)
+    try:
+        version, bundle = load_bundle(store, open_artifact_store(settings.artifacts_uri), ref)
+    finally:
+        store.close()
+    return LoadedModel(version, bundle)
+
+
+def _with_outputs(bundle: Any, reference: Any) -> tuple[Any, dict[str, str]]:
+    """The training rows with the model's outputs on them, and the outputs' types: the
+    probability of a binary model, else the prediction (numeric for regression)."""
+    prediction = bundle.predict(reference)
+    reference = reference.copy()
+    probabilities = prediction.probabilities
+    if probabilities is not None and probabilities.ndim == 1:
+        reference["probability"] = probabilities
+        return reference, {"probability": "numeric"}
+    reference["prediction"] = prediction.predictions
+    return reference, {"prediction": "numeric" if bundle.task == "regression" else "categorical"}
+
+
+def _latest_drift(version: ModelVersion, check: Any) -> DriftReport:
+    latest = check.outcome.latest
+    reference_rows = max((r.rows for r in check.references.values()), default=0)
+    return DriftReport(
+        model_name=version.name,
+        version=version.version,
+        reference_rows=reference_rows,
+        current_rows=latest.rows if latest else 0,
+        features=latest.drift if latest else (),
+        created_at=datetime.now(UTC),
+    )
+
+
+def _drift_payload(report: DriftReport, outcome: Any) -> dict[str, Any]:
+    def number(value: float) -> float | None:
+        return None if value != value else round(value, 6)
+
+    stale = outcome.staleness
     return {
         "model": f"{report.model_name}@{report.version}",
         "current_rows": report.current_rows,
-        "alert": report.alert,
+        "rows": outcome.rows,
+        "windows": len(outcome.windows),
+        "alert": outcome.alert,
+        "signals": dict(outcome.alerts),
         "drifted": report.drifted_features,
-        "scores": {f.feature: round(f.score, 6) for f in report.features},
+        "scores": {f.feature: number(f.score) for f in report.features},
+        "tests": {f.feature: f.method for f in report.features},
+        "message": outcome.message,
+        "degraded_at": str(stale.degraded_at) if stale.degraded_at else None,
+        "first_drifted": list(stale.first_drifted),
     }
+
+
+def _read_json_row(path: Path) -> dict[str, Any]:
+    """The one JSON object in ``path`` (DataError otherwise)."""
+    import json
+
+    try:
+        row = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(row, dict):
+        kind = type(row).__name__
+        raise DataError(f"{path}: expected one JSON object (column: value), got a {kind}")
+    return row
 
 
 def _write_frame(frame: Any, output: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from loopml.data.infer import infer_spec
 from loopml.domain import Verdict
-from loopml.evaluate.gate import apply_gate, baseline_metrics
+from loopml.evaluate.gate import ChampionRule, apply_gate, baseline_metrics
 from loopml.spec import SuccessCriterion
 
 
@@ -123,3 +123,51 @@ def test_baseline_metrics_mean() -> None:
     values = baseline_metrics(train, test, spec)
     expected = np.abs(test["y"] - train["y"].mean()).mean()
     assert values["mae"] == pytest.approx(expected)
+
+
+# -- intervals and the champion rule ------------------------------------------------
+
+
+def test_checks_carry_their_confidence_interval() -> None:
+    result = apply_gate(
+        {"roc_auc": 0.78},
+        [at_least("roc_auc", 0.7)],
+        intervals={"roc_auc": [0.75, 0.81]},
+    )
+    (check,) = result.checks
+    assert (check.low, check.high) == (0.75, 0.81)
+    assert check.reason == "roc_auc 0.780 >= min 0.700 (CI 0.750 to 0.810)"
+
+
+def test_a_failing_criterion_is_named_among_passing_ones() -> None:
+    result = apply_gate(
+        {"roc_auc": 0.78, "recall": 0.31},
+        [at_least("roc_auc", 0.7), at_least("recall", 0.5)],
+        intervals={"roc_auc": [0.75, 0.81], "recall": [0.27, 0.35]},
+    )
+    assert result.verdict is Verdict.NO_GO
+    assert result.reasons == ["recall 0.310 < min 0.500 (CI 0.270 to 0.350)"]
+
+
+def test_must_beat_the_champion_by_a_margin() -> None:
+    champion = {"roc_auc": 0.78}
+    close = ChampionRule("roc_auc", 0.01, "bank@3", champion)
+    failed = apply_gate({"roc_auc": 0.785}, [], champion=close)
+    assert failed.verdict is Verdict.NO_GO
+    assert failed.checks[0].threshold == pytest.approx(0.79)
+    assert failed.reasons == [
+        "roc_auc 0.785 does not beat champion bank@3 (0.780) by 0.010 on the same hold-out"
+    ]
+    passed = apply_gate({"roc_auc": 0.80}, [], champion=close)
+    assert passed.verdict is Verdict.GO and "beats champion bank@3" in passed.checks[0].reason
+    smaller = ChampionRule("rmse", 5.0, "bike@2", {"rmse": 50.0})
+    assert apply_gate({"rmse": 44.0}, [], champion=smaller).verdict is Verdict.GO
+    assert apply_gate({"rmse": 46.0}, [], champion=smaller).verdict is Verdict.NO_GO
+
+
+def test_no_champion_passes_and_an_unscored_one_fails() -> None:
+    first = apply_gate({"roc_auc": 0.7}, [], champion=ChampionRule("roc_auc", 0.0, None, None))
+    assert first.verdict is Verdict.GO and "no current champion" in first.checks[0].reason
+    broken = ChampionRule("roc_auc", 0.0, "bank@1", None)
+    result = apply_gate({"roc_auc": 0.7}, [], champion=broken)
+    assert result.reasons == ["the champion bank@1 could not be scored on the hold-out"]

@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 
 from loopml.domain import ColumnKind, ColumnSchema, Schema
 from loopml.errors import IntegrityError, NotFoundError
-from loopml.registry import load_bundle, register_model, resolve_model
+from loopml.registry import load_bundle, output_schema, register_model, resolve_model
 from loopml.storage.artifacts import open_artifact_store
 from loopml.storage.metadata import open_metadata_store
 from loopml.train.bundle import ModelBundle
@@ -110,3 +110,24 @@ def test_unknown_references_name_what_exists(stores) -> None:
         resolve_model(store, "demo")
     with pytest.raises(ValueError, match="not a model reference"):
         resolve_model(store, "demo@@x")
+
+
+def test_output_schema_names_the_columns_predictions_come_in() -> None:
+    binary = output_schema(fitted_bundle())
+    assert binary["columns"][0] == {
+        "name": "prediction",
+        "type": "int",
+        "classes": [0, 1],
+        "rule": "1 when probability >= 0.5",
+    }
+    assert binary["columns"][1] == {"name": "probability", "type": "float", "of_class": 1}
+    X = pd.DataFrame({"x": np.arange(60, dtype=float)})
+    y = np.array(["low", "mid", "high"] * 20)
+    pipeline = Pipeline([("model", LogisticRegression())]).fit(X, y)
+    classes = list(pipeline.classes_)
+    multi = ModelBundle(pipeline, SIGNATURE, "classification", "y", "linear", classes, None)
+    names = [c["name"] for c in output_schema(multi)["columns"]]
+    assert names == ["prediction", *(f"probability_{c}" for c in classes)]
+    assert output_schema(multi)["columns"][0]["type"] == "string"
+    regression = ModelBundle(pipeline, SIGNATURE, "regression", "y", "linear")
+    assert output_schema(regression)["columns"] == [{"name": "prediction", "type": "float"}]

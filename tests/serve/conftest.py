@@ -1,6 +1,10 @@
-"""Tiny fitted bundles (a classifier and a regressor) for the serving tests."""
+"""Tiny fitted bundles (a classifier and a regressor) and a real registry of versions."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +15,11 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from loopml.domain import ColumnKind, ColumnSchema, Schema
+from loopml.domain import ColumnKind, ColumnSchema, ModelVersion, Schema
+from loopml.serve.deploy import StoreDeployments
+from loopml.storage.artifacts import open_artifact_store
+from loopml.storage.artifacts.protocols import ArtifactStore
+from loopml.storage.metadata import MetadataStore, open_metadata_store
 from loopml.train.bundle import ModelBundle
 
 JOBS = ("admin", "blue-collar", "student")
@@ -88,3 +96,69 @@ def classifier() -> ModelBundle:
 @pytest.fixture(scope="session")
 def regressor() -> ModelBundle:
     return make_regressor()
+
+
+# --- a real store with registered versions, on SQLite and PostgreSQL ---------------------
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@dataclass
+class Registry:
+    """A metadata store and an artifact store holding versions 1..n of model ``bank``."""
+
+    store: MetadataStore
+    artifacts: ArtifactStore
+    project_id: str
+    versions: list[ModelVersion]
+
+    def source(self) -> StoreDeployments:
+        return StoreDeployments(self.store, self.artifacts, self.project_id, "bank")
+
+
+def make_registry(url: str, folder: Path, bundles: list[ModelBundle]) -> Registry:
+    store = open_metadata_store(url)
+    artifacts = open_artifact_store(folder / "artifacts")
+    project = store.ensure_project("bank-project")
+    versions = []
+    for bundle in bundles:
+        ref = artifacts.put_bytes(bundle.to_bytes())
+        store.record_artifact(ref, media_type="pickle", run_id=None)
+        run = store.create_run(project.project_id, "train")
+        versions.append(
+            store.create_model_version(
+                project.project_id,
+                "bank",
+                run_id=run.run_id,
+                artifact_digest=ref.digest,
+                signature=bundle.signature,
+                metrics={},
+                lineage={},
+            )
+        )
+    return Registry(store, artifacts, project.project_id, versions)
+
+
+@pytest.fixture(params=BACKENDS)
+def registry(
+    request: pytest.FixtureRequest, tmp_path: Path, classifier: ModelBundle
+) -> Iterator[Registry]:
+    """bank@1 and bank@2 (the same classifier) in a real store on each backend."""
+    if request.param == "postgres":
+        url = str(request.getfixturevalue("postgres_url"))
+    else:
+        url = f"sqlite:///{tmp_path / 'loopml.db'}"
+    made = make_registry(url, tmp_path, [classifier, classifier, classifier])
+    yield made
+    made.store.close()
+
+
+@pytest.fixture
+def sqlite_registry(tmp_path: Path, classifier: ModelBundle) -> Iterator[Registry]:
+    """The same registry on SQLite only, for the tests of the app's routing."""
+    made = make_registry(f"sqlite:///{tmp_path / 'loopml.db'}", tmp_path, [classifier] * 3)
+    yield made
+    made.store.close()

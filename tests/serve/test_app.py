@@ -206,6 +206,9 @@ def test_predictions_are_logged_on_shutdown(
     assert list(logged.columns) == [
         "prediction_id",
         "predicted_at",
+        "model_name",
+        "model_version",
+        "shadow",
         "latency_ms",
         "age",
         "balance",
@@ -218,6 +221,7 @@ def test_predictions_are_logged_on_shutdown(
     assert logged["probability"].tolist() == pytest.approx(body["probabilities"])
     assert str(logged["predicted_at"].dt.tz) == "UTC"
     assert (logged["latency_ms"] > 0).all()
+    assert set(logged["model_version"]) == {2} and not logged["shadow"].any()
 
 
 def test_openapi_describes_the_signature(client: TestClient) -> None:

@@ -135,3 +135,55 @@ def test_sigterm_during_traffic_keeps_every_answered_prediction(server) -> None:
     assert len(answered) >= 200
     assert set(answered) <= set(logged["prediction_id"])
     assert "Traceback" not in log.read_text()
+
+
+def test_bad_requests_and_a_burst_of_1000_lose_nothing_after_sigterm(server) -> None:
+    """Malformed, oversized and mistyped requests, then 1,000 concurrent ones mixed with
+    more bad ones: every answered prediction is in the log after SIGTERM, and only those."""
+    import asyncio
+
+    process, url, out, log = server
+    good = {"age": 40.0, "balance": 5.0, "job": "admin"}
+    bad = [
+        (400, {"content": b'{"row": {"age": 4'}),
+        (413, {"content": b'{"rows": [' + b" " * 1_100_000 + b"]}"}),
+        (422, {"json": {"row": {**good, "age": "forty"}}}),
+        (422, {"json": {"row": {"age": 40.0, "job": "admin", "color": "red"}}}),
+    ]
+
+    async def burst() -> tuple[list[str], dict[int, int]]:
+        limits = httpx.Limits(max_connections=100)
+        async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+            for status, kwargs in bad:  # each refused, the server keeps serving
+                response = await client.post("/predict", **kwargs)
+                assert response.status_code == status, response.text
+            detail = (await client.post("/predict", **bad[3][1])).json()["errors"]
+            assert {(e["field"], e["message"]) for e in detail} == {
+                ("balance", "field is missing"),
+                ("color", "unknown field"),
+            }
+            calls = [
+                client.post("/predict", json={"rows": [{**good, "age": 18.0 + i % 70}]})
+                for i in range(1000)
+            ]
+            calls += [client.post("/predict", **bad[i % 4][1]) for i in range(20)]
+            responses = await asyncio.gather(*calls)
+        counts: dict[int, int] = {}
+        ids: list[str] = []
+        for response in responses:
+            counts[response.status_code] = counts.get(response.status_code, 0) + 1
+            if response.status_code == 200:
+                ids += response.json()["prediction_ids"]
+        return ids, counts
+
+    ids, counts = asyncio.run(burst())
+    assert counts == {200: 1000, 400: 5, 413: 5, 422: 10}
+    metrics = httpx.get(f"{url}/metrics").text
+    assert 'loopml_requests_total{endpoint="predict",status="200"} 1000.0' in metrics
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    assert "Traceback" not in log.read_text()
+    logged = pd.concat([pd.read_parquet(f) for f in out.glob("*.parquet")], ignore_index=True)
+    assert len(logged) == len(set(logged["prediction_id"])) == 1000
+    assert set(logged["prediction_id"]) == set(ids)
+    assert set(logged["age"]) == {18.0 + i for i in range(70)}

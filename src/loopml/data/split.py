@@ -72,6 +72,36 @@ def split_frame(
     return train, test
 
 
+def sample_holdout(
+    train: pd.DataFrame, spec: SplitSpec, target: str, task: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cut a random out-of-sample hold-out of ``spec.sample_share`` from the training
+    part: ``(rest, sample)``. The search and the final fit see only ``rest``; ``sample``
+    scores the model on the training period, beside the out-of-time test part. With a
+    share of 0 (or too few rows to spare) ``sample`` is empty. Classes are stratified
+    when each has at least 2 rows; ``rest`` keeps ``train``'s order (time order).
+    """
+    share = _current(spec).sample_share
+    n_sample = math.floor(share * len(train))
+    if n_sample < 1 or len(train) - n_sample < 2:
+        return train, train.iloc[:0]
+    stratify = None
+    if task == "classification":
+        labels = category_strings(train[target])
+        counts = labels.value_counts()
+        if counts.min() >= 2 and n_sample >= len(counts):
+            stratify = labels
+    _, picked = train_test_split(
+        np.arange(len(train)),
+        test_size=n_sample,
+        random_state=spec.random_state,
+        stratify=stratify,
+    )
+    chosen = np.zeros(len(train), dtype=bool)
+    chosen[picked] = True
+    return train.iloc[~chosen], train.iloc[chosen]
+
+
 def cv_splitter(
     spec: SplitSpec, task: str, n_folds: int, train_df: pd.DataFrame, target: str
 ) -> Folds:

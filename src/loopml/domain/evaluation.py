@@ -13,7 +13,8 @@ class Verdict(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CriterionCheck:
-    """One success criterion applied to one value: ``value op threshold``."""
+    """One success criterion applied to one value: ``value op threshold``; ``low`` and
+    ``high`` bound the value's bootstrap confidence interval when it was computed."""
 
     metric: str
     op: str
@@ -21,6 +22,8 @@ class CriterionCheck:
     value: float | None
     passed: bool
     reason: str
+    low: float | None = None
+    high: float | None = None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -20,17 +22,37 @@ class PredictionBatch:
     last_at: datetime
 
 
+P_VALUE_METHODS = frozenset({"ks", "chisquare"})
+
+
 @dataclass(frozen=True)
 class FeatureDrift:
-    """Drift of one feature: ``score`` by ``method`` against ``threshold``."""
+    """Drift of one feature: ``score`` by ``method`` against ``threshold``.
+
+    Distances and PSI drift at or above the threshold; p-values (``ks``, ``chisquare``)
+    below it. ``verdict``, when set, overrides the comparison (a feature whose live
+    values are all missing has drifted whatever its score); ``note`` says why.
+    ``stats`` holds every statistic measured, by name; ``rows`` the current rows.
+    """
 
     feature: str
     method: str
     score: float
     threshold: float
+    column_type: str = ""
+    rows: int = 0
+    note: str = ""
+    verdict: bool | None = None
+    stats: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def drifted(self) -> bool:
+        if self.verdict is not None:
+            return self.verdict
+        if math.isnan(self.score):
+            return False
+        if self.method in P_VALUE_METHODS:
+            return self.score < self.threshold
         return self.score >= self.threshold
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -19,12 +20,17 @@ def apply_gate(
     *,
     baseline_metrics: Mapping[str, float] | None = None,
     primary_metric: str | None = None,
+    intervals: Mapping[str, Sequence[float]] | None = None,
+    champion: ChampionRule | None = None,
 ) -> GateResult:
     """Check ``metrics`` against each criterion and, when ``baseline_metrics`` is given,
-    check that the model beats the baseline on ``primary_metric``.
+    check that the model beats the baseline on ``primary_metric``; with ``champion``,
+    check that it beats the current champion by the rule's margin.
 
-    A criterion whose metric was not computed fails, saying so. The verdict is go when
-    every check passed; a no-go is a result with reasons, never an exception.
+    A criterion whose metric was not computed fails, saying so. Each check carries the
+    bootstrap interval of its metric from ``intervals`` (a criterion is judged on the
+    value itself; the interval shows how sure that is). The verdict is go when every
+    check passed; a no-go is a result with reasons, never an exception.
 
     Raises:
         ValueError: ``baseline_metrics`` without ``primary_metric``.
@@ -34,7 +40,58 @@ def apply_gate(
         if not primary_metric:
             raise ValueError("apply_gate: baseline_metrics needs primary_metric")
         checks.append(_beats_baseline(metrics, baseline_metrics, primary_metric))
-    return GateResult(tuple(checks))
+    if champion is not None:
+        checks.append(_beats_champion(metrics, champion))
+    return GateResult(tuple(_with_interval(c, intervals or {}) for c in checks))
+
+
+@dataclass(frozen=True)
+class ChampionRule:
+    """Beat the champion ``ref`` (None when there is none) on ``metric`` by at least
+    ``by``; ``metrics`` are the champion's on the same hold-out (None when it could not
+    be scored)."""
+
+    metric: str
+    by: float
+    ref: str | None
+    metrics: Mapping[str, float] | None
+
+
+def _beats_champion(metrics: Mapping[str, float], rule: ChampionRule) -> CriterionCheck:
+    better = greater_is_better(rule.metric)
+    op = ">=" if better else "<="
+    value = _value(metrics, rule.metric)
+    if rule.ref is None:
+        reason = "no current champion to beat: the first model that passes the gate becomes it"
+        return CriterionCheck(f"{rule.metric} vs champion", op, math.nan, value, True, reason)
+    if rule.metrics is None:
+        reason = f"the champion {rule.ref} could not be scored on the hold-out"
+        return CriterionCheck(f"{rule.metric} vs champion", op, math.nan, value, False, reason)
+    champion = _value(rule.metrics, rule.metric)
+    if champion is None or value is None:
+        who = "the champion" if champion is None else "the model"
+        reason = f"{rule.metric} of {who} was not computed on the hold-out"
+        return CriterionCheck(rule.metric, op, math.nan, value, False, reason)
+    threshold = champion + rule.by if better else champion - rule.by
+    passed = value >= threshold if better else value <= threshold
+    margin = f" by {_fmt(rule.by)}" if rule.by else ""
+    verb = "beats" if passed else "does not beat"
+    reason = (
+        f"{rule.metric} {_fmt(value)} {verb} champion {rule.ref} ({_fmt(champion)}){margin} "
+        "on the same hold-out"
+    )
+    return CriterionCheck(f"{rule.metric} vs champion", op, threshold, value, passed, reason)
+
+
+def _with_interval(
+    check: CriterionCheck, intervals: Mapping[str, Sequence[float]]
+) -> CriterionCheck:
+    bounds = intervals.get(check.metric.split(" ")[0])
+    if bounds is None or check.value is None:
+        return check
+    low, high = float(bounds[0]), float(bounds[1])
+    reason = f"{check.reason} (CI {_fmt(low)} to {_fmt(high)})"
+    return replace(check, low=low, high=high, reason=reason)
 
 
 def _check(metrics: Mapping[str, float], criterion: SuccessCriterion) -> CriterionCheck:

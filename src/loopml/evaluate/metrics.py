@@ -22,7 +22,7 @@ def compute_metrics(bundle: ModelBundle, test_df: pd.DataFrame) -> dict[str, flo
     """Every metric of the bundle's task that the rows allow, as plain floats.
 
     - binary: roc_auc, pr_auc (average precision), accuracy, balanced_accuracy, f1,
-      precision, recall (of the positive class, at probability ``THRESHOLD``), log_loss,
+      precision, recall (of the positive class, at the bundle's threshold), log_loss,
       brier; roc_auc and pr_auc are left out when the rows hold a single class;
     - multiclass: accuracy, balanced_accuracy, f1 (macro), and log_loss unless the rows
       hold a label the model never saw;
@@ -52,7 +52,8 @@ def compute_metrics(bundle: ModelBundle, test_df: pd.DataFrame) -> dict[str, flo
 
 def _binary(y: pd.Series, bundle: ModelBundle, prediction: Prediction) -> dict[str, float]:
     truth = (category_strings(y) == category_string(bundle.positive_class)).to_numpy(int)
-    return binary_metrics(truth, np.asarray(prediction.probabilities, dtype=float))
+    proba = np.asarray(prediction.probabilities, dtype=float)
+    return binary_metrics(truth, proba, threshold=bundle.threshold)
 
 
 def _multiclass(y: pd.Series, bundle: ModelBundle, prediction: Prediction) -> dict[str, float]:
@@ -91,17 +92,21 @@ _REGRESSION: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 
 
 def binary_metrics(
-    truth: np.ndarray, proba: np.ndarray, names: Sequence[str] | None = None
+    truth: np.ndarray,
+    proba: np.ndarray,
+    names: Sequence[str] | None = None,
+    *,
+    threshold: float = THRESHOLD,
 ) -> dict[str, float]:
     """Binary metrics of positive-class probabilities ``proba`` against 0/1 ``truth``
-    (labels at probability ``THRESHOLD``); roc_auc and pr_auc need both classes."""
+    (labels at probability ``threshold``); roc_auc and pr_auc need both classes."""
     wanted = set(names) if names is not None else None
     both = 0 < truth.sum() < len(truth)
     out: dict[str, float] = {}
     for name, fn in _BINARY_PROBA.items():
         if (wanted is None or name in wanted) and (both or name not in {"roc_auc", "pr_auc"}):
             out[name] = float(fn(truth, proba))
-    guess = (proba >= THRESHOLD).astype(int)
+    guess = (proba >= threshold).astype(int)
     for name, fn in _BINARY_LABEL.items():
         if wanted is None or name in wanted:
             out[name] = float(fn(truth, guess))

@@ -32,14 +32,13 @@ from loopml.data.labels import (
 from loopml.data.schema import infer_schema
 from loopml.data.schema_file import load_schema, save_schema
 from loopml.data.sources import hash_files, match_files, read_sources
-from loopml.data.split import cv_splitter, split_frame
+from loopml.data.split import cv_splitter, sample_holdout, split_frame
 from loopml.data.validate import infer_unique, raise_for_failures, validate_frame
 from loopml.domain import Schema, Snapshot
-from loopml.evaluate.gate import apply_gate, baseline_metrics
-from loopml.evaluate.metrics import compute_metrics
+from loopml.evaluate.gate import ChampionRule, apply_gate, baseline_metrics
 from loopml.features.compile import compile_transform
 from loopml.pipeline.step import Step, StepContext
-from loopml.registry import register_model
+from loopml.registry import output_schema, register_model
 from loopml.spec import FileSource, ProjectSpec
 from loopml.train.bundle import ModelBundle
 from loopml.train.search import fit_default, fit_final, run_search
@@ -49,6 +48,7 @@ SNAPSHOT, VALIDATION, CLEANED, CLEANING = "snapshot", "validation", "cleaned", "
 LABELLED, LABELS, TRAIN, TEST = "labelled", "labels", "train", "test"
 SIGNATURE, EVALUATION, GATE, REGISTRATION = "signature", "evaluation", "gate", "registration"
 SEARCH, MODEL, LINEAR = "search", "model", "model_linear"
+FITTED, SAMPLE = "model_fitted", "holdout_sample"
 
 
 @dataclass(frozen=True)
@@ -114,33 +114,45 @@ def data_steps(
 
 
 def model_steps(spec: ProjectSpec, store_url: str = "") -> list[Step]:
-    """split -> train (search) -> evaluate -> gate -> register."""
+    """split -> train (search) -> evaluate -> gate -> register.
+
+    train fits the model; evaluate chooses its decision threshold and writes the bundle
+    that is registered (``model``). The gate scores the current champion on the same
+    hold-out; with ``evaluation.beat_champion`` its verdict depends on the champion, so
+    it runs every time (a new champion is never compared stale); without the rule the
+    comparison is the champion of the run that judged the model.
+    """
     models = (MODEL, LINEAR)
-    problem = spec.section_hash("problem")
+    judged = spec.section_hash("problem", "evaluation")
+    gate_print = judged if spec.evaluation.beat_champion is None else f"{judged}:{uuid.uuid4()}"
     return [
         Step(
             "split",
             _split(spec),
             inputs=(LABELLED,),
-            outputs={TRAIN: "parquet", TEST: "parquet"},
+            outputs={TRAIN: "parquet", TEST: "parquet", SAMPLE: "parquet"},
             fingerprint=spec.section_hash("split", "problem"),
         ),
         Step(
             "train",
             _train(spec, store_url),
             inputs=(TRAIN, CLEANING),
-            outputs={SIGNATURE: "json", SEARCH: "json", MODEL: "bytes", LINEAR: "bytes"},
+            outputs={SIGNATURE: "json", SEARCH: "json", FITTED: "bytes", LINEAR: "bytes"},
             fingerprint=spec.section_hash("models", "features", "problem", "data", "split"),
         ),
         Step(
             "evaluate",
             _evaluate(spec),
-            inputs=(TRAIN, TEST, SEARCH, *models),
-            outputs={EVALUATION: "json"},
-            fingerprint=problem,
+            inputs=(TRAIN, TEST, SAMPLE, SEARCH, FITTED, LINEAR),
+            outputs={EVALUATION: "json", MODEL: "bytes"},
+            fingerprint=judged,
         ),
         Step(
-            "gate", _gate(spec), inputs=(EVALUATION,), outputs={GATE: "json"}, fingerprint=problem
+            "gate",
+            _gate(spec),
+            inputs=(EVALUATION, TEST, MODEL),
+            outputs={GATE: "json"},
+            fingerprint=gate_print,
         ),
         Step(
             "register",
@@ -290,9 +302,17 @@ def _split(spec: ProjectSpec) -> Any:
     def split(ctx: StepContext, labelled: pd.DataFrame) -> Mapping[str, Any]:
         frame = labelled.drop(columns=[c for c in LINEAGE_COLUMNS if c in labelled.columns])
         frame = frame[frame[spec.problem.target].notna()]
-        train, test = split_frame(frame, spec.split, spec.problem.target, spec.problem.task)
-        ctx.log_metrics({"train_rows": float(len(train)), "test_rows": float(len(test))})
-        return {TRAIN: train, TEST: test}
+        target, task = spec.problem.target, spec.problem.task
+        train, test = split_frame(frame, spec.split, target, task)
+        train, sample = sample_holdout(train, spec.split, target, task)
+        ctx.log_metrics(
+            {
+                "train_rows": float(len(train)),
+                "test_rows": float(len(test)),
+                "sample_rows": float(len(sample)),
+            }
+        )
+        return {TRAIN: train, TEST: test, SAMPLE: sample}
 
     return split
 
@@ -333,7 +353,7 @@ def _train(spec: ProjectSpec, store_url: str) -> Any:
         return {
             SIGNATURE: signature.to_dict(),
             SEARCH: summary,
-            MODEL: best.to_bytes(),
+            FITTED: best.to_bytes(),
             LINEAR: linear.to_bytes(),
         }
 
@@ -341,52 +361,145 @@ def _train(spec: ProjectSpec, store_url: str) -> Any:
 
 
 def _evaluate(spec: ProjectSpec) -> Any:
+    from loopml.evaluate.evaluation import Holdout, evaluate_holdout, importance, tune_threshold
+
     def evaluate(
         ctx: StepContext,
         train: pd.DataFrame,
         test: pd.DataFrame,
+        holdout_sample: pd.DataFrame,
         search: dict[str, Any],
-        model: bytes,
+        model_fitted: bytes,
         model_linear: bytes,
     ) -> Mapping[str, Any]:
-        best = search["algorithm"]
-        candidates = {best: compute_metrics(ModelBundle.from_bytes(model), test)}
-        if best != "linear":
-            candidates["linear"] = compute_metrics(ModelBundle.from_bytes(model_linear), test)
+        best_kind = search["algorithm"]
+        bundles = {best_kind: ModelBundle.from_bytes(model_fitted)}
+        if best_kind != "linear":
+            bundles["linear"] = ModelBundle.from_bytes(model_linear)
+        ctx.progress("choosing the decision threshold", None)
+        choices = {kind: tune_threshold(b, train, spec) for kind, b in bundles.items()}
+        for kind, choice in choices.items():
+            if choice is not None:
+                bundles[kind].info.update(threshold=choice.threshold, threshold_by=choice.by)
+        holdouts = _holdouts(spec, test, holdout_sample)
+        gated = holdouts[0]
+        ctx.progress(f"scoring {len(holdouts)} hold-out(s)", None)
+        results = {h.name: evaluate_holdout(bundles[best_kind], h, spec) for h in holdouts}
+        candidates = {best_kind: results[gated.name]["metrics"]}
+        if "linear" in bundles and best_kind != "linear":
+            linear = Holdout(gated.name, gated.rows, gated.description)
+            candidates["linear"] = evaluate_holdout(
+                bundles["linear"], linear, spec, with_slices=False
+            )["metrics"]
         for kind, metrics in candidates.items():
             ctx.log_metrics({f"{kind}.{k}": v for k, v in metrics.items()})
-        baseline = baseline_metrics(train, test, spec)
+        ctx.progress("explaining the model", None)
+        choice = choices[best_kind]
         evaluation = {
             "candidates": candidates,
-            "baseline": baseline,
-            "best": best,
+            "baseline": baseline_metrics(train, gated.rows, spec),
+            "best": best_kind,
             "selected_by": search["selected_by"],
             "cv_score": search.get("score"),
+            "primary_metric": spec.problem.primary_metric,
+            "threshold": None if choice is None else choice.to_dict(),
+            "gated": gated.name,
+            "holdouts": results,
+            "importance": importance(bundles[best_kind], gated.rows, spec, train),
         }
-        return {EVALUATION: evaluation}
+        return {EVALUATION: evaluation, MODEL: bundles[best_kind].to_bytes()}
 
     return evaluate
 
 
+def _holdouts(spec: ProjectSpec, test: pd.DataFrame, sample: pd.DataFrame) -> list[Any]:
+    """The gated hold-out first: out of time for a time split (with the random sample of
+    the training period beside it), else the one out-of-sample test part."""
+    from loopml.evaluate.evaluation import OUT_OF_SAMPLE, OUT_OF_TIME, Holdout
+
+    split = spec.split
+    if split.method != "time":
+        how = {"group": f"groups of '{split.group_column}'", "random": "rows"}
+        what = how.get(split.method, "rows, stratified by class")
+        text = f"a random {split.test_size:.0%} share of the {what}, never seen in training"
+        return [Holdout(OUT_OF_SAMPLE, test, text)]
+    start = f"at or after {split.test_from}" if split.test_from else "the latest rows"
+    gap = f", {split.gap} after training ends" if split.gap else ""
+    holdouts = [Holdout(OUT_OF_TIME, test, f"rows of '{split.time_column}' {start}{gap}")]
+    if len(sample):
+        text = f"a random {split.sample_share:.0%} of the training period, kept from the search"
+        holdouts.append(Holdout(OUT_OF_SAMPLE, sample, text))
+    return holdouts
+
+
+def _find_champion(ctx: StepContext, spec: ProjectSpec) -> dict[str, Any]:
+    """The current champion's ref and digest; None for both when there is none or it is
+    the very model being judged."""
+    from loopml.errors import NotFoundError
+    from loopml.registry import resolve_model
+
+    try:
+        version = resolve_model(ctx.store, f"{spec.name}@champion")
+    except NotFoundError:
+        return {"ref": None, "digest": None}
+    if version.artifact_digest == ctx.input_digest(MODEL):
+        return {"ref": None, "digest": None}
+    return {"ref": version.ref, "digest": version.artifact_digest}
+
+
 def _gate(spec: ProjectSpec) -> Any:
-    def gate(ctx: StepContext, evaluation: dict[str, Any]) -> Mapping[str, Any]:
+    def gate(
+        ctx: StepContext, evaluation: dict[str, Any], test: pd.DataFrame, model: bytes
+    ) -> Mapping[str, Any]:
         best = evaluation["best"]
+        holdout = evaluation["holdouts"][evaluation["gated"]]
+        champion = _find_champion(ctx, spec)
+        compared = _score_champion(ctx, champion, test)
+        rule = spec.evaluation.beat_champion
+        champion_rule = None
+        if rule is not None:
+            metric = rule.metric or spec.problem.primary_metric
+            champion_rule = ChampionRule(
+                metric, rule.by, champion["ref"], (compared or {}).get("metrics")
+            )
         result = apply_gate(
-            evaluation["candidates"][best],
+            holdout["metrics"],
             spec.problem.success_criteria,
             baseline_metrics=evaluation["baseline"],
             primary_metric=spec.problem.primary_metric,
+            intervals=holdout["intervals"],
+            champion=champion_rule,
         )
         payload = {
             "model_kind": best,
             "verdict": str(result.verdict),
             "reasons": result.reasons,
             "checks": [c.__dict__ for c in result.checks],
+            "holdout": evaluation["gated"],
+            "champion": compared,
         }
         ctx.store.add_event(ctx.project_id, "gate.verdict", payload)
         return {GATE: payload}
 
     return gate
+
+
+def _score_champion(
+    ctx: StepContext, champion: dict[str, Any], test: pd.DataFrame
+) -> dict[str, Any] | None:
+    """The current champion's metrics on the gated hold-out (None when there is none)."""
+    from loopml.errors import LoopMLError
+    from loopml.evaluate.holdout import score_rows
+    from loopml.registry import load_bundle
+
+    if champion["ref"] is None:
+        return None
+    try:
+        _, bundle = load_bundle(ctx.store, ctx.artifacts, champion["ref"])
+        metrics = score_rows(bundle, test).metrics()
+    except LoopMLError as exc:
+        return {"ref": champion["ref"], "error": str(exc)}
+    return {"ref": champion["ref"], "digest": champion["digest"], "metrics": metrics}
 
 
 def _register(spec: ProjectSpec) -> Any:
@@ -421,6 +534,7 @@ def _register(spec: ProjectSpec) -> Any:
             "gate": gate["verdict"],
             "train_digest": ctx.input_digest(TRAIN),
             "test_digest": ctx.input_digest(TEST),
+            "output_schema": output_schema(ModelBundle.from_bytes(data)),
         }
         version = register_model(
             ctx.store,
@@ -432,13 +546,17 @@ def _register(spec: ProjectSpec) -> Any:
             metrics=evaluation["candidates"][best],
             lineage=lineage,
             champion=gate["verdict"] == "go",
+            require_approval=spec.registry.require_approval,
+            approvers=spec.registry.approvers,
         )
+        awaiting = gate["verdict"] == "go" and spec.registry.require_approval
         return {
             REGISTRATION: {
                 "model": spec.name,
                 "version": version.version,
                 "aliases": list(version.aliases),
                 "verdict": gate["verdict"],
+                "approval": "awaiting approval" if awaiting else None,
             }
         }
 

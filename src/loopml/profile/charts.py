@@ -21,7 +21,8 @@ FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12}
 MAX_ANNOTATED = 20  # heatmaps of at most this many columns print their values
 
 
-def _layout(height: int, **changes: Any) -> dict[str, Any]:
+def base_layout(height: int, **changes: Any) -> dict[str, Any]:
+    """The house layout of a chart ``height`` pixels high, with ``changes`` on top."""
     layout: dict[str, Any] = {
         "height": height,
         "margin": {"l": 50, "r": 20, "t": 30, "b": 40},
@@ -79,7 +80,7 @@ def numeric_figure(col: ColumnStats) -> Figure | None:
         return None
     box = stats.box
     if len(stats.histogram.values) <= 2 and stats.histogram.values:  # binary: no box plot
-        layout = _layout(270, yaxis={"title": {"text": "rows"}, "gridcolor": "#eee"})
+        layout = base_layout(270, yaxis={"title": {"text": "rows"}, "gridcolor": "#eee"})
         layout["xaxis"]["tickvals"] = list(stats.histogram.values)
         return {"data": [histogram_bars(stats.histogram)], "layout": layout}
     data: list[dict[str, Any]] = [
@@ -113,7 +114,7 @@ def numeric_figure(col: ColumnStats) -> Figure | None:
                 "hovertemplate": "outlier %{x}<extra></extra>",
             }
         )
-    layout = _layout(
+    layout = base_layout(
         270,
         yaxis={"domain": [0, 0.72], "title": {"text": "rows"}, "gridcolor": "#eee"},
         yaxis2={"domain": [0.78, 1], "showticklabels": False, "type": "category"},
@@ -143,7 +144,7 @@ def category_figure(col: ColumnStats) -> Figure | None:
         "hovertemplate": "%{customdata}: %{x:,} rows<extra></extra>",
     }
     height = max(160, 22 * len(labels) + 60)
-    layout = _layout(height, yaxis={"type": "category", "automargin": True})
+    layout = base_layout(height, yaxis={"type": "category", "automargin": True})
     return {"data": [bars], "layout": layout}
 
 
@@ -158,14 +159,14 @@ def datetime_figure(col: ColumnStats) -> Figure | None:
         "marker": {"color": BLUE},
         "hovertemplate": "%{x}: %{y:,} rows<extra></extra>",
     }
-    layout = _layout(250, yaxis={"title": {"text": f"rows per {dates.period}"}})
+    layout = base_layout(250, yaxis={"title": {"text": f"rows per {dates.period}"}})
     return {"data": [bars], "layout": layout}
 
 
 def text_figure(col: ColumnStats) -> Figure | None:
     if col.text is None:
         return None
-    layout = _layout(
+    layout = base_layout(
         250,
         xaxis={"title": {"text": "length (characters)"}},
         yaxis={"title": {"text": "rows"}},
@@ -202,7 +203,7 @@ def missing_figure(missing: MissingMap, max_columns: int = 60) -> Figure:
         "xgap": 0,
         "ygap": 1,
     }
-    layout = _layout(
+    layout = base_layout(
         max(200, 20 * len(names) + 80),
         xaxis={"title": {"text": "row"}, "automargin": True},
         yaxis={"type": "category", "automargin": True},
@@ -243,7 +244,7 @@ def correlation_figure(correlations: Correlations) -> Figure:
             "args": [{"z": [spearman]}],
         },
     ]
-    layout = _layout(
+    layout = base_layout(
         size,
         margin={"l": 20, "r": 20, "t": 50, "b": 20},
         xaxis={"type": "category", "tickangle": -45, "automargin": True},
@@ -280,7 +281,7 @@ def association_figure(associations: Associations) -> Figure:
     }
     if len(names) <= MAX_ANNOTATED:
         heat.update({"texttemplate": "%{z:.2f}", "textfont": {"size": 10}})
-    layout = _layout(
+    layout = base_layout(
         max(320, 26 * len(names) + 140),
         margin={"l": 20, "r": 20, "t": 20, "b": 20},
         xaxis={"type": "category", "tickangle": -45, "automargin": True},
@@ -304,11 +305,11 @@ def target_figure(summary: TargetSummary, column: ColumnStats) -> Figure | None:
             "textposition": "auto",
             "hovertemplate": "%{x}: %{y:,} rows<extra></extra>",
         }
-        layout = _layout(280, xaxis={"type": "category", "title": {"text": summary.name}})
+        layout = base_layout(280, xaxis={"type": "category", "title": {"text": summary.name}})
         return {"data": [bars], "layout": layout}
     if column.numeric is None:
         return None
-    layout = _layout(
+    layout = base_layout(
         280, xaxis={"title": {"text": summary.name}}, yaxis={"title": {"text": "rows"}}
     )
     return {"data": [histogram_bars(column.numeric.histogram)], "layout": layout}
@@ -331,7 +332,7 @@ def scores_figure(scores: Sequence[FeatureScore], flagged: set[str]) -> Figure |
         "hovertemplate": f"%{{y}}: {metric} %{{x:.3f}}<extra></extra>",
     }
     low = 0.5 if ordered[0].metric == "roc_auc" else 0.0
-    layout = _layout(
+    layout = base_layout(
         max(200, 22 * len(ordered) + 70),
         xaxis={"range": [low, 1], "title": {"text": f"{metric} of the feature alone"}},
         yaxis={"type": "category", "automargin": True},
@@ -369,7 +370,7 @@ def relation_figure(relation: TargetRelation, task: str) -> Figure:
             }
         )
     first = relation.series[0][0] if relation.series else ""
-    layout = _layout(
+    layout = base_layout(
         280,
         showlegend=len(relation.series) > 1,
         legend={"orientation": "h", "y": 1.15},

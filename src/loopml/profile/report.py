@@ -7,15 +7,14 @@ data can close the script element that holds them.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
 
 from loopml.profile import charts
+from loopml.profile.html import ChartBook, plotly_config, plotly_js
 from loopml.profile.profile import Profile
 from loopml.profile.stats import ColumnStats
 from loopml.profile.warnings import Finding
@@ -37,7 +36,6 @@ KIND_TITLES = {
     "duplicate_rows": "Duplicate rows",
     "imbalance": "Imbalanced target",
 }
-_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
 
 
 @dataclass(frozen=True)
@@ -54,33 +52,12 @@ class _Card:
     is_target: bool
 
 
-class _Charts:
-    """Collects figure specs and hands out the id of the element each is drawn in."""
-
-    def __init__(self) -> None:
-        self.figures: dict[str, charts.Figure] = {}
-
-    def add(self, figure: charts.Figure | None) -> str | None:
-        if figure is None:
-            return None
-        chart_id = f"chart-{len(self.figures)}"
-        self.figures[chart_id] = figure
-        return chart_id
-
-    def json(self) -> Markup:
-        text = json.dumps(_json_ready(self.figures), separators=(",", ":"), allow_nan=False)
-        escaped = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-        return Markup(escaped)  # noqa: S704 - JSON with every markup character escaped
-
-
 def render_profile(profile: Profile) -> str:
     """Render ``profile`` as one HTML document (a str), ready to write to a ``.html`` file.
 
     Sections: overview, warnings, target (balance, feature scores, each feature against
     the target), correlations, missing values, and a card per column."""
-    from plotly.offline import get_plotlyjs
-
-    book = _Charts()
+    book = ChartBook()
     target = profile.target
     target_column = profile.column(target.name) if target is not None else None
     flagged = {c for f in profile.findings if f.kind == "leakage" for c in f.columns}
@@ -117,15 +94,17 @@ def render_profile(profile: Profile) -> str:
         if profile.missing.any_missing
         else None,
         figures=book.json(),
-        config=Markup(json.dumps(_CONFIG)),  # noqa: S704 - a constant
-        plotly_js=Markup(get_plotlyjs()),  # noqa: S704 - plotly's own bundle
+        config=plotly_config(),
+        plotly_js=plotly_js(),
         fmt=format_value,
         pct=format_share,
         size=format_bytes,
     )
 
 
-def _card(index: int, col: ColumnStats, profile: Profile, book: _Charts, is_target: bool) -> _Card:
+def _card(
+    index: int, col: ColumnStats, profile: Profile, book: ChartBook, is_target: bool
+) -> _Card:
     rows = [
         ("values", format_value(col.count)),
         ("missing", f"{format_value(col.missing)} ({format_share(col.missing_share)})"),
@@ -218,14 +197,3 @@ def format_bytes(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"
-
-
-def _json_ready(value: Any) -> Any:
-    """Figure specs with NaN and infinities as null (JSON has neither)."""
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -1,5 +1,45 @@
-"""The model registry: register versions with lineage, move aliases, load verified bundles."""
+"""The model registry: versions with lineage, aliases, approval, verified loading, export."""
 
-from loopml.registry.registry import load_bundle, promote, register_model, resolve_model
+from loopml.registry.aliases import delete_alias, set_alias
+from loopml.registry.approval import approval_status, approve, reject
+from loopml.registry.export import FORMATS, export_version
+from loopml.registry.history import (
+    VersionDetails,
+    describe_version,
+    list_with_status,
+    stage_history,
+)
+from loopml.registry.loaded import LoadedModel
+from loopml.registry.registry import (
+    CHALLENGER,
+    CHAMPION,
+    find_alias,
+    load_bundle,
+    output_schema,
+    promote,
+    register_model,
+    resolve_model,
+)
 
-__all__ = ["load_bundle", "promote", "register_model", "resolve_model"]
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "FORMATS",
+    "LoadedModel",
+    "VersionDetails",
+    "approval_status",
+    "approve",
+    "delete_alias",
+    "describe_version",
+    "export_version",
+    "find_alias",
+    "list_with_status",
+    "load_bundle",
+    "output_schema",
+    "promote",
+    "register_model",
+    "reject",
+    "resolve_model",
+    "set_alias",
+    "stage_history",
+]

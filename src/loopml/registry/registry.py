@@ -1,8 +1,13 @@
-"""Register model versions, resolve ``name@version|alias`` and load bundles safely."""
+"""Register model versions, resolve ``name@version|alias`` and load bundles safely.
+
+Every change is an event, which is the version's stage history: ``model.registered``,
+``model.approval_requested``, ``model.approved``, ``model.rejected``, ``model.promoted``,
+``model.alias_set`` and ``model.alias_deleted``, each with ``model`` and ``version``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from loopml.domain import ModelRef, ModelVersion, Schema
@@ -12,6 +17,7 @@ from loopml.storage.metadata.protocols import MetadataStore
 from loopml.train.bundle import ModelBundle
 
 CHAMPION = "champion"
+CHALLENGER = "challenger"
 
 
 def register_model(
@@ -25,9 +31,13 @@ def register_model(
     metrics: Mapping[str, float],
     lineage: Mapping[str, Any],
     champion: bool,
+    require_approval: bool = False,
+    approvers: Sequence[str] = (),
 ) -> ModelVersion:
     """Register the next version of ``name``; point ``champion`` at it when asked.
 
+    With ``require_approval`` a version that would be champion becomes ``challenger``
+    instead and waits for `loopml approve` (a ``model.approval_requested`` event).
     The artifact must already be in the artifact store (the training step wrote it), so
     the registered digest is the very bytes that training produced.
     """
@@ -40,15 +50,41 @@ def register_model(
         metrics=metrics,
         lineage=lineage,
     )
-    if champion:
+    store.add_event(
+        project_id,
+        "model.registered",
+        {
+            "model": name,
+            "version": version.version,
+            "run_id": run_id,
+            "artifact_digest": artifact_digest,
+            "gate": lineage.get("gate"),
+        },
+    )
+    if champion and require_approval:
+        previous = find_alias(store, name, CHALLENGER)
+        store.set_alias(name, CHALLENGER, version.version)
+        store.add_event(
+            project_id,
+            "model.alias_set",
+            {
+                "model": name,
+                "version": version.version,
+                "alias": CHALLENGER,
+                "previous": previous.version if previous else None,
+                "by": "",
+            },
+        )
+        payload = {"model": name, "version": version.version, "approvers": list(approvers)}
+        store.add_event(project_id, "model.approval_requested", payload)
+    elif champion:
         promote(store, project_id, name, version.version, reason="passed the gate")
-        version = store.get_model_version(name, version.version)
-    return version
+    return store.get_model_version(name, version.version)
 
 
 def promote(store: MetadataStore, project_id: str, name: str, version: int, *, reason: str) -> None:
     """Make ``name@version`` the champion and record the change as an event."""
-    previous = _find_alias(store, name, CHAMPION)
+    previous = find_alias(store, name, CHAMPION)
     store.set_alias(name, CHAMPION, version)
     store.add_event(
         project_id,
@@ -83,8 +119,45 @@ def load_bundle(
     return version, ModelBundle.from_bytes(data)
 
 
-def _find_alias(store: MetadataStore, name: str, alias: str) -> ModelVersion | None:
+def find_alias(store: MetadataStore, name: str, alias: str) -> ModelVersion | None:
+    """The version ``alias`` points at, or None."""
     try:
         return store.get_model_by_alias(name, alias)
     except NotFoundError:
         return None
+
+
+def output_schema(bundle: ModelBundle) -> dict[str, Any]:
+    """What the model returns: the columns `loopml predict` writes, with their types.
+
+    Classifiers: ``prediction`` (one of ``classes``) and ``probability`` of the positive
+    class (binary) or ``probability_<class>`` per class; regression: a float.
+    """
+    if bundle.task == "regression":
+        return {"task": "regression", "columns": [{"name": "prediction", "type": "float"}]}
+    classes = [_plain(c) for c in bundle.classes or []]
+    positive = _plain(bundle.positive_class)
+    kind = _type_of(classes)
+    columns: list[dict[str, Any]] = [{"name": "prediction", "type": kind, "classes": classes}]
+    if len(classes) == 2:
+        threshold = float(getattr(bundle, "threshold", 0.5))
+        columns[0]["rule"] = f"{positive} when probability >= {threshold:g}"
+        columns.append({"name": "probability", "type": "float", "of_class": positive})
+    else:
+        columns += [{"name": f"probability_{c}", "type": "float", "of_class": c} for c in classes]
+    return {"task": "classification", "positive_class": positive, "columns": columns}
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (JSON-safe)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _type_of(values: Sequence[Any]) -> str:
+    if all(isinstance(v, bool) for v in values):
+        return "bool"
+    if all(isinstance(v, int) for v in values):
+        return "int"
+    if all(isinstance(v, (int, float)) for v in values):
+        return "float"
+    return "string"

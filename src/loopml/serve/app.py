@@ -1,17 +1,24 @@
 """The model server: a FastAPI app that validates JSON rows, predicts and logs each answer.
 
-The request path reads the body under a size limit, parses it with orjson, checks every
-row against the model's signature in one pass that also gathers the values column by
-column, builds one DataFrame for the whole request and calls the model once. Logging is
-handed to a ``PredictionLogger`` and happens off the request path.
+Routes: ``POST /predict`` (``{"row": {...}}`` or ``{"rows": [...]}``), ``POST /feedback``
+(ground truth for earlier prediction ids), ``GET /health`` (the process is up),
+``GET /ready`` (a model is loaded and the server is not shutting down), ``GET /metrics``
+(Prometheus), ``GET /admin/deployment`` and ``POST /admin/reload`` (check the store for
+a new deployment now). With a token, /predict, /feedback and /admin/* need
+``Authorization: Bearer TOKEN`` (or ``X-Loopml-Token``) and answer 401 without it.
 
-Statuses: 400 for a body that is not JSON, 413 for one larger than ``max_body_bytes``,
-422 (listing every problem by row index and field) for JSON that does not fit the
-signature, 500 when the model itself fails.
+The request path: the body is read under a size limit (413), parsed with orjson (400),
+checked against the signature in one pass that gathers the values into column arrays
+(422 naming each row and field), then queued for the micro-batcher, which scores
+concurrent requests in one call of the compiled array model on a worker thread. Logging
+happens off the request path. A background task watches the store's active deployment
+and swaps the models in service without a restart.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import logging
 import time
 import uuid
@@ -19,209 +26,313 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import orjson
-import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from loopml.domain import ColumnKind, ColumnSchema, Schema
+from loopml.serve.arrays import compile_bundle
+from loopml.serve.batcher import MicroBatcher
+from loopml.serve.fastpath import PredictFastPath
+from loopml.serve.feedback import parse_feedback
 from loopml.serve.logger import PredictionLogger, PredictionSink
-from loopml.train.bundle import ModelBundle
+from loopml.serve.metrics import ServerMetrics
+from loopml.serve.routing import Routing, Slot, routing_for
+from loopml.serve.validate import RequestError, Validator, parse_json, read_body, rows_of
+from loopml.train.bundle import ModelBundle, Prediction
 
 log = logging.getLogger("loopml.serve")
 
-MAX_LISTED_ERRORS = 100  # a 422 lists at most this many problems (and counts them all)
-_MISSING = object()
-
-
-class _RequestError(Exception):
-    """A request the server refuses: ``status`` and a JSON-ready ``body``."""
-
-    def __init__(self, status: int, detail: str, errors: list[dict[str, Any]] | None = None):
-        super().__init__(detail)
-        self.status = status
-        self.body: dict[str, Any] = {"detail": detail}
-        if errors is not None:
-            self.body["errors"] = errors[:MAX_LISTED_ERRORS]
-            self.body["error_count"] = len(errors)
-
-
-# --- checking one value ------------------------------------------------------------------
-
-# Each checker returns None when ``value`` (not None) fits the column, else the problem.
-_Checker = Callable[[Any], str | None]
-
-
-_JSON_KINDS: dict[type, str] = {
-    str: "a string",
-    bool: "a boolean",
-    int: "a number",
-    float: "a number",
-    list: "a list",
-    dict: "an object",
-}
-
-
-def _describe(value: Any) -> str:
-    """``value`` as the client wrote it: ``a string ("forty")``, ``a boolean (true)``."""
-    shown = orjson.dumps(value).decode()
-    shown = shown if len(shown) <= 40 else shown[:40] + "..."
-    return f"{_JSON_KINDS.get(type(value), type(value).__name__)} ({shown})"
-
-
-def _check_number(value: Any) -> str | None:
-    if type(value) is int or type(value) is float:
-        return None
-    return f"expected a number, got {_describe(value)}"
-
-
-def _check_category(value: Any) -> str | None:
-    if type(value) is str or type(value) is int or type(value) is float:
-        return None
-    return f"expected a string (or a number), got {_describe(value)}"
-
-
-def _check_string(value: Any) -> str | None:
-    return None if type(value) is str else f"expected a string, got {_describe(value)}"
-
-
-def _check_boolean(value: Any) -> str | None:
-    return None if type(value) is bool else f"expected true or false, got {_describe(value)}"
-
 
 @dataclass(frozen=True)
-class _Column:
-    """How one signature column is checked, built into an array, and described in OpenAPI."""
+class ServeOptions:
+    """How the server batches, logs and guards; see ``loopml.spec.serving.ServeSpec``."""
 
-    name: str
-    nullable: bool
-    check: _Checker
-    build: Callable[[list[Any]], Any]
-    json_types: list[str]
-
-
-def _float_array(values: list[Any]) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64)  # None -> NaN
-
-
-def _object_array(values: list[Any]) -> np.ndarray:
-    array = np.empty(len(values), dtype=object)
-    array[:] = [np.nan if v is None else v for v in values]
-    return array
+    max_body_bytes: int = 1_000_000
+    batch_window_ms: float = 0.0
+    batch_max_rows: int = 256
+    log_flush_s: float = 1.0
+    log_max_rows: int = 1000
+    model_threads: int = 1
+    watch_interval_s: float = 1.0
+    inline_rows: int = 64
+    token: str | None = None
 
 
-def _column_for(col: ColumnSchema) -> _Column:
-    """Numbers as float64; everything else as an object array (NaN where null) that the
-    fitted transform parses as it did in training (categories as strings, dates with the
-    format it learnt)."""
-    name, nullable = col.name, col.nullable
-    if col.kind is ColumnKind.NUMERIC:
-        return _Column(name, nullable, _check_number, _float_array, ["number"])
-    if col.kind is ColumnKind.BOOLEAN:
-        return _Column(name, nullable, _check_boolean, _object_array, ["boolean"])
-    if col.kind is ColumnKind.CATEGORICAL:
-        return _Column(name, nullable, _check_category, _object_array, ["string", "number"])
-    return _Column(name, nullable, _check_string, _object_array, ["string"])
+class DeploymentSource(Protocol):
+    """Where the server learns which deployment is active and loads other versions."""
+
+    def active(self) -> Any | None:
+        """The active ``Deployment`` of the project, or None."""
+        ...
+
+    def load(self, version: int) -> ModelBundle:
+        """The verified bundle of ``version`` of the served model."""
+        ...
 
 
-# --- the request -------------------------------------------------------------------------
+FeedbackSink = Callable[[list[tuple[str, Any]]], int]
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    too_large = _RequestError(413, f"request body is larger than {limit} bytes; send fewer rows")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+class ModelServer:
+    """The state behind the app: the routing in service, slots, metrics, the watcher."""
 
+    def __init__(
+        self,
+        bundle: ModelBundle,
+        model_name: str,
+        version: int,
+        sink_for: Callable[[int, bool], PredictionSink],
+        options: ServeOptions,
+        deployments: DeploymentSource | None,
+    ) -> None:
+        self.model_name = model_name
+        self.options = options
+        self.deployments = deployments
+        self.sink_for = sink_for
+        self.metrics = ServerMetrics()
+        self._bundles: dict[int, ModelBundle] = {version: bundle}
+        self._compiled: dict[int, Any] = {}
+        self._validators: dict[int, Validator] = {}
+        self._slots: dict[tuple[int, bool], Slot] = {}
+        self._initial_version = version
+        self.routing: Routing | None = None
+        self.ready = False
+        self._watch_key: Any = None
+        self._swap_lock = asyncio.Lock()
 
-def _rows_of(payload: Any) -> list[Any]:
-    shape = 'send {"rows": [{...}, ...]} or {"row": {...}}'
-    if not isinstance(payload, dict):
-        raise _RequestError(422, f"the body must be a JSON object; {shape}")
-    extra = sorted(set(payload) - {"rows", "row"})
-    if extra or len(payload) != 1:
-        found = ", ".join(repr(k) for k in payload) or "no keys"
-        raise _RequestError(422, f"found {found}; {shape}")
-    if "row" in payload:
-        return [payload["row"]]
-    rows = payload["rows"]
-    if not isinstance(rows, list):
-        raise _RequestError(422, f"'rows' must be a list of objects; {shape}")
-    if not rows:
-        raise _RequestError(422, "'rows' is empty; send at least one row")
-    return rows
+    # -- models --------------------------------------------------------------------
 
+    def _prepare(self, version: int) -> None:
+        """Load and compile ``version`` (on a worker thread: it may unpickle)."""
+        if version not in self._compiled:
+            bundle = self._bundles.get(version)
+            if bundle is None:
+                if self.deployments is None:
+                    raise LookupError(f"{self.model_name}@{version} is not loaded")
+                bundle = self._bundles[version] = self.deployments.load(version)
+            self._compiled[version] = compile_bundle(bundle)
+            self._validators[version] = Validator(bundle.signature)
 
-class _Validator:
-    """Checks rows against the signature and gathers their values column by column."""
+    def validator(self, slot: Slot) -> Validator:
+        return self._validators[slot.version]
 
-    def __init__(self, signature: Schema) -> None:
-        self.columns = [_column_for(col) for col in signature.columns]
-        self.names = frozenset(c.name for c in self.columns)
+    def _slot(self, version: int, shadow: bool) -> Slot:
+        slot = self._slots.get((version, shadow))
+        if slot is not None:
+            return slot
+        model = self._compiled[version]
+        logger = PredictionLogger(
+            self.sink_for(version, shadow),
+            self.options.log_flush_s,
+            self.options.log_max_rows,
+            schema=model.bundle.signature,
+            labels={"model_name": self.model_name, "model_version": version, "shadow": shadow},
+        )
+        batcher = MicroBatcher(
+            model.predict_columns,
+            window_s=self.options.batch_window_ms / 1000.0,
+            max_rows=self.options.batch_max_rows,
+            name=f"v{version}",
+            thread_init=_thread_limit(self.options.model_threads),
+            inline_rows=self.options.inline_rows,
+        )
+        batcher.start()
+        slot = self._slots[(version, shadow)] = Slot(
+            self.model_name, version, model, batcher, logger
+        )
+        return slot
 
-    def frame(self, rows: list[Any]) -> pd.DataFrame:
-        """One DataFrame in signature order; raises _RequestError(422) listing problems."""
-        errors: list[dict[str, Any]] = []
-        values: dict[str, list[Any]] = {c.name: [] for c in self.columns}
-        for i, row in enumerate(rows):
-            if not isinstance(row, dict):
-                errors.append({"row": i, "field": None, "message": "a row must be an object"})
-                continue
-            for col in self.columns:
-                value = row.get(col.name, _MISSING)
-                if value is _MISSING:
-                    errors.append({"row": i, "field": col.name, "message": "field is missing"})
-                elif value is None:
-                    if not col.nullable:
-                        errors.append({"row": i, "field": col.name, "message": "may not be null"})
-                else:
-                    problem = col.check(value)
-                    if problem is not None:
-                        errors.append({"row": i, "field": col.name, "message": problem})
-                values[col.name].append(value)
-            if len(row) != len(self.columns) or errors:
-                for name in row.keys() - self.names:
-                    errors.append({"row": i, "field": name, "message": "unknown field"})
-        if errors:
-            raise _RequestError(422, f"{len(errors)} problem(s) in the request", errors)
-        return pd.DataFrame({c.name: c.build(values[c.name]) for c in self.columns}, copy=False)
+    # -- deployments -----------------------------------------------------------------
 
-    def openapi_body(self) -> dict[str, Any]:
-        properties = {
-            c.name: {"type": [*c.json_types, "null"] if c.nullable else c.json_types}
-            for c in self.columns
-        }
-        row = {
-            "type": "object",
-            "properties": properties,
-            "required": [c.name for c in self.columns],
-            "additionalProperties": False,
-        }
-        schema = {
-            "oneOf": [
-                {"type": "object", "properties": {"row": row}, "required": ["row"]},
-                {
-                    "type": "object",
-                    "properties": {"rows": {"type": "array", "items": row, "minItems": 1}},
-                    "required": ["rows"],
-                },
-            ]
-        }
+    async def start(self) -> None:
+        await run_in_threadpool(self._prepare, self._initial_version)
+        self.routing = Routing(primary=self._slot(self._initial_version, False))
+        if self.deployments is not None:
+            await self.refresh()
+        self.ready = True
+
+    async def refresh(self) -> dict[str, Any]:
+        """Apply the store's active deployment if it changed; return the routing in use."""
+        assert self.deployments is not None
+        deployment = await run_in_threadpool(self.deployments.active)
+        async with self._swap_lock:
+            if deployment is not None and deployment.model_name == self.model_name:
+                key = (deployment.deployment_id, deployment.mode, deployment.version)
+                key += (orjson.dumps(dict(deployment.config or {}), option=orjson.OPT_SORT_KEYS),)
+                if key != self._watch_key:
+                    await self._swap(deployment)
+                    self._watch_key = key
+        assert self.routing is not None
+        return self.routing.describe()
+
+    async def _swap(self, deployment: Any) -> None:
+        versions = [deployment.version]
+        if deployment.mode != "single" and (deployment.config or {}).get("challenger"):
+            versions.append(int(deployment.config["challenger"]))
+        for version in versions:
+            await run_in_threadpool(self._prepare, int(version))
+        routing = routing_for(deployment, self._slot)
+        old, self.routing = self.routing, routing
+        log.warning("serving %s (deployment %s)", routing.describe(), deployment.deployment_id)
+        keep = {(routing.primary.version, False)}
+        if routing.challenger is not None:
+            keep.add((routing.challenger.version, routing.mode == "shadow"))
+        if old is not None:
+            for stale in [k for k in self._slots if k not in keep]:
+                slot = self._slots.pop(stale)
+                await slot.batcher.stop()
+                await run_in_threadpool(slot.logger.close)
+
+    async def watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.watch_interval_s)
+            try:
+                await self.refresh()
+            except Exception:  # noqa: BLE001 - the watcher must survive a store hiccup
+                log.exception("could not check the active deployment")
+
+    async def stop(self) -> None:
+        self.ready = False
+        for slot in list(self._slots.values()):
+            await slot.batcher.stop()
+        for slot in list(self._slots.values()):
+            await run_in_threadpool(slot.logger.close)
+
+    # -- predictions -------------------------------------------------------------------
+
+    async def answer_predict(
+        self, headers: Mapping[bytes, bytes], body: bytes | None
+    ) -> tuple[int, dict[str, Any]]:
+        """(status, JSON-ready answer) of one ``POST /predict``; ``body`` is None when it
+        passed the size limit."""
+        started = time.perf_counter()
+        status, answer = 200, None
+        try:
+            if not _token_ok(headers, self.options.token):
+                status, answer = 401, _UNAUTHORIZED
+            elif body is None:
+                limit = self.options.max_body_bytes
+                raise RequestError(
+                    413, f"request body is larger than {limit} bytes; send fewer rows"
+                )
+            else:
+                answer = await self.predict(rows_of(parse_json(body)), datetime.now(UTC), started)
+        except RequestError as exc:
+            status, answer = exc.status, exc.body
+        except Exception as exc:  # noqa: BLE001 - any model failure is a 500
+            ref = self.routing.primary.ref if self.routing else "the model"
+            log.exception("model %s failed to predict", ref)
+            status = 500
+            answer = {"detail": f"the model failed to predict: {type(exc).__name__}"}
+        self.metrics.request("predict", status)
+        return status, answer
+
+    async def predict(self, rows: list[Any], at: datetime, started: float) -> dict[str, Any]:
+        routing = self.routing
+        assert routing is not None
+        primary = routing.primary
+        columns = self.validator(primary).columns_of(rows)
+        ids = [uuid.uuid4().hex for _ in rows]
+        split = routing.to_challenger(rows, ids)
+        if split is None:
+            result = await primary.batcher.predict(columns, len(rows))
+            parts = [(primary, list(range(len(rows))), result)]
+        else:
+            parts = await self._split(routing, rows, columns, split)
+        elapsed = time.perf_counter() - started
+        predictions: list[Any] = [None] * len(rows)
+        probabilities: list[Any] | None = None
+        versions: list[int] = [0] * len(rows)
+        for slot, index, result in parts:
+            self._log(slot, rows, ids, index, result, elapsed, at)
+            self.metrics.predicted(slot.name, slot.version, len(index), elapsed, "served")
+            probabilities = _place(predictions, probabilities, versions, slot, index, result)
+        if routing.mode == "shadow" and routing.challenger is not None:
+            asyncio.get_running_loop().create_task(self._shadow(routing.challenger, rows, ids, at))
+        first = parts[0][0]
         return {
-            "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
+            "model": first.ref,
+            "versions": versions,
+            "prediction_ids": ids,
+            "predictions": predictions,
+            "probabilities": probabilities,
         }
+
+    async def _split(
+        self, routing: Routing, rows: list[Any], columns: Any, split: list[bool]
+    ) -> list[tuple[Slot, list[int], Prediction]]:
+        assert routing.challenger is not None
+        mask = np.asarray(split)
+        to_b = np.flatnonzero(mask).tolist()
+        to_a = np.flatnonzero(~mask).tolist()
+        challenger_columns = self.validator(routing.challenger).columns_of([rows[i] for i in to_b])
+        jobs = [(routing.challenger, to_b, challenger_columns)]
+        if to_a:
+            jobs.insert(0, (routing.primary, to_a, {k: v[to_a] for k, v in columns.items()}))
+        results = await asyncio.gather(*(s.batcher.predict(c, len(i)) for s, i, c in jobs))
+        return [(s, i, r) for (s, i, _), r in zip(jobs, results, strict=True)]
+
+    async def _shadow(self, slot: Slot, rows: list[Any], ids: list[str], at: datetime) -> None:
+        started = time.perf_counter()
+        try:
+            columns = self.validator(slot).columns_of(rows)
+            result = await slot.batcher.predict(columns, len(rows))
+        except Exception as exc:  # noqa: BLE001 - a failing shadow never hurts the answer
+            log.warning("shadow model %s failed: %s", slot.ref, exc)
+            return
+        elapsed = time.perf_counter() - started
+        self._log(slot, rows, ids, list(range(len(rows))), result, elapsed, at)
+        self.metrics.predicted(slot.name, slot.version, len(rows), elapsed, "shadow")
+
+    def _log(
+        self,
+        slot: Slot,
+        rows: list[Any],
+        ids: list[str],
+        index: list[int],
+        result: Prediction,
+        elapsed: float,
+        at: datetime,
+    ) -> None:
+        logged = result.probabilities
+        if logged is not None and logged.ndim == 2:  # multiclass: the predicted class's
+            logged = logged.max(axis=1)
+        if len(index) != len(rows):
+            rows, ids = [rows[i] for i in index], [ids[i] for i in index]
+        slot.logger.log(rows, ids, result.predictions, logged, elapsed * 1000.0, at)
+
+
+def _place(
+    predictions: list[Any],
+    probabilities: list[Any] | None,
+    versions: list[int],
+    slot: Slot,
+    index: list[int],
+    result: Prediction,
+) -> list[Any] | None:
+    values = _json_list(result.predictions)
+    probs = None if result.probabilities is None else result.probabilities.tolist()
+    if probs is not None and probabilities is None:
+        probabilities = [None] * len(predictions)
+    for k, i in enumerate(index):
+        predictions[i] = values[k]
+        versions[i] = slot.version
+        if probs is not None and probabilities is not None:
+            probabilities[i] = probs[k]
+    return probabilities
+
+
+def _thread_limit(threads: int) -> Callable[[], None]:
+    def limit() -> None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
+
+    return limit
 
 
 def _json_list(values: Any) -> list[Any]:
@@ -238,78 +349,161 @@ def _json(status: int, body: Mapping[str, Any]) -> Response:
     )
 
 
+def _authorized(request: Request, token: str | None) -> bool:
+    if not token:
+        return True
+    headers = {k.encode("latin-1"): v.encode("latin-1") for k, v in request.headers.items()}
+    return _token_ok(headers, token)
+
+
+def _token_ok(headers: Mapping[bytes, bytes], token: str | None) -> bool:
+    """True without a token, else when ``X-Loopml-Token`` or a Bearer token matches."""
+    if not token:
+        return True
+    given = headers.get(b"x-loopml-token")
+    if given is None:
+        scheme, _, value = headers.get(b"authorization", b"").partition(b" ")
+        given = value.strip() if scheme.lower() == b"bearer" else b""
+    return hmac.compare_digest(given, token.encode())
+
+
+_UNAUTHORIZED = {"detail": "missing or wrong API token; send 'Authorization: Bearer TOKEN'"}
+
+
 def create_app(
     bundle: ModelBundle,
     *,
     model_name: str,
     version: int,
-    sink: PredictionSink,
-    flush_interval_s: float = 1.0,
-    max_body_bytes: int = 1_000_000,
-    max_buffered_rows: int = 1000,
+    sink: PredictionSink | None = None,
+    sink_for: Callable[[int, bool], PredictionSink] | None = None,
+    options: ServeOptions | None = None,
+    deployments: DeploymentSource | None = None,
+    feedback: FeedbackSink | None = None,
+    flush_interval_s: float | None = None,
+    max_body_bytes: int | None = None,
+    max_buffered_rows: int | None = None,
 ) -> FastAPI:
-    """Build the FastAPI app that serves ``bundle`` as ``model_name@version``.
+    """Build the app that serves ``bundle`` as ``model_name@version``.
 
-    Routes: ``GET /health`` and ``POST /predict`` (``{"rows": [...]}`` or ``{"row": {...}}``).
-    Every answered prediction is logged to ``sink`` in batches (every ``flush_interval_s``
-    seconds or ``max_buffered_rows`` rows); the app's shutdown flushes what is left.
-    The logger is reachable as ``app.state.prediction_logger``.
+    Args:
+        sink: where the log of ``version``'s answers goes (each flushed batch).
+        sink_for: ``(version, shadow) -> sink`` for every version the deployments bring
+            in (and for ``version`` too when ``sink`` is not given).
+        options: batching, logging, limits and the API token.
+        deployments: the store's active deployment, watched every
+            ``options.watch_interval_s``; None serves ``version`` alone.
+        feedback: stores ``[(prediction_id, value)]`` from ``POST /feedback``; without
+            it the route answers 404.
+        flush_interval_s, max_body_bytes, max_buffered_rows: shortcuts for ``options``.
+
+    The server state is reachable as ``app.state.server`` (a ``ModelServer``).
     """
-    ref = f"{model_name}@{version}"
-    validator = _Validator(bundle.signature)
-    logger = PredictionLogger(sink, flush_interval_s, max_buffered_rows, schema=bundle.signature)
+    options = options or ServeOptions()
+    overrides = {
+        "log_flush_s": flush_interval_s,
+        "max_body_bytes": max_body_bytes,
+        "log_max_rows": max_buffered_rows,
+    }
+    options = ServeOptions(
+        **{**options.__dict__, **{k: v for k, v in overrides.items() if v is not None}}
+    )
+    if sink is None and sink_for is None:
+        raise ValueError("create_app needs a sink or a sink_for")
+
+    def pick_sink(v: int, shadow: bool) -> PredictionSink:
+        if sink is not None and v == version and not shadow:
+            return sink
+        if sink_for is None:
+            raise LookupError(f"no prediction sink for {model_name}@{v}")
+        return sink_for(v, shadow)
+
+    server = ModelServer(bundle, model_name, version, pick_sink, options, deployments)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await server.start()
+        watcher = None
+        if deployments is not None:
+            watcher = asyncio.get_running_loop().create_task(server.watch())
         try:
             yield
         finally:
-            await run_in_threadpool(logger.close)
+            if watcher is not None:
+                watcher.cancel()
+            await server.stop()
 
-    app = FastAPI(title=f"loopml: {ref}", lifespan=lifespan)
-    app.state.prediction_logger = logger
+    app = FastAPI(title=f"loopml: {model_name}@{version}", lifespan=lifespan)
+    app.state.server = server
+    _add_routes(app, server, bundle, feedback)
+    return app
+
+
+def _add_routes(
+    app: FastAPI, server: ModelServer, bundle: ModelBundle, feedback: FeedbackSink | None
+) -> None:
+    options = server.options
+    metrics = server.metrics
 
     @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok", "model": ref}
+    def health() -> dict[str, Any]:
+        routing = server.routing
+        return {"status": "ok", "model": None if routing is None else routing.primary.ref}
 
-    @app.post("/predict", openapi_extra=validator.openapi_body())
+    @app.get("/ready")
+    def ready() -> Response:
+        if not server.ready or server.routing is None:
+            return _json(503, {"status": "not ready"})
+        return _json(200, {"status": "ready", **server.routing.describe()})
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    async def answer(headers: dict[bytes, bytes], body: bytes | None) -> tuple[int, bytes]:
+        status, payload = await server.answer_predict(headers, body)
+        return status, orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+
+    app.add_middleware(PredictFastPath, handler=answer, max_body_bytes=options.max_body_bytes)
+
+    @app.post("/predict", openapi_extra=Validator(bundle.signature).openapi_body())
     async def predict(request: Request) -> Response:
-        started = time.perf_counter()
-        at = datetime.now(UTC)
+        """Answered by ``PredictFastPath``; this route documents it and backs it up."""
+        headers = {k.encode("latin-1"): v.encode("latin-1") for k, v in request.headers.items()}
         try:
-            body = await _read_body(request, max_body_bytes)
-            try:
-                payload = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
-                raise _RequestError(400, f"the body is not valid JSON: {exc}") from None
-            rows = _rows_of(payload)
-            X = validator.frame(rows)
-        except _RequestError as exc:
-            return _json(exc.status, exc.body)
-        try:
-            result = await run_in_threadpool(bundle.predict, X)
-        except Exception as exc:  # noqa: BLE001 - any model failure is a 500
-            log.exception("model %s failed to predict %d row(s)", ref, len(rows))
-            return _json(500, {"detail": f"the model failed to predict: {type(exc).__name__}"})
-        ids = [uuid.uuid4().hex for _ in range(len(rows))]
-        predictions = _json_list(result.predictions)
-        probabilities = result.probabilities
-        logged_probabilities = probabilities
-        if probabilities is not None:
-            if probabilities.ndim == 2:  # multiclass: log the predicted class's probability
-                logged_probabilities = probabilities.max(axis=1)
-            probabilities = probabilities.tolist()
-        latency_ms = (time.perf_counter() - started) * 1000.0
-        logger.log(rows, ids, predictions, logged_probabilities, latency_ms, at)
-        return _json(
-            200,
-            {
-                "model": ref,
-                "prediction_ids": ids,
-                "predictions": predictions,
-                "probabilities": probabilities,
-            },
-        )
+            body: bytes | None = await read_body(request, options.max_body_bytes)
+        except RequestError:
+            body = None
+        return _json(*await server.answer_predict(headers, body))
 
-    return app
+    @app.post("/feedback")
+    async def post_feedback(request: Request) -> Response:
+        if not _authorized(request, options.token):
+            metrics.request("feedback", 401)
+            return _json(401, _UNAUTHORIZED)
+        if feedback is None:
+            return _json(404, {"detail": "this server does not store feedback"})
+        try:
+            body = await read_body(request, options.max_body_bytes)
+            items = parse_feedback(parse_json(body))
+        except RequestError as exc:
+            metrics.request("feedback", exc.status)
+            return _json(exc.status, exc.body)
+        stored = await run_in_threadpool(feedback, items)
+        metrics.request("feedback", 200)
+        return _json(200, {"accepted": stored})
+
+    @app.get("/admin/deployment")
+    def deployment(request: Request) -> Response:
+        if not _authorized(request, options.token):
+            return _json(401, _UNAUTHORIZED)
+        assert server.routing is not None
+        return _json(200, server.routing.describe())
+
+    @app.post("/admin/reload")
+    async def reload(request: Request) -> Response:
+        if not _authorized(request, options.token):
+            return _json(401, _UNAUTHORIZED)
+        if server.deployments is None:
+            return _json(404, {"detail": "this server serves one model; nothing to reload"})
+        return _json(200, await server.refresh())

@@ -46,17 +46,19 @@ class PredictionLogger:
 
     Thread-safe: ``log`` may be called from any number of threads. The frames handed to
     ``sink`` hold one row per prediction with the columns ``prediction_id``,
-    ``predicted_at`` (UTC), ``latency_ms``, every input feature, ``prediction`` and, when
-    the model gives one, ``probability``. With ``schema``, features follow its order and
-    dtypes (numeric as float64, boolean as nullable boolean, everything else as str, with
-    categories written the way training stores them: ``1`` and ``1.0`` are both ``"1"``)
-    so that every flushed batch has the same column types.
+    ``predicted_at`` (UTC), the constant ``labels`` (the server adds ``model_name``,
+    ``model_version`` and ``shadow``), ``latency_ms``, every input feature,
+    ``prediction`` and, when the model gives one, ``probability``. With ``schema``,
+    features follow its order and dtypes (numeric as float64, boolean as nullable boolean,
+    everything else as str, with categories written the way training stores them: ``1``
+    and ``1.0`` are both ``"1"``) so that every flushed batch has the same column types.
 
     Args:
         sink: called with each batch; an exception keeps the batch for the next flush.
         flush_interval_s: longest time a prediction waits in memory (while the sink works).
         max_rows: flush as soon as this many predictions are waiting.
         schema: the model's input signature, for column order and dtypes.
+        labels: columns with one value for every row, after ``predicted_at``.
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class PredictionLogger:
         max_rows: int = 1000,
         *,
         schema: Schema | None = None,
+        labels: Mapping[str, Any] | None = None,
     ) -> None:
         if flush_interval_s <= 0:
             raise ValueError(f"flush_interval_s must be > 0, got {flush_interval_s}")
@@ -75,6 +78,7 @@ class PredictionLogger:
         self.flush_interval_s = flush_interval_s
         self.max_rows = max_rows
         self.schema = schema
+        self.labels = dict(labels or {})
         self._lock = threading.Lock()  # guards _pending and _pending_rows
         self._flush_lock = threading.Lock()  # one flush at a time; guards _unsent
         self._pending: list[_Entry] = []
@@ -211,6 +215,7 @@ class PredictionLogger:
             {
                 "prediction_id": pd.array(ids, dtype="str"),
                 "predicted_at": pd.to_datetime(at, utc=True),
+                **{name: [value] * len(ids) for name, value in self.labels.items()},
                 "latency_ms": np.asarray(latency, dtype=np.float64),
             }
         )

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import io
+import os
 import uuid
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from loopml.domain import PredictionBatch
-from loopml.storage.artifacts.protocols import ArtifactStore
-from loopml.storage.metadata.protocols import MetadataStore
+
+if TYPE_CHECKING:
+    from loopml.storage.artifacts.protocols import ArtifactStore
+    from loopml.storage.metadata.protocols import MetadataStore
 
 
 def store_sink(
@@ -51,3 +56,27 @@ def load_predictions(
     if not frames:
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True)
+
+
+def folder_sink(folder: Path, name: str) -> Callable[[pd.DataFrame], None]:
+    """A sink without a store: each flushed frame becomes ``folder/<name>-<id>.parquet``,
+    written under a temporary name and renamed, so a reader never sees half a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def sink(frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        stem = f"{name}-{uuid.uuid4().hex}"
+        partial = folder / f".{stem}.partial"
+        frame.to_parquet(partial, index=False)
+        os.replace(partial, folder / f"{stem}.parquet")
+
+    return sink
+
+
+def load_folder_predictions(folder: Path) -> pd.DataFrame:
+    """Every prediction a ``folder_sink`` wrote, oldest batch first; empty when none."""
+    files = sorted(folder.glob("*.parquet"), key=lambda p: p.stat().st_mtime_ns)
+    if not files:
+        return pd.DataFrame()
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)

@@ -10,9 +10,12 @@ from pydantic import Field, model_validator
 
 from loopml.domain import ColumnKind
 from loopml.spec.base import Section
+from loopml.spec.evaluation import EvaluationSpec
 from loopml.spec.features import FeaturesSpec
 from loopml.spec.models import ModelsSpec
+from loopml.spec.monitoring import MonitorSpec
 from loopml.spec.quality import CleaningSpec, LabelsSpec, ValidationSpec
+from loopml.spec.registry import RegistrySpec
 from loopml.spec.sources import (
     AnySource,
     Combine,
@@ -21,6 +24,7 @@ from loopml.spec.sources import (
     SqlSource,
     check_unique_names,
 )
+from loopml.spec.serving import ServeSpec
 from loopml.spec.splits import SplitSpec
 
 # metric name -> True when a greater value is better
@@ -123,17 +127,6 @@ class DataSpec(Section):
         return [self.source] if self.source is not None else list(self.sources)
 
 
-class ServeSpec(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
-
-
-class MonitorSpec(Section):
-    drift_method: Literal["psi"] = "psi"
-    drift_threshold: float = Field(default=0.2, gt=0.0)
-    min_rows: int = Field(default=30, ge=1)
-
-
 class ProjectSpec(Section):
     """The whole spec. ``name`` also names the registered model."""
 
@@ -145,6 +138,8 @@ class ProjectSpec(Section):
     models: ModelsSpec = Field(default_factory=ModelsSpec)
     serve: ServeSpec = Field(default_factory=ServeSpec)
     monitor: MonitorSpec = Field(default_factory=MonitorSpec)
+    registry: RegistrySpec = Field(default_factory=RegistrySpec)
+    evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
 
     @model_validator(mode="after")
     def _columns_known(self) -> Self:

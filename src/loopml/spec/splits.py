@@ -47,6 +47,7 @@ class SplitSpec(Section):
     group_column: str | None = None
     test_from: str | None = None
     gap: str | None = None
+    holdout_sample: float | None = Field(default=None, ge=0.0, lt=0.5)
     random_state: int = 42
 
     @field_validator("test_from", mode="before")
@@ -89,6 +90,15 @@ class SplitSpec(Section):
             if getattr(self, name) is not None and self.method != "time":
                 raise ValueError(f"'{name}' applies to method 'time' only")
         return self
+
+    @property
+    def sample_share(self) -> float:
+        """The share of the training period kept as a random out-of-sample hold-out that
+        the search never sees: ``holdout_sample``, by default 0.1 for time splits (whose
+        test part is out of time) and 0 otherwise (the test part is out of sample)."""
+        if self.holdout_sample is not None:
+            return self.holdout_sample
+        return 0.1 if self.method == "time" else 0.0
 
     @property
     def test_start(self) -> pd.Timestamp | None:

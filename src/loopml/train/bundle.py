@@ -57,11 +57,19 @@ class ModelBundle:
         if self.task == "regression":
             return Prediction(np.asarray(self.pipeline.predict(X), dtype=float))
         proba = self.pipeline.predict_proba(X)
-        labels = np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)]
-        if len(self.classes or []) == 2:
+        classes = np.asarray(self.classes, dtype=object)
+        if len(classes) == 2:
             positive = (self.classes or []).index(self.positive_class)
+            chosen = proba[:, positive] >= self.threshold
+            labels = classes[np.where(chosen, positive, 1 - positive)]
             return Prediction(labels, proba[:, positive])
-        return Prediction(labels, proba)
+        return Prediction(classes[proba.argmax(axis=1)], proba)
+
+    @property
+    def threshold(self) -> float:
+        """A binary prediction is the positive class when its probability reaches this:
+        the threshold the evaluation chose (``info["threshold"]``), else 0.5."""
+        return float(self.info.get("threshold", 0.5))
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()

@@ -15,8 +15,12 @@ import typer
 from loopml.interfaces.cli import render
 from loopml.interfaces.cli.common import ProjectDir, handles_errors, open_service
 from loopml.interfaces.cli.data import data_app
+from loopml.interfaces.cli.explain import add_explain_command
 from loopml.interfaces.cli.labels import label_app
+from loopml.interfaces.cli.models import add_model_commands
+from loopml.interfaces.cli.monitoring import register as register_monitoring
 from loopml.interfaces.cli.runs import runs_app
+from loopml.interfaces.cli.serving import register as register_serving
 
 app = typer.Typer(
     name="loopml",
@@ -30,6 +34,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(data_app, name="data")
 app.add_typer(label_app, name="label")
 app.add_typer(runs_app, name="runs")
+register_monitoring(app)
+register_serving(app)
+add_explain_command(app)
 
 
 @app.command()
@@ -94,81 +101,13 @@ def show(
 
 @app.command()
 @handles_errors
-def models(project_dir: ProjectDir = Path(".")) -> None:
-    """List the project's model versions with their aliases and metrics."""
-    render.models_table(open_service(project_dir).list_models())
-
-
-@app.command()
-@handles_errors
-def lineage(
-    model: Annotated[str | None, typer.Argument(help="NAME@VERSION or NAME@ALIAS.")] = None,
-    project_dir: ProjectDir = Path("."),
-) -> None:
-    """Trace a model version to its snapshot, sources, hashes and code version."""
-    version, snapshot = open_service(project_dir).lineage(model)
-    render.lineage(version, snapshot)
-
-
-@app.command()
-@handles_errors
-def serve(
-    model: Annotated[str | None, typer.Argument(help="NAME@ALIAS or NAME@VERSION.")] = None,
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "",
-    port: Annotated[int, typer.Option(help="Port (default: serve.port in the spec).")] = 0,
-    project_dir: ProjectDir = Path("."),
-) -> None:
-    """Serve a model over HTTP (default: the project's champion on 127.0.0.1)."""
-    from loopml.serve.server import run_server
-
-    service = open_service(project_dir)
-    host = host or service.spec.serve.host
-    port = port or service.spec.serve.port
-    app_, version = service.serving_app(model)
-    url = f"http://{host}:{port}"
-    deployment_id = service.record_deployment(version, url)
-    render.serving(version, url)
-    try:
-        run_server(app_, host=host, port=port)
-    finally:
-        service.end_deployment(deployment_id)
-
-
-@app.command()
-@handles_errors
-def predict(
-    args: Annotated[list[str], typer.Argument(help="[NAME@ALIAS] INPUT OUTPUT", metavar="ARGS")],
-    project_dir: ProjectDir = Path("."),
-) -> None:
-    """Score a file: `loopml predict [NAME@ALIAS] INPUT OUTPUT` (.csv or .parquet out)."""
-    if len(args) not in (2, 3):
-        render.error("usage: loopml predict [NAME@ALIAS] INPUT OUTPUT")
-        raise typer.Exit(2)
-    ref = args[0] if len(args) == 3 else None
-    source, output = Path(args[-2]), Path(args[-1])
-    rows = open_service(project_dir).predict_file(ref, source, output)
-    render.done(f"wrote {rows} predictions to {output}")
-
-
-@app.command()
-@handles_errors
-def monitor(
-    model: Annotated[str | None, typer.Argument(help="NAME@ALIAS or NAME@VERSION.")] = None,
-    project_dir: ProjectDir = Path("."),
-) -> None:
-    """Drift per feature between training data and served traffic; exit 1 on alert."""
-    result = open_service(project_dir).monitor(model)
-    render.drift(result)
-    if result.report.alert:
-        raise typer.Exit(1)
-
-
-@app.command()
-@handles_errors
 def summary(project_dir: ProjectDir = Path(".")) -> None:
     """The champion, its metrics, the last gate verdict and drift check, and reports."""
     service = open_service(project_dir)
     render.project_summary(service)
+
+
+add_model_commands(app)  # models, lineage, approve, reject, export, alias
 
 
 @db_app.command("upgrade")

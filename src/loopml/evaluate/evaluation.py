@@ -1,0 +1,183 @@
+"""Evaluate a fitted model: choose its decision threshold on out-of-fold predictions of
+the training part, then score each hold-out (metrics with bootstrap intervals, chart
+data, slices) and explain what drives it. Results are JSON-ready dicts."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from loopml.evaluate import explain, slices
+from loopml.evaluate.curves import chart_data
+from loopml.evaluate.holdout import Scored, holdout_summary, score_rows
+from loopml.evaluate.thresholds import ThresholdChoice, choose_threshold
+from loopml.spec.model import ProjectSpec, greater_is_better
+from loopml.train.bundle import ModelBundle
+
+OOF_ROWS = 8000  # training rows (at most) whose out-of-fold scores choose the threshold
+OOF_FOLDS = 3
+OUT_OF_TIME, OUT_OF_SAMPLE = "out_of_time", "out_of_sample"
+SLICE_METRICS = {"binary": "recall", "multiclass": "accuracy", "regression": "mae"}
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Hold-out rows with a name (``out_of_time``, ``out_of_sample``) and what they are."""
+
+    name: str
+    rows: pd.DataFrame
+    description: str
+
+
+def tune_threshold(
+    bundle: ModelBundle, train: pd.DataFrame, spec: ProjectSpec
+) -> ThresholdChoice | None:
+    """Choose ``bundle``'s decision threshold as ``spec.evaluation.threshold`` says, on
+    out-of-fold probabilities of (at most ``OOF_ROWS``) training rows: a copy of the
+    model is refitted on ``OOF_FOLDS`` folds cut the way the split cuts. Never on a
+    hold-out. When the refits fail, on the fitted model's own training rows (in-sample),
+    which the choice says. None for anything but a binary classifier."""
+    if bundle.task != "classification" or len(bundle.classes or []) != 2:
+        return None
+    threshold_spec = spec.evaluation.threshold
+    business_value = business_values(spec)
+    if threshold_spec.by == "fixed":
+        return choose_threshold(np.zeros(0), np.zeros(0), threshold_spec, None, chosen_on="")
+    truth, proba, where = out_of_fold_scores(bundle, train, spec)
+    return choose_threshold(truth, proba, threshold_spec, business_value, chosen_on=where)
+
+
+def business_values(spec: ProjectSpec) -> dict[str, float] | None:
+    """``problem.business_value`` (the value of each outcome: tp, fp, tn, fn), or None."""
+    values = spec.problem.business_value
+    return {str(k): float(v) for k, v in values.items()} if values else None
+
+
+def out_of_fold_scores(
+    bundle: ModelBundle, train: pd.DataFrame, spec: ProjectSpec
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """0/1 truth and positive-class probabilities of training rows that the model
+    predicting them did not see, and a note of where they come from."""
+    from sklearn.base import clone
+
+    from loopml.data.split import cv_splitter
+
+    rows = train[train[bundle.target].notna()]
+    if len(rows) > OOF_ROWS:
+        picked = np.sort(np.random.default_rng(0).choice(len(rows), OOF_ROWS, replace=False))
+        rows = rows.iloc[picked]
+    truth = score_rows(bundle, rows).y
+    X = bundle.prepare(rows) if bundle.prepare is not None else rows
+    X, y = X[bundle.feature_names], rows[bundle.target]
+    proba = np.full(len(rows), np.nan)
+    positive = list(bundle.classes or []).index(bundle.positive_class)
+    try:
+        folds = cv_splitter(spec.split, "classification", OOF_FOLDS, rows, bundle.target)
+        with threadpool_limits(limits=1), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for fit_at, score_at in folds:
+                model = clone(bundle.pipeline).fit(X.iloc[fit_at], y.iloc[fit_at])
+                proba[score_at] = model.predict_proba(X.iloc[score_at])[:, positive]
+    except Exception:  # noqa: BLE001 - any refit failure: fall back to in-sample scores
+        in_sample = score_rows(bundle, rows)
+        return truth, in_sample.score, f"{len(rows):,} training rows (in-sample)"
+    scored = np.isfinite(proba)
+    note = f"out-of-fold scores of {int(scored.sum()):,} training rows ({OOF_FOLDS} folds)"
+    return truth[scored], proba[scored], note
+
+
+def evaluate_holdout(
+    bundle: ModelBundle, holdout: Holdout, spec: ProjectSpec, *, with_slices: bool = True
+) -> dict[str, Any]:
+    """Metrics with intervals, chart data and slices of ``bundle`` on one hold-out."""
+    scored = score_rows(bundle, holdout.rows)
+    out = {
+        "name": holdout.name,
+        "description": holdout.description,
+        **holdout_summary(scored, spec.evaluation.bootstrap),
+        "charts": chart_data(scored, business_values(spec)),
+    }
+    if with_slices:
+        out["slices"] = slice_report(scored, bundle, spec)
+    return out
+
+
+def slice_report(scored: Scored, bundle: ModelBundle, spec: ProjectSpec) -> dict[str, Any]:
+    """The chosen columns' slices, the worst slices of any column, and the group gaps."""
+    evaluation = spec.evaluation
+    metric = slice_metric(scored.kind, spec.problem.primary_metric)
+    chosen = slices.slice_metrics(scored, evaluation.slices, min_rows=evaluation.min_slice_rows)
+    kinds = {c.name: str(c.kind) for c in bundle.signature.columns}
+    auto = [c for c in slices.slice_columns(scored, kinds) if c not in evaluation.slices]
+    every = chosen + slices.slice_metrics(scored, auto, min_rows=evaluation.min_slice_rows)
+    gap_metrics = ["accuracy", "recall", "precision"] if scored.kind == "binary" else [metric]
+    return {
+        "metric": metric,
+        "chosen": chosen,
+        "worst": slices.worst_slices(every, metric, evaluation.worst_slices),
+        "gaps": slices.group_gaps(chosen, gap_metrics),
+    }
+
+
+def slice_metric(kind: str, primary: str) -> str:
+    """The metric that ranks slices: the primary one when a slice can compute it."""
+    per_slice = {
+        "binary": (
+            "roc_auc",
+            "pr_auc",
+            "accuracy",
+            "balanced_accuracy",
+            "f1",
+            "precision",
+            "recall",
+            "log_loss",
+            "brier",
+        ),
+        "multiclass": ("accuracy", "balanced_accuracy", "f1", "log_loss"),
+        "regression": ("rmse", "mae", "mape", "r2"),
+    }[kind]
+    return primary if primary in per_slice and primary != "r2" else SLICE_METRICS[kind]
+
+
+def importance(
+    bundle: ModelBundle, rows: pd.DataFrame, spec: ProjectSpec, background: pd.DataFrame
+) -> dict[str, Any]:
+    """Global importance on (at most ``evaluation.explain_rows``) hold-out rows:
+    permutation importance of the primary metric for every model, and mean |SHAP| (or
+    the linear / occlusion contributions) per column."""
+    n = min(len(rows), spec.evaluation.explain_rows)
+    sample = rows[rows[bundle.target].notna()].sample(n=n, random_state=0) if n else rows
+    metric = spec.problem.primary_metric
+    sign = 1.0 if greater_is_better(metric) else -1.0
+
+    def score(model: ModelBundle, frame: pd.DataFrame) -> float:
+        value = score_rows(model, frame).metrics().get(metric, np.nan)
+        return sign * value
+
+    permutation = explain.permutation_importance(bundle, sample, score)
+    contributions = explain.explain_rows(bundle, sample, background.head(1000))
+    return {
+        "metric": metric,
+        "rows": n,
+        "permutation": permutation.to_dict(),
+        "contributions": explain.shap_importance(contributions).to_dict(),
+        "method": contributions.method,
+        "units": contributions.units,
+    }
+
+
+def compare_metrics(
+    model: Mapping[str, float], other: Mapping[str, float], names: list[str]
+) -> dict[str, dict[str, float | None]]:
+    """Side by side: the model's value, the other's and the difference of each metric."""
+    out = {}
+    for name in names:
+        a, b = model.get(name), other.get(name)
+        out[name] = {"model": a, "other": b, "diff": None if a is None or b is None else a - b}
+    return out

@@ -1,0 +1,204 @@
+"""Drift between two tables, with no project: ``loopml drift REFERENCE CURRENT``.
+
+Each side is a DataFrame or a CSV/Parquet file. Parquet is read in record batches and
+every batch is added to running counts, so a current file larger than memory is fine;
+the reference is read whole (it is binned once: training data fits in memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from loopml.domain import DriftReport, FeatureDrift
+from loopml.errors import DataError
+from loopml.monitor.measure import (
+    accumulate,
+    build_references,
+    column_types,
+    measure,
+    new_windows,
+)
+from loopml.spec.monitoring import DriftSettings, Thresholds
+
+CHUNK_ROWS = 250_000
+READABLE = (".csv", ".parquet", ".pq")
+
+Table = pd.DataFrame | str | Path
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """The answer of ``drift``: one FeatureDrift per column, and the sizes compared."""
+
+    features: tuple[FeatureDrift, ...]
+    reference_rows: int
+    current_rows: int
+
+    @property
+    def drifted_features(self) -> list[str]:
+        return [f.feature for f in self.features if f.drifted]
+
+    @property
+    def alert(self) -> bool:
+        return bool(self.drifted_features)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: per column its test, score, threshold and verdict."""
+        return {
+            "reference_rows": self.reference_rows,
+            "current_rows": self.current_rows,
+            "alert": self.alert,
+            "drifted": self.drifted_features,
+            "columns": [feature_dict(f) for f in self.features],
+        }
+
+    def report(self, model_name: str, version: int) -> DriftReport:
+        return DriftReport(
+            model_name, version, self.reference_rows, self.current_rows, self.features,
+            datetime.now(UTC),
+        )  # fmt: skip
+
+
+def feature_dict(feature: FeatureDrift) -> dict[str, Any]:
+    score = None if feature.score != feature.score else round(feature.score, 6)
+    return {
+        "column": feature.feature,
+        "type": feature.column_type,
+        "test": feature.method,
+        "score": score,
+        "threshold": feature.threshold,
+        "drifted": feature.drifted,
+        "rows": feature.rows,
+        "note": feature.note,
+    }
+
+
+def drift(
+    reference: Table,
+    current: Table,
+    *,
+    columns: Mapping[str, str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    settings: DriftSettings | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> DriftCheck:
+    """Drift of every shared column between ``reference`` and ``current``.
+
+    Args:
+        reference: the baseline, a DataFrame or a .csv/.parquet path.
+        current: the data to check, the same kinds; Parquet is read in batches.
+        columns: ``{name: "numeric" | "categorical"}`` to measure (default: every column
+            of the reference whose dtype is numeric, boolean, string or category).
+        thresholds: per test, e.g. ``{"wasserstein": 0.1, "ks": 0.05}``; the rest default.
+        settings: the full drift settings (tests, ``large_sample``), as in the spec.
+        chunk_rows: rows per batch when reading ``current``.
+
+    Returns:
+        A DriftCheck: per column the test chosen, its score, threshold and verdict.
+
+    Raises:
+        DataError: a file that cannot be read, an empty reference, a missing column, a
+            numeric column holding text, an unknown test in ``thresholds``.
+    """
+    settings = _settings(settings, thresholds)
+    ref_frame = read_table(reference, "reference")
+    if ref_frame.empty:
+        raise DataError(f"the reference {_name(reference)} has no rows; drift needs a baseline")
+    types = dict(columns) if columns is not None else column_types(ref_frame)
+    if not types:
+        raise DataError(f"the reference {_name(reference)} has no numeric or categorical column")
+    references = build_references(ref_frame, types)
+    windows = new_windows(references)
+    rows = 0
+    for chunk in iter_chunks(current, chunk_rows, "current"):
+        accumulate(windows, references, chunk)
+        rows += len(chunk)
+    features = tuple(measure(references[n], windows[n], settings) for n in types)
+    return DriftCheck(features, len(ref_frame), rows)
+
+
+def _settings(
+    settings: DriftSettings | None, thresholds: Mapping[str, float] | None
+) -> DriftSettings:
+    settings = settings or DriftSettings()
+    if not thresholds:
+        return settings
+    unknown = sorted(set(thresholds) - set(Thresholds.model_fields))
+    if unknown:
+        raise DataError(
+            f"unknown drift test {', '.join(unknown)}; thresholds apply to "
+            f"{', '.join(Thresholds.model_fields)}"
+        )
+    try:
+        merged = Thresholds(**{**settings.thresholds.model_dump(), **thresholds})
+    except ValueError as exc:
+        raise DataError(f"invalid drift threshold: {exc}") from exc
+    return settings.model_copy(update={"thresholds": merged})
+
+
+def _name(table: Table) -> str:
+    return "frame" if isinstance(table, pd.DataFrame) else f"file {table}"
+
+
+def read_table(table: Table, where: str) -> pd.DataFrame:
+    """A whole table as a DataFrame (DataError for a missing or unreadable file)."""
+    if isinstance(table, pd.DataFrame):
+        return table
+    chunks = list(iter_chunks(table, CHUNK_ROWS, where))
+    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+
+
+def iter_chunks(table: Table, chunk_rows: int, where: str) -> Iterator[pd.DataFrame]:
+    """Batches of at most ``chunk_rows`` rows (one empty frame for an empty table)."""
+    if isinstance(table, pd.DataFrame):
+        if table.empty:
+            yield table
+        for start in range(0, len(table), chunk_rows):
+            yield table.iloc[start : start + chunk_rows]
+        return
+    path = Path(table)
+    suffix = path.suffix.lower()
+    if suffix not in READABLE:
+        raise DataError(f"{where} file {path}: read .csv or .parquet files, not '{suffix}'")
+    if not path.is_file():
+        raise DataError(f"{where} file {path} does not exist")
+    try:
+        yield from (
+            _parquet_chunks(path, chunk_rows) if suffix != ".csv" else _csv_chunks(path, chunk_rows)
+        )
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{where} file {path} cannot be read: {exc}") from exc
+
+
+def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    try:
+        reader = pd.read_csv(path, chunksize=chunk_rows)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"file {path} is empty: not even a header row") from exc
+    with reader:
+        first = True
+        for chunk in reader:
+            first = False
+            yield chunk
+        if first:
+            yield pd.DataFrame()
+
+
+def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as handle:
+        empty = True
+        for batch in handle.iter_batches(batch_size=chunk_rows):
+            empty = False
+            yield batch.to_pandas()
+        if empty:
+            yield handle.schema_arrow.empty_table().to_pandas()

@@ -1,0 +1,54 @@
+"""Helpers shared by the self-contained HTML reports (profile, evaluation): a book of
+Plotly figure specs, embedded as escaped JSON and drawn by plotly.js inlined once."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from markupsafe import Markup
+
+Figure = dict[str, Any]
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
+
+
+class ChartBook:
+    """Collects figure specs and hands out the id of the element each is drawn in."""
+
+    def __init__(self) -> None:
+        self.figures: dict[str, Figure] = {}
+
+    def add(self, figure: Figure | None) -> str | None:
+        if figure is None:
+            return None
+        chart_id = f"chart-{len(self.figures)}"
+        self.figures[chart_id] = figure
+        return chart_id
+
+    def json(self) -> Markup:
+        text = json.dumps(json_ready(self.figures), separators=(",", ":"), allow_nan=False)
+        escaped = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        return Markup(escaped)  # noqa: S704 - JSON with every markup character escaped
+
+
+def plotly_config() -> Markup:
+    return Markup(json.dumps(PLOTLY_CONFIG))  # noqa: S704 - a constant
+
+
+def plotly_js() -> Markup:
+    """plotly.js itself, to inline in a ``<script>`` element (no network needed)."""
+    from plotly.offline import get_plotlyjs
+
+    return Markup(get_plotlyjs())  # noqa: S704 - plotly's own bundle
+
+
+def json_ready(value: Any) -> Any:
+    """Figure specs with NaN and infinities as null (JSON has neither)."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

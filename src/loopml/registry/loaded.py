@@ -1,0 +1,75 @@
+"""A registered model loaded for use as a library: ``loopml.load_model("churn@champion")``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from loopml.domain import ModelVersion
+from loopml.errors import DataError
+from loopml.registry.registry import output_schema
+from loopml.train.bundle import ModelBundle
+
+
+class LoadedModel:
+    """A verified model version: ``predict`` rows given as a DataFrame, a list of dicts or
+    one dict; ``predict_proba`` for classifiers (one column per class, in ``classes``)."""
+
+    def __init__(self, version: ModelVersion, bundle: ModelBundle) -> None:
+        self.version = version
+        self.bundle = bundle
+
+    def __repr__(self) -> str:
+        return f"LoadedModel({self.version.ref}, {self.bundle.model_kind}, {self.bundle.task})"
+
+    @property
+    def ref(self) -> str:
+        return self.version.ref
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.bundle.feature_names
+
+    @property
+    def classes(self) -> list[Any] | None:
+        return self.bundle.classes
+
+    @property
+    def output_schema(self) -> dict[str, Any]:
+        return output_schema(self.bundle)
+
+    def predict(self, rows: Any) -> Any:
+        """Predicted labels (classification) or values (regression), one per row."""
+        return self.bundle.predict(self._frame(rows)).predictions
+
+    def predict_proba(self, rows: Any) -> Any:
+        """Probabilities, one column per class in ``classes`` order (classifiers only)."""
+        if self.bundle.task != "classification":
+            raise DataError(f"{self.ref} is a regression model; it has no predict_proba")
+        frame = self._frame(rows)
+        if self.bundle.prepare is not None:
+            frame = self.bundle.prepare(frame)
+        return self.bundle.pipeline.predict_proba(frame[self.feature_names])
+
+    def _frame(self, rows: Any) -> Any:
+        import pandas as pd
+
+        if isinstance(rows, Mapping):
+            rows = [rows]
+        frame = rows if isinstance(rows, pd.DataFrame) else _records(rows, self.ref)
+        missing = [c for c in self.feature_names if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"rows for {self.ref} lack the columns {missing}; it takes {self.feature_names}"
+            )
+        return frame
+
+
+def _records(rows: Any, ref: str) -> Any:
+    import pandas as pd
+
+    if not isinstance(rows, Sequence) or not all(isinstance(r, Mapping) for r in rows):
+        raise DataError(
+            f"give {ref} a pandas DataFrame, a list of dicts or one dict, not {type(rows).__name__}"
+        )
+    return pd.DataFrame.from_records(list(rows))

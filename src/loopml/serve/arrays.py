@@ -1,0 +1,507 @@
+"""Compile a fitted model bundle into an array path for serving.
+
+``compile_bundle`` reads the fitted attributes of the very objects in the bundle (the
+cleaning log, imputers, scalers, rare-category groupers, one-hot, ordinal and target
+encoders inside the ``ColumnTransformer``) and replays them with NumPy on columns of
+arrays, so one row costs little more than the estimator's own ``predict``. A step it does
+not know runs through scikit-learn as before: a transformer inside the
+``ColumnTransformer`` gets a small DataFrame of its columns, a step after it the float
+array, and anything it cannot place (e.g. derived columns before the transform) sends the
+whole request down the DataFrame path. ``ArrayModel.fallbacks`` names those steps.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loopml.data.schema import category_string
+from loopml.domain import ColumnKind
+from loopml.train.bundle import ModelBundle, Prediction
+
+Columns = dict[str, np.ndarray]
+"""One array per input column: float64 for numbers, object (NaN where missing) otherwise."""
+
+_ColumnStep = Callable[[np.ndarray], np.ndarray]  # 2-D array -> 2-D array
+CLEANING_FUNCTION = ("loopml.data.clean", "apply_cleaning_log")
+
+
+def is_missing(value: Any) -> bool:
+    """None or NaN: what scikit-learn's imputers and encoders treat as missing."""
+    return value is None or (type(value) is float and math.isnan(value))
+
+
+class ArrayModel:
+    """A fitted bundle that predicts from columns of arrays (see the module docstring).
+
+    Attributes:
+        bundle: the bundle it was compiled from (the DataFrame path, for fallbacks).
+        fallbacks: the steps that still run through scikit-learn, by name.
+    """
+
+    def __init__(self, bundle: ModelBundle) -> None:
+        self.bundle = bundle
+        self.fallbacks: list[str] = []
+        kinds = {c.name: c.kind for c in bundle.signature.columns}
+        self._prepare = _compile_prepare(bundle.prepare, kinds, self.fallbacks)
+        self._transform, self._estimator = _compile_pipeline(bundle.pipeline, self.fallbacks)
+
+    @property
+    def whole_frame(self) -> bool:
+        """True when every request goes down the DataFrame path."""
+        return self._transform is None
+
+    def predict_columns(self, columns: Columns) -> Prediction:
+        """Predict for ``columns`` (every signature column, equal lengths)."""
+        if self._transform is None:
+            return self.bundle.predict(pd.DataFrame(columns, copy=False))
+        X = self._transform(self._prepare(columns))
+        return _predict(self.bundle, self._estimator, X)
+
+
+def compile_bundle(bundle: ModelBundle) -> ArrayModel:
+    """``bundle`` compiled for arrays; never raises for an unknown step (it falls back)."""
+    return ArrayModel(bundle)
+
+
+def _predict(bundle: ModelBundle, estimator: Any, X: np.ndarray) -> Prediction:
+    """What ``ModelBundle.predict`` does after the transform."""
+    if bundle.task == "regression":
+        return Prediction(np.asarray(estimator.predict(X), dtype=float))
+    proba = estimator.predict_proba(X)
+    classes = bundle.classes or []
+    labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+    if len(classes) == 2:
+        return Prediction(labels, proba[:, classes.index(bundle.positive_class)])
+    return Prediction(labels, proba)
+
+
+# --- cleaning ----------------------------------------------------------------------------
+
+
+def _compile_prepare(
+    prepare: Any, kinds: Mapping[str, ColumnKind], fallbacks: list[str]
+) -> Callable[[Columns], Columns]:
+    if prepare is None:
+        return lambda columns: columns
+    log = _cleaning_log_of(prepare)
+    steps = None if log is None else _cleaning_steps(log.actions, kinds)
+    if steps is None:
+        fallbacks.append("prepare")
+        return functools.partial(_prepare_frame, prepare)
+
+    def run(columns: Columns) -> Columns:
+        out = dict(columns)
+        for step in steps:
+            step(out)
+        return out
+
+    return run
+
+
+def _cleaning_log_of(prepare: Any) -> Any:
+    func = getattr(prepare, "func", None)  # a partial of apply_cleaning_log, by name:
+    name = (getattr(func, "__module__", ""), getattr(func, "__qualname__", ""))
+    if isinstance(prepare, functools.partial) and name == CLEANING_FUNCTION:
+        return prepare.keywords.get("log")  # (importing loopml.data.clean is slow)
+    return None
+
+
+def _prepare_frame(prepare: Any, columns: Columns) -> Columns:
+    frame = prepare(pd.DataFrame(columns, copy=False))
+    return {name: frame[name].to_numpy() for name in frame.columns}
+
+
+def _cleaning_steps(
+    actions: Any, kinds: Mapping[str, ColumnKind]
+) -> list[Callable[[Columns], None]] | None:
+    """Per-column functions for the log's actions; None when one is not replayable here."""
+    steps: list[Callable[[Columns], None]] = []
+    for entry in actions:
+        column = entry.get("column")
+        if column is None or column not in kinds:
+            continue
+        numeric = kinds[column] is ColumnKind.NUMERIC
+        action = entry["action"]
+        if action == "coerce":
+            if not (numeric and entry["to"] == "numeric"):
+                return None  # dates and booleans: parsed by the DataFrame path
+        elif action == "fill_missing":
+            steps.append(functools.partial(_fill, column, entry["value"]))
+        elif action == "clip_outliers":
+            if numeric:
+                steps.append(functools.partial(_clip, column, entry["low"], entry["high"]))
+        elif action == "drop_column":
+            steps.append(lambda columns, name=column: columns.pop(name, None))
+        else:
+            return None
+    return steps
+
+
+def _fill(name: str, value: Any, columns: Columns) -> None:
+    values = columns.get(name)
+    if values is None:
+        return
+    if values.dtype.kind == "f":
+        missing = np.isnan(values)
+        if missing.any():
+            columns[name] = np.where(missing, value, values)
+        return
+    if any(is_missing(v) for v in values):
+        out = values.copy()
+        out[[is_missing(v) for v in values]] = value
+        columns[name] = out
+
+
+def _clip(name: str, low: Any, high: Any, columns: Columns) -> None:
+    values = columns.get(name)
+    if values is not None and values.dtype.kind == "f":
+        columns[name] = np.clip(values, low, high)
+
+
+# --- the fitted transform ----------------------------------------------------------------
+
+
+def _compile_pipeline(
+    pipeline: Any, fallbacks: list[str]
+) -> tuple[Callable[[Columns], np.ndarray] | None, Any]:
+    """(columns -> the estimator's input array, estimator); (None, None) to fall back."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    steps = _flatten(pipeline)
+    if len(steps) < 2 or not isinstance(steps[0][1], ColumnTransformer):
+        fallbacks.append(steps[0][0] if steps else "pipeline")
+        return None, None
+    *transform_steps, (_, estimator) = steps
+    columns_step = _compile_columns(transform_steps[0][1], fallbacks)
+    after = [step for _, step in transform_steps[1:]]
+    fallbacks.extend(name for name, _ in transform_steps[1:])
+    if columns_step is None:
+        return None, None
+    assert not isinstance(estimator, Pipeline)
+
+    def transform(columns: Columns) -> np.ndarray:
+        X = columns_step(columns)
+        for step in after:
+            X = step.transform(X)
+        return X
+
+    return transform, estimator
+
+
+def _flatten(step: Any, name: str = "pipeline") -> list[tuple[str, Any]]:
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(step, Pipeline):
+        return [item for sub_name, sub in step.steps for item in _flatten(sub, sub_name)]
+    return [(name, step)]
+
+
+def _compile_columns(ct: Any, fallbacks: list[str]) -> Callable[[Columns], np.ndarray] | None:
+    """The fitted ColumnTransformer as a function of columns; None if it cannot be."""
+    names_in = list(getattr(ct, "feature_names_in_", []))
+    if not names_in or getattr(ct, "sparse_output_", False):
+        fallbacks.append("columns")
+        return None
+    parts: list[tuple[slice, list[str], Callable[[Columns], np.ndarray]]] = []
+    for name, transformer, cols in ct.transformers_:
+        where = ct.output_indices_[name]
+        if transformer == "drop" or where.stop == where.start:
+            continue
+        cols = [names_in[c] if isinstance(c, int | np.integer) else c for c in cols]
+        if transformer == "passthrough":
+            parts.append((where, cols, _passthrough))
+        else:
+            parts.append((where, cols, _compile_group(name, transformer, fallbacks)))
+    width = max((where.stop for where, _, _ in parts), default=0)
+
+    def transform(columns: Columns) -> np.ndarray:
+        n = len(next(iter(columns.values())))
+        out = np.empty((n, width), dtype=np.float64)
+        for where, cols, run in parts:
+            out[:, where] = run({c: columns[c] for c in cols})
+        return out
+
+    return transform
+
+
+def _passthrough(columns: Columns) -> np.ndarray:
+    return np.column_stack([np.asarray(v, dtype=np.float64) for v in columns.values()])
+
+
+def _compile_group(
+    name: str, transformer: Any, fallbacks: list[str]
+) -> Callable[[Columns], np.ndarray]:
+    """One transformer of the ColumnTransformer (usually a Pipeline of known steps)."""
+    steps = _flatten(transformer, name)
+    first = _known_first(steps[0][1])
+    rest = steps[1:]
+    if first is None and _known_step(steps[0][1]) is not None:
+        first, rest = _stack_columns, steps  # an encoder or scaler on the raw columns
+    if first is None:
+        fallbacks.append(f"columns.{name}")
+        return functools.partial(_frame_transform, transformer)
+    later: list[_ColumnStep] = []
+    for step_name, step in rest:
+        fast = _known_step(step)
+        if fast is None:
+            fallbacks.append(f"columns.{name}.{step_name}")
+            fast = step.transform
+        later.append(fast)
+
+    def run(columns: Columns) -> np.ndarray:
+        X = first(columns)
+        for step in later:
+            X = step(X)
+        return X
+
+    return run
+
+
+def _frame_transform(transformer: Any, columns: Columns) -> np.ndarray:
+    out = transformer.transform(pd.DataFrame(columns, copy=False))
+    return np.asarray(out, dtype=np.float64)
+
+
+def _known_first(step: Any) -> Callable[[Columns], np.ndarray] | None:
+    """The first step of a group, which receives the columns themselves."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    from loopml.features.transform import to_float, to_strings
+
+    if isinstance(step, FunctionTransformer) and step.kw_args is None:
+        if step.func is None and step.validate is False:  # "passthrough"
+            return _stack_columns
+        if step.func is to_float:
+            return _columns_to_float
+        if step.func is to_strings:
+            return _columns_to_strings
+    return None
+
+
+def _stack_columns(columns: Columns) -> np.ndarray:
+    """The columns side by side, as the DataFrame's ``to_numpy()`` would give them."""
+    arrays = list(columns.values())
+    if all(a.dtype.kind == "f" for a in arrays):
+        return np.column_stack(arrays)
+    out = np.empty((len(arrays[0]), len(arrays)), dtype=object)
+    for i, array in enumerate(arrays):
+        out[:, i] = array
+    return out
+
+
+def _columns_to_float(columns: Columns) -> np.ndarray:
+    arrays = []
+    for values in columns.values():
+        if values.dtype.kind != "f":
+            values = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+        arrays.append(values)
+    return np.column_stack(arrays) if arrays else np.empty((0, 0))
+
+
+def _columns_to_strings(columns: Columns) -> np.ndarray:
+    arrays = [_category_strings(values) for values in columns.values()]
+    out = np.empty((len(arrays[0]), len(arrays)), dtype=object)
+    for i, array in enumerate(arrays):
+        out[:, i] = array
+    return out
+
+
+def _category_strings(values: np.ndarray) -> list[Any]:
+    if values.dtype.kind == "f":
+        return [np.nan if v != v else category_string(v) for v in values.tolist()]
+    return [
+        v if type(v) is str else (np.nan if is_missing(v) else category_string(v)) for v in values
+    ]
+
+
+def _known_step(step: Any) -> _ColumnStep | None:
+    """A later step of a group (array in, array out), or None to call its transform."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import (
+        MinMaxScaler,
+        OneHotEncoder,
+        OrdinalEncoder,
+        RobustScaler,
+        StandardScaler,
+        TargetEncoder,
+    )
+
+    from loopml.features.encoders import RareCategoryGrouper
+
+    makers: list[tuple[type, Callable[[Any], _ColumnStep | None]]] = [
+        (SimpleImputer, _imputer),
+        (StandardScaler, _standard),
+        (RobustScaler, _robust),
+        (MinMaxScaler, _minmax),
+        (RareCategoryGrouper, _grouper),
+        (OneHotEncoder, _onehot),
+        (OrdinalEncoder, _ordinal),
+        (TargetEncoder, _target),
+    ]
+    for cls, make in makers:
+        if type(step) is cls:
+            return make(step)
+    return None
+
+
+def _imputer(imputer: Any) -> _ColumnStep | None:
+    missing = imputer.missing_values
+    if not (isinstance(missing, float) and math.isnan(missing)) or imputer.add_indicator:
+        return None
+    fills = list(imputer.statistics_)
+
+    def run(X: np.ndarray) -> np.ndarray:
+        if X.dtype.kind == "f":
+            mask = np.isnan(X)
+            if not mask.any():
+                return X
+            return np.where(mask, np.asarray(fills, dtype=np.float64), X)
+        out = X.copy()
+        for j, fill in enumerate(fills):
+            for i in range(out.shape[0]):
+                if is_missing(out[i, j]):
+                    out[i, j] = fill
+        return out
+
+    return run
+
+
+def _standard(scaler: Any) -> _ColumnStep:
+    mean, scale = scaler.mean_, scaler.scale_
+
+    def run(X: np.ndarray) -> np.ndarray:
+        X = np.array(X, dtype=np.float64)
+        if mean is not None:
+            X -= mean
+        if scale is not None:
+            X /= scale
+        return X
+
+    return run
+
+
+def _robust(scaler: Any) -> _ColumnStep:
+    center, scale = scaler.center_, scaler.scale_
+
+    def run(X: np.ndarray) -> np.ndarray:
+        X = np.array(X, dtype=np.float64)
+        if center is not None:
+            X -= center
+        if scale is not None:
+            X /= scale
+        return X
+
+    return run
+
+
+def _minmax(scaler: Any) -> _ColumnStep:
+    scale, low, clip = scaler.scale_, scaler.min_, scaler.clip
+    bounds = scaler.feature_range
+
+    def run(X: np.ndarray) -> np.ndarray:
+        X = np.array(X, dtype=np.float64)
+        X *= scale
+        X += low
+        if clip:
+            np.clip(X, bounds[0], bounds[1], out=X)
+        return X
+
+    return run
+
+
+def _grouper(grouper: Any) -> _ColumnStep:
+    kept = [frozenset(c.tolist()) for c in grouper.categories_]
+    rare, label = grouper.has_rare_, grouper.rare_label
+
+    def run(X: np.ndarray) -> np.ndarray:
+        if not any(rare):
+            return X
+        out = np.array(X, dtype=object, copy=True)
+        for j, keep in enumerate(kept):
+            if rare[j]:
+                for i in range(out.shape[0]):
+                    value = out[i, j]
+                    if not is_missing(value) and value not in keep:
+                        out[i, j] = label
+        return out
+
+    return run
+
+
+def _lookups(categories: list[np.ndarray]) -> list[dict[Any, int]] | None:
+    """Category -> code per column; None when a category is missing (NaN) itself."""
+    out = []
+    for values in categories:
+        if any(is_missing(v) for v in values.tolist()):
+            return None
+        out.append({v: i for i, v in enumerate(values.tolist())})
+    return out
+
+
+def _onehot(encoder: Any) -> _ColumnStep | None:
+    lookups = _lookups(encoder.categories_)
+    plain = encoder.drop_idx_ is None and not getattr(encoder, "_infrequent_enabled", False)
+    if lookups is None or not plain or encoder.handle_unknown != "ignore":
+        return None
+    offsets = np.cumsum([0, *(len(c) for c in lookups)])
+    dtype = encoder.dtype
+
+    def run(X: np.ndarray) -> np.ndarray:
+        out = np.zeros((X.shape[0], offsets[-1]), dtype=dtype)
+        for j, lookup in enumerate(lookups):
+            for i, value in enumerate(X[:, j].tolist()):
+                code = lookup.get(value)
+                if code is not None:
+                    out[i, offsets[j] + code] = 1
+        return out
+
+    return run
+
+
+def _ordinal(encoder: Any) -> _ColumnStep | None:
+    lookups = _lookups(encoder.categories_)
+    if lookups is None or getattr(encoder, "_infrequent_enabled", False):
+        return None
+    if encoder.handle_unknown != "use_encoded_value":
+        return None
+    unknown, missing = encoder.unknown_value, encoder.encoded_missing_value
+    dtype = encoder.dtype
+
+    def run(X: np.ndarray) -> np.ndarray:
+        out = np.empty(X.shape, dtype=dtype)
+        for j, lookup in enumerate(lookups):
+            out[:, j] = [
+                missing if is_missing(v) else lookup.get(v, unknown) for v in X[:, j].tolist()
+            ]
+        return out
+
+    return run
+
+
+def _target(encoder: Any) -> _ColumnStep | None:
+    lookups = _lookups(encoder.categories_)
+    if lookups is None:
+        return None
+    encodings = encoder.encodings_
+    means = np.atleast_1d(np.asarray(encoder.target_mean_, dtype=np.float64))
+    per_feature = len(means) if encoder.target_type_ == "multiclass" else 1
+
+    def run(X: np.ndarray) -> np.ndarray:
+        out = np.empty((X.shape[0], X.shape[1] * per_feature), dtype=np.float64)
+        for j, lookup in enumerate(lookups):
+            codes = [lookup.get(v, -1) for v in X[:, j].tolist()]
+            for k in range(per_feature):
+                table = encodings[j * per_feature + k]
+                out[:, j * per_feature + k] = [table[c] if c >= 0 else means[k] for c in codes]
+        return out
+
+    return run

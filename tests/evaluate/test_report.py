@@ -1,0 +1,105 @@
+"""The evaluation report: self-contained HTML that real headless chromium draws fully."""
+
+from __future__ import annotations
+
+import copy
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from tests.browser import run_chromium
+
+from loopml.evaluate.report import render_evaluation
+from loopml.service import ProjectService, RunSummary
+
+
+class _Page(HTMLParser):
+    """Chart containers, plotly's drawn elements, and the text of the verdict."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body: dict[str, str] = {}
+        self.charts: dict[str, str] = {}
+        self.classes: list[str] = []
+        self.svgs = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {name: value or "" for name, value in attrs}
+        classes = found.get("class", "")
+        if tag == "body":
+            self.body = found
+        if found.get("id", "").startswith("chart-"):
+            self.charts[found["id"]] = classes
+        if tag == "svg" and "main-svg" in classes.split():
+            self.svgs += 1
+        self.classes += classes.split()
+
+
+def drawn_page(report: Path, tmp_path: Path) -> _Page:
+    done = run_chromium(tmp_path, "--dump-dom", report.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = _Page()
+    page.feed(done.stdout)
+    total = int(page.body.get("data-charts-total", "0"))
+    assert "data-charts-error" not in page.body
+    assert page.body.get("data-charts-drawn") == str(total)
+    assert len(page.charts) == total
+    assert [c for c, classes in page.charts.items() if "js-plotly-plot" not in classes] == []
+    assert page.svgs >= total
+    return page
+
+
+@pytest.mark.usefixtures("chromium")
+def test_classification_report_draws_every_chart(bank_run: RunSummary, tmp_path: Path) -> None:
+    report = bank_run.report_path
+    assert report.is_file() and report.suffix == ".html"
+    html = report.read_text(encoding="utf-8")
+    assert "https://" not in html.split("<script>")[0]  # no external stylesheet or script
+    for section in ("problem", "verdict", "metrics", "threshold", "slices", "importance"):
+        assert f'id="{section}"' in html
+    assert 'id="comparison"' in html and 'id="lineage"' in html
+    page = drawn_page(report, tmp_path)
+    # intervals, threshold, confusion, ROC, PR, calibration, worst slices, 2 importances
+    assert len(page.charts) == 9
+    assert "heatmaplayer" in page.classes  # the confusion matrix
+    assert page.classes.count("scatterlayer") >= 5  # curves and intervals
+    assert page.classes.count("bars") >= 3  # slices and importances
+
+
+@pytest.mark.usefixtures("chromium")
+def test_regression_report_draws_residual_plots(bike_run: RunSummary, tmp_path: Path) -> None:
+    page = drawn_page(bike_run.report_path, tmp_path)
+    # intervals, 3 residual charts per hold-out (2), 2 worst slices, 2 importances
+    assert len(page.charts) == 11
+    html = bike_run.report_path.read_text(encoding="utf-8")
+    assert "Out of time hold-out" in html and "Out of sample hold-out" in html
+    assert "Residual distribution" in html
+
+
+@pytest.mark.usefixtures("chromium")
+def test_screenshot_is_not_blank(bank_run: RunSummary, tmp_path: Path) -> None:
+    shot = tmp_path / "report.png"
+    done = run_chromium(
+        tmp_path, "--window-size=1280,3000", f"--screenshot={shot}", bank_run.report_path.as_uri()
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert shot.stat().st_size > 50_000
+
+
+def test_text_from_the_data_is_escaped(bank_run: RunSummary) -> None:
+    evaluation = copy.deepcopy(bank_run.evaluation)
+    worst = evaluation["holdouts"]["out_of_sample"]["slices"]["chosen"][0]
+    worst["value"] = "</script><img src=x onerror=alert(1)>"
+    worst_chart = evaluation["holdouts"]["out_of_sample"]["slices"]["worst"]
+    worst_chart[0] = {**worst_chart[0], "value": "</script>"}
+    spec = ProjectService.open(bank_run.report_path.parents[2]).spec
+    html = render_evaluation(spec, "bank@1", evaluation, bank_run.gate)
+    assert "<img src=x" not in html and "&lt;img src=x" in html
+    assert html.count("</script>") == 3  # plotly.js, the figures, the drawing script
+
+
+def test_report_names_the_threshold_and_where_it_was_chosen(bank_run: RunSummary) -> None:
+    html = bank_run.report_path.read_text(encoding="utf-8")
+    threshold = bank_run.evaluation["threshold"]
+    assert f"{threshold['threshold']:.3f}" in html
+    assert "out-of-fold" in html and "never on a hold-out" in html
