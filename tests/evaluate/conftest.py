@@ -14,15 +14,17 @@ from loopml.service import RunSummary
 
 @pytest.fixture(scope="session")
 def bank_sample(bank_csv: Path) -> pd.DataFrame:
-    """8,000 bank rows drawn at random from the whole file (the file is in date order)."""
+    """8,000 bank rows drawn at random from the whole file (it is in date order)."""
     return pd.read_csv(bank_csv).sample(n=8000, random_state=0)
 
 
 @pytest.fixture(scope="session")
-def bank_run(tmp_path_factory: pytest.TempPathFactory, bank_sample: pd.DataFrame) -> RunSummary:
+def bank_run(tmp_path_factory: pytest.TempPathFactory, bank_csv: Path) -> RunSummary:
+    """The demo's project: all of bank, `init --target 'subscribed ' --exclude duration`
+    and its defaults, less the search (a default HistGradientBoosting), plus two slices."""
     folder = tmp_path_factory.mktemp("evaluate") / "bank"
     changes = {"evaluation": {"slices": ["housing", "loan"]}}
-    project = make_project(folder, bank_sample, "subscribed ", ["duration"], changes)
+    project = make_project(folder, pd.read_csv(bank_csv), "subscribed ", ["duration"], changes)
     return run_project(project)
 
 

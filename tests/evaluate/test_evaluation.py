@@ -3,6 +3,7 @@ importance, the verdict and its record."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +26,7 @@ def test_bank_hold_out_has_every_metric_with_an_interval(bank_run: RunSummary) -
     for name, value in holdout["metrics"].items():
         low, high = holdout["intervals"][name]
         assert low <= value <= high, name
-    assert holdout["rows"] == 1600  # 20 % of 8,000, stratified
+    assert holdout["rows"] == math.ceil(0.2 * 44_923)  # stratified 20 % of all rows
     assert evaluation["candidates"][evaluation["best"]] == holdout["metrics"]
 
 
@@ -45,7 +46,8 @@ def test_bank_slices_and_importance(bank_run: RunSummary) -> None:
     evaluation = bank_run.evaluation
     slices = evaluation["holdouts"]["out_of_sample"]["slices"]
     assert {s["column"] for s in slices["chosen"]} == {"housing", "loan"}
-    assert sum(s["rows"] for s in slices["chosen"] if s["column"] == "loan") == 1600
+    rows = evaluation["holdouts"]["out_of_sample"]["rows"]
+    assert sum(s["rows"] for s in slices["chosen"] if s["column"] == "loan") == rows
     assert 0 < len(slices["worst"]) <= 5
     metric = slices["metric"]
     worst = [s["metrics"][metric] for s in slices["worst"]]

@@ -6,9 +6,14 @@ import copy
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from tests.browser import run_chromium
 
+from loopml.evaluate import figures
+from loopml.evaluate.curves import chart_data
+from loopml.evaluate.holdout import Scored
 from loopml.evaluate.report import render_evaluation
 from loopml.service import ProjectService, RunSummary
 
@@ -103,3 +108,17 @@ def test_report_names_the_threshold_and_where_it_was_chosen(bank_run: RunSummary
     threshold = bank_run.evaluation["threshold"]
     assert f"{threshold['threshold']:.3f}" in html
     assert "out-of-fold" in html and "never on a hold-out" in html
+
+
+def test_threshold_chart_shows_the_business_value() -> None:
+    rng = np.random.default_rng(0)
+    truth = (rng.random(500) < 0.3).astype(int)
+    proba = np.clip(0.4 * truth + 0.6 * rng.random(500), 0, 1)
+    scored = Scored("binary", truth, proba, (proba >= 0.4).astype(int), pd.DataFrame(), 0.4)
+    value = {"tp": 10.0, "fp": -2.0, "tn": 0.0, "fn": -5.0}
+    curve = chart_data(scored, value)["thresholds"]
+    at_zero = value["tp"] * truth.sum() + value["fp"] * (1 - truth).sum()
+    assert curve["threshold"][0] == 0 and curve["value"][0] == pytest.approx(at_zero)
+    figure = figures.thresholds_figure(curve, 0.4)
+    assert [t["name"] for t in figure["data"]][-1] == "business value"
+    assert figure["data"][-1]["yaxis"] == "y2" and figure["layout"]["shapes"][0]["x0"] == 0.4

@@ -5,7 +5,7 @@ data, slices) and explain what drives it. Results are JSON-ready dicts."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +15,11 @@ from threadpoolctl import threadpool_limits
 
 from loopml.evaluate import explain, slices
 from loopml.evaluate.curves import chart_data
-from loopml.evaluate.holdout import Scored, holdout_summary, score_rows
+from loopml.evaluate.gate import baseline_metrics
+from loopml.evaluate.holdout import Scored, holdout_summary, positive_truth, score_rows
 from loopml.evaluate.thresholds import ThresholdChoice, choose_threshold
 from loopml.spec.model import ProjectSpec, greater_is_better
+from loopml.spec.splits import SplitSpec
 from loopml.train.bundle import ModelBundle
 
 OOF_ROWS = 8000  # training rows (at most) whose out-of-fold scores choose the threshold
@@ -72,7 +74,7 @@ def out_of_fold_scores(
     if len(rows) > OOF_ROWS:
         picked = np.sort(np.random.default_rng(0).choice(len(rows), OOF_ROWS, replace=False))
         rows = rows.iloc[picked]
-    truth = score_rows(bundle, rows).y
+    truth = positive_truth(bundle, rows[bundle.target])
     X = bundle.prepare(rows) if bundle.prepare is not None else rows
     X, y = X[bundle.feature_names], rows[bundle.target]
     proba = np.full(len(rows), np.nan)
@@ -161,7 +163,8 @@ def importance(
         return sign * value
 
     permutation = explain.permutation_importance(bundle, sample, score)
-    contributions = explain.explain_rows(bundle, sample, background.head(1000))
+    reference = background.sample(n=min(len(background), 1000), random_state=0)
+    contributions = explain.explain_rows(bundle, sample, reference)
     return {
         "metric": metric,
         "rows": n,
@@ -181,3 +184,60 @@ def compare_metrics(
         a, b = model.get(name), other.get(name)
         out[name] = {"model": a, "other": b, "diff": None if a is None or b is None else a - b}
     return out
+
+
+def split_holdouts(split: SplitSpec, test: pd.DataFrame, sample: pd.DataFrame) -> list[Holdout]:
+    """The hold-outs of a split, the gated one first: out of time for a time split (with
+    the random sample of the training period beside it), else the one out-of-sample
+    test part."""
+    if split.method != "time":
+        how = {"group": f"groups of '{split.group_column}'", "random": "rows"}
+        what = how.get(split.method, "rows, stratified by class")
+        text = f"a random {split.test_size:.0%} share of the {what}, never seen in training"
+        return [Holdout(OUT_OF_SAMPLE, test, text)]
+    start = f"at or after {split.test_from}" if split.test_from else "the latest rows"
+    gap = f", {split.gap} after training ends" if split.gap else ""
+    holdouts = [Holdout(OUT_OF_TIME, test, f"rows of '{split.time_column}' {start}{gap}")]
+    if len(sample):
+        text = f"a random {split.sample_share:.0%} of the training period, kept from the search"
+        holdouts.append(Holdout(OUT_OF_SAMPLE, sample, text))
+    return holdouts
+
+
+def evaluate_candidates(
+    bundles: Mapping[str, ModelBundle],
+    best: str,
+    holdouts: Sequence[Holdout],
+    train: pd.DataFrame,
+    spec: ProjectSpec,
+    progress: Callable[[str], None] = lambda message: None,
+) -> dict[str, Any]:
+    """Evaluate the selected model ``bundles[best]`` (and score the other candidates):
+    choose each bundle's decision threshold on ``train`` (set in its ``info``, so the
+    bundle applies it from then on), then metrics, intervals, chart data and slices of
+    the selected model on every hold-out, the candidates and the baseline on the gated
+    one (``holdouts[0]``), and the selected model's importances. Returns JSON."""
+    progress("choosing the decision threshold")
+    choices = {kind: tune_threshold(bundle, train, spec) for kind, bundle in bundles.items()}
+    for kind, choice in choices.items():
+        if choice is not None:
+            bundles[kind].info.update(threshold=choice.threshold, threshold_by=choice.by)
+    gated = holdouts[0]
+    progress(f"scoring {len(holdouts)} hold-out(s)")
+    results = {h.name: evaluate_holdout(bundles[best], h, spec) for h in holdouts}
+    candidates = {best: results[gated.name]["metrics"]}
+    for kind, bundle in bundles.items():
+        if kind != best:
+            candidates[kind] = score_rows(bundle, gated.rows).metrics()
+    progress("explaining the model")
+    choice = choices[best]
+    return {
+        "candidates": candidates,
+        "baseline": baseline_metrics(train, gated.rows, spec),
+        "best": best,
+        "primary_metric": spec.problem.primary_metric,
+        "threshold": None if choice is None else choice.to_dict(),
+        "gated": gated.name,
+        "holdouts": results,
+        "importance": importance(bundles[best], gated.rows, spec, train),
+    }

@@ -81,13 +81,19 @@ def score_rows(bundle: ModelBundle, frame: pd.DataFrame) -> Scored:
     truth = category_strings(rows[target]).to_numpy(dtype=object)
     if len(keys) == 2:
         positive = category_string(bundle.positive_class)
-        y = (truth == positive).astype(int)
+        y = positive_truth(bundle, rows[target])
         guess = (proba >= bundle.threshold).astype(int)
         labels = (next(k for k in keys if k != positive), positive)
         return Scored("binary", y, proba, guess, rows, bundle.threshold, labels)
     index = {key: i for i, key in enumerate(keys)}
     codes = np.array([index.get(label, -1) for label in truth], dtype=int)
     return Scored("multiclass", codes, proba, proba.argmax(axis=1), rows, None, keys)
+
+
+def positive_truth(bundle: ModelBundle, values: pd.Series) -> np.ndarray:
+    """1 where ``values`` is a binary bundle's positive class (compared as text), else 0."""
+    truth = category_strings(values).to_numpy(dtype=object)
+    return (truth == category_string(bundle.positive_class)).astype(int)
 
 
 def holdout_summary(scored: Scored, spec: BootstrapSpec) -> dict[str, Any]:

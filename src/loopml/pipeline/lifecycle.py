@@ -35,7 +35,7 @@ from loopml.data.sources import hash_files, match_files, read_sources
 from loopml.data.split import cv_splitter, sample_holdout, split_frame
 from loopml.data.validate import infer_unique, raise_for_failures, validate_frame
 from loopml.domain import Schema, Snapshot
-from loopml.evaluate.gate import ChampionRule, apply_gate, baseline_metrics
+from loopml.evaluate.gate import ChampionRule, apply_gate
 from loopml.features.compile import compile_transform
 from loopml.pipeline.step import Step, StepContext
 from loopml.registry import output_schema, register_model
@@ -361,7 +361,7 @@ def _train(spec: ProjectSpec, store_url: str) -> Any:
 
 
 def _evaluate(spec: ProjectSpec) -> Any:
-    from loopml.evaluate.evaluation import Holdout, evaluate_holdout, importance, tune_threshold
+    from loopml.evaluate.evaluation import evaluate_candidates, split_holdouts
 
     def evaluate(
         ctx: StepContext,
@@ -372,64 +372,24 @@ def _evaluate(spec: ProjectSpec) -> Any:
         model_fitted: bytes,
         model_linear: bytes,
     ) -> Mapping[str, Any]:
-        best_kind = search["algorithm"]
-        bundles = {best_kind: ModelBundle.from_bytes(model_fitted)}
-        if best_kind != "linear":
+        best = search["algorithm"]
+        bundles = {best: ModelBundle.from_bytes(model_fitted)}
+        if best != "linear":
             bundles["linear"] = ModelBundle.from_bytes(model_linear)
-        ctx.progress("choosing the decision threshold", None)
-        choices = {kind: tune_threshold(b, train, spec) for kind, b in bundles.items()}
-        for kind, choice in choices.items():
-            if choice is not None:
-                bundles[kind].info.update(threshold=choice.threshold, threshold_by=choice.by)
-        holdouts = _holdouts(spec, test, holdout_sample)
-        gated = holdouts[0]
-        ctx.progress(f"scoring {len(holdouts)} hold-out(s)", None)
-        results = {h.name: evaluate_holdout(bundles[best_kind], h, spec) for h in holdouts}
-        candidates = {best_kind: results[gated.name]["metrics"]}
-        if "linear" in bundles and best_kind != "linear":
-            linear = Holdout(gated.name, gated.rows, gated.description)
-            candidates["linear"] = evaluate_holdout(
-                bundles["linear"], linear, spec, with_slices=False
-            )["metrics"]
-        for kind, metrics in candidates.items():
+        evaluation = evaluate_candidates(
+            bundles,
+            best,
+            split_holdouts(spec.split, test, holdout_sample),
+            train,
+            spec,
+            progress=lambda message: ctx.progress(message, None),
+        )
+        for kind, metrics in evaluation["candidates"].items():
             ctx.log_metrics({f"{kind}.{k}": v for k, v in metrics.items()})
-        ctx.progress("explaining the model", None)
-        choice = choices[best_kind]
-        evaluation = {
-            "candidates": candidates,
-            "baseline": baseline_metrics(train, gated.rows, spec),
-            "best": best_kind,
-            "selected_by": search["selected_by"],
-            "cv_score": search.get("score"),
-            "primary_metric": spec.problem.primary_metric,
-            "threshold": None if choice is None else choice.to_dict(),
-            "gated": gated.name,
-            "holdouts": results,
-            "importance": importance(bundles[best_kind], gated.rows, spec, train),
-        }
-        return {EVALUATION: evaluation, MODEL: bundles[best_kind].to_bytes()}
+        evaluation.update(selected_by=search["selected_by"], cv_score=search.get("score"))
+        return {EVALUATION: evaluation, MODEL: bundles[best].to_bytes()}
 
     return evaluate
-
-
-def _holdouts(spec: ProjectSpec, test: pd.DataFrame, sample: pd.DataFrame) -> list[Any]:
-    """The gated hold-out first: out of time for a time split (with the random sample of
-    the training period beside it), else the one out-of-sample test part."""
-    from loopml.evaluate.evaluation import OUT_OF_SAMPLE, OUT_OF_TIME, Holdout
-
-    split = spec.split
-    if split.method != "time":
-        how = {"group": f"groups of '{split.group_column}'", "random": "rows"}
-        what = how.get(split.method, "rows, stratified by class")
-        text = f"a random {split.test_size:.0%} share of the {what}, never seen in training"
-        return [Holdout(OUT_OF_SAMPLE, test, text)]
-    start = f"at or after {split.test_from}" if split.test_from else "the latest rows"
-    gap = f", {split.gap} after training ends" if split.gap else ""
-    holdouts = [Holdout(OUT_OF_TIME, test, f"rows of '{split.time_column}' {start}{gap}")]
-    if len(sample):
-        text = f"a random {split.sample_share:.0%} of the training period, kept from the search"
-        holdouts.append(Holdout(OUT_OF_SAMPLE, sample, text))
-    return holdouts
 
 
 def _find_champion(ctx: StepContext, spec: ProjectSpec) -> dict[str, Any]:

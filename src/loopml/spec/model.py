@@ -16,6 +16,7 @@ from loopml.spec.models import ModelsSpec
 from loopml.spec.monitoring import MonitorSpec
 from loopml.spec.quality import CleaningSpec, LabelsSpec, ValidationSpec
 from loopml.spec.registry import RegistrySpec
+from loopml.spec.serving import ServeSpec
 from loopml.spec.sources import (
     AnySource,
     Combine,
@@ -24,7 +25,6 @@ from loopml.spec.sources import (
     SqlSource,
     check_unique_names,
 )
-from loopml.spec.serving import ServeSpec
 from loopml.spec.splits import SplitSpec
 
 # metric name -> True when a greater value is better
@@ -152,6 +152,7 @@ class ProjectSpec(Section):
         named += [("split.group_column", self.split.group_column or "")]
         named += self.features.named_columns()
         named += [("data.key", c) for c in data.key]
+        named += [("evaluation.slices", c) for c in self.evaluation.slices]
         named += [("data.cleaning.missing", c) for c in data.cleaning.missing if c != "*"]
         outliers = data.cleaning.outliers
         named += [

@@ -56,7 +56,12 @@ class ModelBundle:
         X = X[self.feature_names]
         if self.task == "regression":
             return Prediction(np.asarray(self.pipeline.predict(X), dtype=float))
-        proba = self.pipeline.predict_proba(X)
+        return self.from_probabilities(self.pipeline.predict_proba(X))
+
+    def from_probabilities(self, proba: np.ndarray) -> Prediction:
+        """A classifier's prediction from its estimator's ``predict_proba`` (columns in
+        ``classes`` order): binary labels at ``threshold``, else the most likely class.
+        Every path that scores rows (serving's array path too) goes through here."""
         classes = np.asarray(self.classes, dtype=object)
         if len(classes) == 2:
             positive = (self.classes or []).index(self.positive_class)
