@@ -41,7 +41,10 @@ def make_app(folder: Path) -> Starlette:
             for name, is_num in numeric.items()
         }
         result = model.predict_columns(columns)
-        body = {"predictions": result.predictions.tolist(), "probabilities": result.probabilities}
+        body = {
+            "predictions": result.predictions.tolist(),
+            "probabilities": result.probabilities.tolist(),
+        }
         return Response(
             orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
         )

@@ -881,18 +881,6 @@ def _read_json_row(path: Path) -> dict[str, Any]:
     return row
 
 
-def _write_frame(frame: Any, output: Path) -> None:
-    suffix = output.suffix.lower()
-    if suffix not in {".csv", ".parquet"}:
-        raise DataError(f"{output}: write predictions to a .csv or .parquet file")
-    buffer = io.BytesIO()
-    if suffix == ".csv":
-        frame.to_csv(buffer, index=False)
-    else:
-        frame.to_parquet(buffer, index=False)
-    _write_atomic(output, buffer.getvalue())
-
-
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -162,3 +162,12 @@ def sqlite_registry(tmp_path: Path, classifier: ModelBundle) -> Iterator[Registr
     made = make_registry(f"sqlite:///{tmp_path / 'loopml.db'}", tmp_path, [classifier] * 3)
     yield made
     made.store.close()
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Fit and predict on one OpenMP/BLAS thread: the machine is shared."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield

@@ -185,3 +185,39 @@ def test_categories_are_written_as_training_stores_them() -> None:
     assert frame["color"].tolist()[0] == "2" and pd.isna(frame["color"].tolist()[1])
     assert frame["x"].isna().tolist() == [False, True]
     assert "probability" not in frame.columns
+
+
+def test_batches_built_from_columns_equal_those_built_from_rows() -> None:
+    """The server hands the logger column arrays; the Parquet batch must not change."""
+    from datetime import timedelta
+
+    from loopml.serve.logger import _Entry
+    from loopml.serve.validate import Validator
+
+    from .conftest import JOBS, make_classifier
+
+    bundle = make_classifier()
+    labels = {"model_name": "bank", "model_version": 2, "shadow": False}
+    logger = PredictionLogger(lambda f: None, 60, 10**9, schema=bundle.signature, labels=labels)
+    validator = Validator(bundle.signature)
+    entries = []
+    for k in range(3):
+        rows = [
+            {
+                "age": 20.0 + i,
+                "balance": None if i % 3 == 0 else 5,
+                "job": JOBS[i % 3] if i % 4 else 7,
+            }
+            for i in range(5)
+        ]
+        columns = validator.columns_of(rows)
+        result = bundle.predict(pd.DataFrame(columns))
+        at = datetime.now(UTC) + timedelta(seconds=k)
+        probabilities = None if k == 1 else result.probabilities
+        ids = [f"id{k}{i}" for i in range(5)]
+        entries.append(_Entry(rows, ids, result.predictions, probabilities, 1.5 + k, at, columns))
+    from_columns = logger._frame_of_columns(entries, bundle.signature)
+    pd.testing.assert_frame_equal(from_columns, logger._frame_of_rows(entries))
+    assert from_columns["job"].tolist()[:5] == ["7", "blue-collar", "student", "admin", "7"]
+    assert from_columns["probability"].isna().sum() == 5
+    logger.close()

@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -161,8 +161,8 @@ class ModelServer:
         deployment = await run_in_threadpool(self.deployments.active)
         async with self._swap_lock:
             if deployment is not None and deployment.model_name == self.model_name:
-                key = (deployment.deployment_id, deployment.mode, deployment.version)
-                key += (orjson.dumps(dict(deployment.config or {}), option=orjson.OPT_SORT_KEYS),)
+                config = orjson.dumps(dict(deployment.config or {}), option=orjson.OPT_SORT_KEYS)
+                key = (deployment.deployment_id, deployment.mode, deployment.version, config)
                 if key != self._watch_key:
                     await self._swap(deployment)
                     self._watch_key = key
@@ -236,35 +236,25 @@ class ModelServer:
         assert routing is not None
         primary = routing.primary
         columns = self.validator(primary).columns_of(rows)
-        ids = [uuid.uuid4().hex for _ in rows]
+        ids = new_ids(len(rows))
         split = routing.to_challenger(rows, ids)
         if split is None:
             result = await primary.batcher.predict(columns, len(rows))
-            parts = [(primary, list(range(len(rows))), result)]
+            parts = [_Part(primary, None, result, columns)]
         else:
             parts = await self._split(routing, rows, columns, split)
         elapsed = time.perf_counter() - started
-        predictions: list[Any] = [None] * len(rows)
-        probabilities: list[Any] | None = None
-        versions: list[int] = [0] * len(rows)
-        for slot, index, result in parts:
-            self._log(slot, rows, ids, index, result, elapsed, at)
-            self.metrics.predicted(slot.name, slot.version, len(index), elapsed, "served")
-            probabilities = _place(predictions, probabilities, versions, slot, index, result)
+        for part in parts:
+            self._log(part, rows, ids, elapsed, at)
+            n = len(rows) if part.index is None else len(part.index)
+            self.metrics.predicted(part.slot.name, part.slot.version, n, elapsed, "served")
         if routing.mode == "shadow" and routing.challenger is not None:
             asyncio.get_running_loop().create_task(self._shadow(routing.challenger, rows, ids, at))
-        first = parts[0][0]
-        return {
-            "model": first.ref,
-            "versions": versions,
-            "prediction_ids": ids,
-            "predictions": predictions,
-            "probabilities": probabilities,
-        }
+        return {"model": parts[0].slot.ref, "prediction_ids": ids, **_merge(parts, len(rows))}
 
     async def _split(
         self, routing: Routing, rows: list[Any], columns: Any, split: list[bool]
-    ) -> list[tuple[Slot, list[int], Prediction]]:
+    ) -> list[_Part]:
         assert routing.challenger is not None
         mask = np.asarray(split)
         to_b = np.flatnonzero(mask).tolist()
@@ -274,7 +264,7 @@ class ModelServer:
         if to_a:
             jobs.insert(0, (routing.primary, to_a, {k: v[to_a] for k, v in columns.items()}))
         results = await asyncio.gather(*(s.batcher.predict(c, len(i)) for s, i, c in jobs))
-        return [(s, i, r) for (s, i, _), r in zip(jobs, results, strict=True)]
+        return [_Part(s, i, r, c) for (s, i, c), r in zip(jobs, results, strict=True)]
 
     async def _shadow(self, slot: Slot, rows: list[Any], ids: list[str], at: datetime) -> None:
         started = time.perf_counter()
@@ -285,45 +275,63 @@ class ModelServer:
             log.warning("shadow model %s failed: %s", slot.ref, exc)
             return
         elapsed = time.perf_counter() - started
-        self._log(slot, rows, ids, list(range(len(rows))), result, elapsed, at)
+        self._log(_Part(slot, None, result, columns), rows, ids, elapsed, at)
         self.metrics.predicted(slot.name, slot.version, len(rows), elapsed, "shadow")
 
     def _log(
-        self,
-        slot: Slot,
-        rows: list[Any],
-        ids: list[str],
-        index: list[int],
-        result: Prediction,
-        elapsed: float,
-        at: datetime,
+        self, part: _Part, rows: list[Any], ids: list[str], elapsed: float, at: datetime
     ) -> None:
-        logged = result.probabilities
+        logged = part.result.probabilities
         if logged is not None and logged.ndim == 2:  # multiclass: the predicted class's
             logged = logged.max(axis=1)
-        if len(index) != len(rows):
-            rows, ids = [rows[i] for i in index], [ids[i] for i in index]
-        slot.logger.log(rows, ids, result.predictions, logged, elapsed * 1000.0, at)
+        if part.index is not None:
+            rows, ids = [rows[i] for i in part.index], [ids[i] for i in part.index]
+        part.slot.logger.log(
+            rows, ids, part.result.predictions, logged, elapsed * 1000.0, at, columns=part.columns
+        )
 
 
-def _place(
-    predictions: list[Any],
-    probabilities: list[Any] | None,
-    versions: list[int],
-    slot: Slot,
-    index: list[int],
-    result: Prediction,
-) -> list[Any] | None:
-    values = _json_list(result.predictions)
-    probs = None if result.probabilities is None else result.probabilities.tolist()
-    if probs is not None and probabilities is None:
-        probabilities = [None] * len(predictions)
-    for k, i in enumerate(index):
-        predictions[i] = values[k]
-        versions[i] = slot.version
-        if probs is not None and probabilities is not None:
-            probabilities[i] = probs[k]
-    return probabilities
+@dataclass(frozen=True)
+class _Part:
+    """The rows of a request one slot answered (``index`` None: all of them)."""
+
+    slot: Slot
+    index: list[int] | None
+    result: Prediction
+    columns: dict[str, np.ndarray]
+
+
+def new_ids(n: int) -> list[str]:
+    """``n`` random 128-bit prediction ids as 32 hex characters (like ``uuid4().hex``)."""
+    text = os.urandom(16 * n).hex()
+    return [text[i : i + 32] for i in range(0, 32 * n, 32)]
+
+
+def _merge(parts: list[_Part], n: int) -> dict[str, Any]:
+    """Predictions, probabilities and answering versions in request order."""
+    if len(parts) == 1 and parts[0].index is None:
+        result = parts[0].result
+        probabilities = result.probabilities
+        return {
+            "versions": [parts[0].slot.version] * n,
+            "predictions": _json_list(result.predictions),
+            "probabilities": None if probabilities is None else probabilities.tolist(),
+        }
+    predictions: list[Any] = [None] * n
+    merged: list[Any] | None = None
+    versions: list[int] = [0] * n
+    for part in parts:
+        assert part.index is not None
+        values = _json_list(part.result.predictions)
+        probs = part.result.probabilities
+        probs_list = None if probs is None else probs.tolist()
+        if probs_list is not None and merged is None:
+            merged = [None] * n
+        for k, i in enumerate(part.index):
+            predictions[i], versions[i] = values[k], part.slot.version
+            if probs_list is not None and merged is not None:
+                merged[i] = probs_list[k]
+    return {"versions": versions, "predictions": predictions, "probabilities": merged}
 
 
 def _thread_limit(threads: int) -> Callable[[], None]:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from loopml.data.schema import category_string
 from loopml.domain import ColumnKind
+from loopml.serve.trees import compile_hgb
 from loopml.train.bundle import ModelBundle, Prediction
 
 Columns = dict[str, np.ndarray]
@@ -137,7 +138,7 @@ def _cleaning_steps(
             if numeric:
                 steps.append(functools.partial(_clip, column, entry["low"], entry["high"]))
         elif action == "drop_column":
-            steps.append(lambda columns, name=column: columns.pop(name, None))
+            steps.append(functools.partial(_drop, column))
         else:
             return None
     return steps
@@ -156,6 +157,10 @@ def _fill(name: str, value: Any, columns: Columns) -> None:
         out = values.copy()
         out[[is_missing(v) for v in values]] = value
         columns[name] = out
+
+
+def _drop(name: str, columns: Columns) -> None:
+    columns.pop(name, None)
 
 
 def _clip(name: str, low: Any, high: Any, columns: Columns) -> None:
@@ -185,6 +190,7 @@ def _compile_pipeline(
     if columns_step is None:
         return None, None
     assert not isinstance(estimator, Pipeline)
+    estimator = compile_hgb(estimator)
 
     def transform(columns: Columns) -> np.ndarray:
         X = columns_step(columns)

@@ -163,9 +163,7 @@ def _payload(deployment: Deployment, previous: Deployment | None) -> dict[str, A
         "percent": config.get("percent"),
         "key": config.get("key"),
         "previous_deployment_id": None if previous is None else previous.deployment_id,
-        "previous_model": None
-        if previous is None
-        else f"{previous.model_name}@{previous.version}",
+        "previous_model": None if previous is None else f"{previous.model_name}@{previous.version}",
     }
 
 

@@ -1,0 +1,70 @@
+"""Concurrent requests share predict calls, each caller gets its own rows back."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from loopml.serve.batcher import MicroBatcher
+from loopml.train.bundle import Prediction
+
+
+def doubling_model(calls: list[int], threads: set[str]):
+    def model(columns: dict[str, np.ndarray]) -> Prediction:
+        calls.append(len(columns["x"]))
+        threads.add(threading.current_thread().name)
+        time.sleep(0.002)  # long enough for others to queue meanwhile
+        return Prediction(columns["x"] * 2, columns["x"] / 100)
+
+    return model
+
+
+def test_concurrent_requests_are_scored_together_in_order() -> None:
+    calls: list[int] = []
+    threads: set[str] = set()
+
+    async def scenario() -> list[Prediction]:
+        batcher = MicroBatcher(doubling_model(calls, threads), max_rows=64, inline_rows=0)
+        batcher.start()
+        sizes = [1 + i % 3 for i in range(60)]
+        starts = np.cumsum([0, *sizes[:-1]])
+        jobs = [
+            batcher.predict({"x": np.arange(s, s + n, dtype=float)}, n)
+            for s, n in zip(starts, sizes, strict=True)
+        ]
+        results = await asyncio.gather(*jobs)
+        await batcher.stop()
+        for s, n, result in zip(starts, sizes, results, strict=True):
+            np.testing.assert_array_equal(result.predictions, np.arange(s, s + n) * 2.0)
+            np.testing.assert_array_equal(result.probabilities, np.arange(s, s + n) / 100)
+        return results
+
+    asyncio.run(scenario())
+    assert sum(calls) == sum(1 + i % 3 for i in range(60))
+    assert len(calls) < 10 and max(calls) <= 64  # 60 requests, a handful of predict calls
+    assert all(name.startswith("loopml-") for name in threads)  # on the worker thread
+
+
+def test_a_model_error_reaches_every_caller_of_the_batch() -> None:
+    def broken(columns: dict[str, np.ndarray]) -> Prediction:
+        raise ValueError("bad batch")
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(broken, inline_rows=64)
+        batcher.start()
+        jobs = [batcher.predict({"x": np.ones(1)}, 1) for _ in range(5)]
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        assert all(isinstance(r, ValueError) for r in results)
+        ok = MicroBatcher(doubling_model([], set()), inline_rows=64)  # still usable after
+        ok.start()
+        assert (await ok.predict({"x": np.ones(2)}, 2)).predictions.tolist() == [2.0, 2.0]
+        await ok.stop()
+        await batcher.stop()
+
+    asyncio.run(scenario())
+    with pytest.raises(RuntimeError, match="start"):
+        asyncio.run(MicroBatcher(broken).predict({"x": np.ones(1)}, 1))
