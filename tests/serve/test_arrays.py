@@ -210,3 +210,16 @@ def test_compiled_trees_give_identical_outputs(task: str) -> None:
     categorical = HistGradientBoostingClassifier(max_iter=5, categorical_features=[0])
     categorical.fit(np.c_[rng.integers(0, 3, 400), X[:, 1]], y if task != "regression" else y > 1)
     assert compile_hgb(categorical) is categorical  # categorical splits: left to sklearn
+
+
+def test_the_array_path_applies_the_chosen_threshold() -> None:
+    bundle = fitted({}, "binary", LogisticRegression(max_iter=200))
+    frame = make_frame(300, 5)
+    at_half = compile_bundle(bundle).predict_columns(served_columns(frame))
+    bundle.info["threshold"] = 0.9
+    strict = compile_bundle(bundle).predict_columns(served_columns(frame))
+    expected = bundle.predict(frame)
+    assert list(strict.predictions) == list(expected.predictions)
+    np.testing.assert_allclose(strict.probabilities, at_half.probabilities)
+    positives = (strict.predictions == "yes").sum()
+    assert positives == (strict.probabilities >= 0.9).sum() < (at_half.predictions == "yes").sum()

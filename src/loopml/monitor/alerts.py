@@ -21,7 +21,7 @@ log = logging.getLogger("loopml.monitor")
 ALERT_EVENT = "monitor.alert"
 ALERT_ACTIONS = ("log", "webhook")
 
-Record = Callable[[str, dict[str, Any]], None]
+Record = Callable[[str, dict[str, Any]], object]
 
 
 @dataclass(frozen=True)

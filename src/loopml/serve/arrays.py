@@ -74,12 +74,7 @@ def _predict(bundle: ModelBundle, estimator: Any, X: np.ndarray) -> Prediction:
     """What ``ModelBundle.predict`` does after the transform."""
     if bundle.task == "regression":
         return Prediction(np.asarray(estimator.predict(X), dtype=float))
-    proba = estimator.predict_proba(X)
-    classes = bundle.classes or []
-    labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
-    if len(classes) == 2:
-        return Prediction(labels, proba[:, classes.index(bundle.positive_class)])
-    return Prediction(labels, proba)
+    return bundle.from_probabilities(estimator.predict_proba(X))
 
 
 # --- cleaning ----------------------------------------------------------------------------

@@ -1,0 +1,164 @@
+"""Serving, deployments, batch scoring and packages."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loopml.domain import (
+    Deployment,
+    ModelVersion,
+)
+from loopml.errors import DataError, NotFoundError
+
+if TYPE_CHECKING:
+    pass
+
+
+from loopml.service.base import ServiceBase
+
+
+class ServingMixin(ServiceBase):
+    """The model server, deployments, batch scoring and packages."""
+
+    def serving_app(
+        self, ref: str | None = None, *, token: str | None = None, **options: Any
+    ) -> tuple[Any, ModelVersion]:
+        """A FastAPI app for the active deployment (else ``ref``, default the champion)
+        that logs every prediction and feedback to this project and follows
+        ``loopml deploy`` / ``loopml rollback`` without a restart. ``token`` (default
+        ``LOOPML_TOKEN``) guards /predict, /feedback and /admin; ``options`` override
+        fields of ``ServeOptions`` (the spec's ``serve`` section gives the defaults)."""
+        from loopml.serve.app import ServeOptions, create_app
+        from loopml.serve.deploy import StoreDeployments, active_deployment
+        from loopml.serve.sink import store_sink
+
+        active = active_deployment(self.store, self.project.project_id)
+        if ref is None and active is not None:
+            ref = f"{active.model_name}@{active.version}"
+        version, bundle = self.load_model(ref)
+        settings = self.spec.serve.model_dump(exclude={"host", "port"})
+        token = token if token is not None else os.environ.get("LOOPML_TOKEN") or None
+        serve_options = ServeOptions(**{**settings, "token": token, **options})
+        project_id = self.project.project_id
+
+        def sink_for(v: int, shadow: bool) -> Any:
+            return store_sink(self.store, self.artifacts, project_id, version.name, v)
+
+        def feedback(items: list[tuple[str, Any]]) -> int:
+            return self.store.add_feedback(project_id, items)
+
+        app = create_app(
+            bundle,
+            model_name=version.name,
+            version=version.version,
+            sink_for=sink_for,
+            options=serve_options,
+            deployments=StoreDeployments(self.store, self.artifacts, project_id, version.name),
+            feedback=feedback,
+        )
+        return app, version
+
+    def start_serving(self, version: ModelVersion, url: str) -> str | None:
+        """Record ``version`` as a single deployment unless it is already the active one;
+        returns the new deployment's id (for ``stop_serving``) or None."""
+        from loopml.serve.deploy import active_deployment, deploy
+
+        active = active_deployment(self.store, self.project.project_id)
+        if active is not None and (active.model_name, active.version) == (
+            version.name,
+            version.version,
+        ):
+            return None
+        return deploy(self.store, self.project.project_id, version, url=url).deployment_id
+
+    def stop_serving(self, deployment_id: str | None) -> None:
+        """Mark the deployment ``start_serving`` made as stopped, if it is still active."""
+        from loopml.serve.deploy import stop_if_active
+
+        if deployment_id is not None:
+            stop_if_active(self.store, self.project.project_id, deployment_id)
+
+    def deploy(
+        self,
+        ref: str,
+        mode: str = "single",
+        *,
+        percent: float | None = None,
+        key: str | None = None,
+    ) -> Deployment:
+        """Deploy ``ref`` (NAME@VERSION or NAME@ALIAS) in ``mode``; see serve.deploy."""
+        from loopml.registry import resolve_model
+        from loopml.serve import deploy as deployments
+
+        version = resolve_model(self.store, ref)
+        if key is not None and key not in version.signature.names():
+            raise DataError(
+                f"--key {key!r} is not an input of {version.ref}; "
+                f"use one of {', '.join(version.signature.names())}"
+            )
+        champion = None
+        if mode != "single":
+            try:
+                champion = self.store.get_model_by_alias(version.name, "champion")
+            except NotFoundError:
+                champion = None
+        return deployments.deploy(
+            self.store,
+            self.project.project_id,
+            version,
+            mode=mode,
+            champion=champion,
+            percent=percent,
+            key=key,
+        )
+
+    def rollback(self) -> tuple[Deployment, Deployment]:
+        """Return to the previous deployment: (rolled back, restored)."""
+        from loopml.serve.deploy import rollback
+
+        return rollback(self.store, self.project.project_id)
+
+    def list_deployments(self) -> list[Deployment]:
+        """This project's deployments, newest first."""
+        return self.store.list_deployments(self.project.project_id)
+
+    def package_model(self, ref: str | None, output: Path, *, force: bool = False) -> Path:
+        """Write a self-contained serving folder for ``ref`` (see serve.package)."""
+        from loopml.registry import resolve_model
+        from loopml.serve.package import write_package
+
+        version = resolve_model(self.store, self._model_ref(ref))
+        data = self.artifacts.get_bytes(version.artifact_digest)
+        meta = {
+            "name": version.name,
+            "version": version.version,
+            "signature": version.signature.to_dict(),
+            "metrics": dict(version.metrics),
+        }
+        return write_package(self._path(output), data, meta, force=force)
+
+    def predict_file(
+        self,
+        ref: str | None,
+        source: Path,
+        output: Path,
+        *,
+        chunk_rows: int = 100_000,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> int:
+        """Score ``source`` (CSV/Parquet in chunks; TSV/JSON whole) into ``output``
+        (.csv or .parquet), calling ``progress(rows_done, total_or_None)`` per chunk."""
+        from loopml.serve.batch import score_file
+
+        version, bundle = self.load_model(ref)
+        return score_file(
+            bundle,
+            self._path(source),
+            self._path(output),
+            chunk_rows=chunk_rows,
+            progress=progress,
+            where=version.ref,
+        )
