@@ -1,9 +1,11 @@
-"""Small helpers shared by tests: project folders and free ports."""
+"""Small helpers shared by tests: project folders, spec edits and free ports."""
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -23,12 +25,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def small_search(project: Path, trials: int = 4) -> None:
-    """Shrink the model search in ``project``'s spec so that a test trains quickly."""
+def edit_spec(project: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Apply ``change`` to ``project``'s loopml.yaml (as a dict) and write it back."""
     import yaml
 
     path = project / "loopml.yaml"
     spec = yaml.safe_load(path.read_text())
-    spec["models"]["search"].update(trials=trials, folds=2)
-    spec["models"]["candidates"] = ["hist_gradient_boosting", "linear"]
+    change(spec)
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+def small_search(project: Path, trials: int = 4) -> None:
+    """Shrink the model search in ``project``'s spec so that a test trains quickly."""
+
+    def shrink(spec: dict[str, Any]) -> None:
+        spec["models"]["search"].update(trials=trials, folds=2)
+        spec["models"]["candidates"] = ["hist_gradient_boosting", "linear"]
+
+    edit_spec(project, shrink)
+
+
+def set_criteria(project: Path, criteria: list[dict[str, Any]]) -> None:
+    """Replace the success criteria of ``project``'s spec."""
+    edit_spec(project, lambda spec: spec["problem"].update(success_criteria=criteria))

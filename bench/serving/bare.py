@@ -35,9 +35,13 @@ def make_app(folder: Path) -> Starlette:
 
     async def predict(request: Request) -> Response:
         payload = orjson.loads(await request.body())
-        rows = payload["rows"] if "rows" in payload else [payload["row"]]
+        if "columns" in payload:
+            lists = payload["columns"]
+        else:
+            rows = payload["rows"] if "rows" in payload else [payload["row"]]
+            lists = {name: [r[name] for r in rows] for name in numeric}
         columns = {
-            name: np.array([r[name] for r in rows], dtype=np.float64 if is_num else object)
+            name: np.array(lists[name], dtype=np.float64 if is_num else object)
             for name, is_num in numeric.items()
         }
         result = model.predict_columns(columns)

@@ -81,7 +81,7 @@ def load(port: int, path: str, body: Path, clients: int, requests: int, warmup: 
     return json.loads(out)
 
 
-def batch_ms(port: int, path: str, body: Path, repeats: int = 7) -> float:
+def batch_ms(port: int, path: str, body: Path, repeats: int = 15) -> float:
     result = load(port, path, body, clients=1, requests=repeats, warmup=2)
     assert result["errors"] == 0, result
     return result["p50_ms"]
@@ -104,11 +104,19 @@ def measure(name: str, command: list[str], env: dict, cwd: Path, cache: Path, ar
         one = load(port, path, row, 1, n1)
         eight = load(port, path, row, 8, n1 * 2)
         big = batch_ms(port, path, batch)
+        columns = cache / f"columns_{body_kind}.json"  # the column-wise body form
+        big_columns = batch_ms(port, path, columns)
     finally:
         stop(process)
     for result in (one, eight):
         assert result["errors"] == 0, (name, result)
-    return {"cold_start_s": statistics.median(colds), "one": one, "eight": eight, "batch_ms": big}
+    return {
+        "cold_start_s": statistics.median(colds),
+        "one": one,
+        "eight": eight,
+        "batch_ms": big,
+        "columns_ms": big_columns,
+    }
 
 
 def main() -> None:
@@ -149,16 +157,17 @@ def report(results: dict) -> None:
         ("8 clients p99 (ms)", lambda r: r["eight"]["p99_ms"], False),
         ("8 clients req/s", lambda r: r["eight"]["throughput_rps"], True),
         ("10,000 rows (ms)", lambda r: r["batch_ms"], False),
+        ("10,000 rows, columns (ms)", lambda r: r["columns_ms"], False),
         ("cold start (s)", lambda r: r["cold_start_s"], False),
     ]
     names = [n for n in ("loopml", "mlflow", "bare") if n in results]
-    head = f"{'':22}" + "".join(f"{n:>10}" for n in names)
+    head = f"{'':26}" + "".join(f"{n:>10}" for n in names)
     if "mlflow" in results:
         head += f"{'vs mlflow':>12}"
     head += f"{'vs bare':>10}"
     print(head)
     for label, get, higher in rows:
-        line = f"{label:22}" + "".join(f"{get(results[n]):>10.2f}" for n in names)
+        line = f"{label:26}" + "".join(f"{get(results[n]):>10.2f}" for n in names)
         ours = get(results["loopml"])
         for other in ("mlflow", "bare"):
             if other in results:

@@ -76,6 +76,10 @@ def main(out: Path) -> None:
     (out / "row_mlflow.json").write_text(json.dumps({"dataframe_records": [one]}))
     (out / "batch_loopml.json").write_text(json.dumps({"rows": records}))
     (out / "batch_mlflow.json").write_text(json.dumps({"dataframe_records": records}))
+    columns = {name: [r[name] for r in records] for name in records[0]}
+    (out / "columns_loopml.json").write_text(json.dumps({"columns": columns}))
+    split = {"columns": list(records[0]), "data": [list(r.values()) for r in records]}
+    (out / "columns_mlflow.json").write_text(json.dumps({"dataframe_split": split}))
     rows.head(200).to_parquet(out / "sample.parquet")
 
 

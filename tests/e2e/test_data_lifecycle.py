@@ -8,8 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import yaml
-from tests.helpers import small_search
+from tests.helpers import edit_spec, small_search
 from typer.testing import CliRunner
 
 from loopml.interfaces.cli.main import app
@@ -21,13 +20,6 @@ runner = CliRunner()
 
 def invoke(project: Path, *args: str) -> Any:
     return runner.invoke(app, [*args, "-C", str(project)], catch_exceptions=False)
-
-
-def edit_spec(project: Path, change: Any) -> None:
-    path = project / "loopml.yaml"
-    spec = yaml.safe_load(path.read_text())
-    change(spec)
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
 
 
 @pytest.fixture

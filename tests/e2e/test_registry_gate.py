@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from tests.helpers import set_criteria
 from tests.registry.conftest import bank_sample, write_project
 from typer.testing import CliRunner
 
@@ -32,13 +32,6 @@ def loopml_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def in_process(project: Path, *args: str):
     runner = CliRunner(env={"COLUMNS": "200"})
     return runner.invoke(app, [*args, "-C", str(project)], catch_exceptions=False)
-
-
-def set_criteria(project: Path, criteria: list[dict]) -> None:
-    path = project / "loopml.yaml"
-    spec = yaml.safe_load(path.read_text())
-    spec["problem"]["success_criteria"] = criteria
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
 
 
 def test_no_go_version_leaves_the_champion_in_place(tmp_path: Path, bank_csv: Path) -> None:

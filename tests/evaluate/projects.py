@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
-from tests.helpers import small_search
+from tests.helpers import edit_spec, small_search
 
 from loopml.service import ProjectService, RunSummary, init_project
 
@@ -25,19 +24,21 @@ def make_project(
     frame.to_csv(folder / "data" / "data.csv", index=False)
     init_project("data/data.csv", target, folder, name=folder.name, exclude=exclude)
     small_search(folder, trials=0)
-    edit_spec(folder, changes or {})
+    merge_spec(folder, changes or {})
     return folder
 
 
-def edit_spec(project: Path, changes: dict[str, Any]) -> None:
-    path = project / "loopml.yaml"
-    spec = yaml.safe_load(path.read_text())
-    for section, value in changes.items():
-        if isinstance(value, dict) and isinstance(spec.get(section), dict):
-            spec[section].update(value)
-        else:
-            spec[section] = value
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+def merge_spec(project: Path, changes: dict[str, Any]) -> None:
+    """Update each section of the spec named in ``changes`` (a dict merges one level)."""
+
+    def merge(spec: dict[str, Any]) -> None:
+        for section, value in changes.items():
+            if isinstance(value, dict) and isinstance(spec.get(section), dict):
+                spec[section].update(value)
+            else:
+                spec[section] = value
+
+    edit_spec(project, merge)
 
 
 def run_project(project: Path) -> RunSummary:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.evaluate.projects import edit_spec, make_project, run_project
+from tests.evaluate.projects import make_project, merge_spec, run_project
 from typer.testing import CliRunner
 
 from loopml.interfaces.cli.main import app
@@ -100,7 +100,7 @@ def test_a_failing_criterion_gives_no_go_naming_it(
 ) -> None:
     criteria = [{"metric": "roc_auc", "min": 0.6}, {"metric": "precision", "min": 0.99}]
     project = make_project(tmp_path / "strict", bank_sample.head(3000), "subscribed ", ["duration"])
-    edit_spec(project, {"problem": {"success_criteria": criteria}})
+    merge_spec(project, {"problem": {"success_criteria": criteria}})
     result = CliRunner().invoke(app, ["run", "-C", str(project)], catch_exceptions=False)
     assert result.exit_code == 1, result.output
     assert "NO-GO" in result.output and "precision" in result.output
@@ -120,7 +120,7 @@ def test_must_beat_the_champion_on_the_same_hold_out(
     project = make_project(tmp_path / "rival", bank_sample.head(3000), "subscribed ", ["duration"])
     first = run_project(project)
     assert first.gate["verdict"] == "go" and first.gate["champion"] is None
-    edit_spec(
+    merge_spec(
         project,
         {
             "models": {"candidates": ["linear"]},

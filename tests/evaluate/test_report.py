@@ -3,55 +3,18 @@
 from __future__ import annotations
 
 import copy
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from tests.browser import run_chromium
+from tests.browser import drawn_page, run_chromium
 
 from loopml.evaluate import figures
 from loopml.evaluate.curves import chart_data
 from loopml.evaluate.holdout import Scored
 from loopml.evaluate.report import render_evaluation
 from loopml.service import ProjectService, RunSummary
-
-
-class _Page(HTMLParser):
-    """Chart containers, plotly's drawn elements, and the text of the verdict."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.body: dict[str, str] = {}
-        self.charts: dict[str, str] = {}
-        self.classes: list[str] = []
-        self.svgs = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {name: value or "" for name, value in attrs}
-        classes = found.get("class", "")
-        if tag == "body":
-            self.body = found
-        if found.get("id", "").startswith("chart-"):
-            self.charts[found["id"]] = classes
-        if tag == "svg" and "main-svg" in classes.split():
-            self.svgs += 1
-        self.classes += classes.split()
-
-
-def drawn_page(report: Path, tmp_path: Path) -> _Page:
-    done = run_chromium(tmp_path, "--dump-dom", report.as_uri())
-    assert done.returncode == 0, done.stderr[-2000:]
-    page = _Page()
-    page.feed(done.stdout)
-    total = int(page.body.get("data-charts-total", "0"))
-    assert "data-charts-error" not in page.body
-    assert page.body.get("data-charts-drawn") == str(total)
-    assert len(page.charts) == total
-    assert [c for c, classes in page.charts.items() if "js-plotly-plot" not in classes] == []
-    assert page.svgs >= total
-    return page
 
 
 @pytest.mark.usefixtures("chromium")

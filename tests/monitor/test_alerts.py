@@ -124,9 +124,37 @@ def test_a_hook_that_refuses_the_request_is_not_retried(store: MetadataStore) ->
     assert "(HTTP 404)" in actions[0].message and events[0].payload["delivered"] is False
 
 
-def test_retrain_and_rollback_are_not_available_yet() -> None:
-    check_policies([Policy(action="log")])
-    with pytest.raises(SpecError, match=r"monitor.policies\[1\]: action 'retrain' is not"):
+def test_actions_without_a_handler_are_refused() -> None:
+    check_policies([Policy(action="log"), Policy(action="retrain")], ["retrain"])
+    with pytest.raises(SpecError, match=r"monitor.policies\[1\]: action 'retrain' cannot"):
         check_policies([Policy(action="log"), Policy(action="retrain")])
-    with pytest.raises(SpecError, match="'rollback' is not available yet"):
+    with pytest.raises(SpecError, match="'rollback' cannot be carried out"):
         apply_policies([Policy(action="rollback")], ALERTS, EVIDENCE, lambda *_: None)
+
+
+def test_handlers_carry_out_actions_and_a_failing_one_is_recorded() -> None:
+    recorded: list[tuple[str, dict]] = []
+    calls: list[dict] = []
+
+    def retrain(payload: dict) -> str:
+        calls.append(payload)
+        return "challenger in shadow"
+
+    def rollback(payload: dict) -> str:
+        raise RuntimeError("nothing to roll back to")
+
+    policies = [Policy(when="drift", action="retrain"), Policy(when="drift", action="rollback")]
+    results = apply_policies(
+        policies,
+        ALERTS,
+        EVIDENCE,
+        lambda kind, payload: recorded.append((kind, payload)),
+        handlers={"retrain": retrain, "rollback": rollback},
+    )
+    assert [r.action for r in results] == ["retrain", "rollback"]
+    assert results[0].delivered and results[0].message == "challenger in shadow"
+    assert not results[1].delivered and "nothing to roll back to" in results[1].message
+    assert calls[0]["signals"] == ["drift"] and calls[0]["model"] == EVIDENCE["model"]
+    kinds = [kind for kind, _ in recorded]
+    assert kinds == [ALERT_EVENT, "monitor.retrain", ALERT_EVENT, "monitor.rollback"]
+    assert recorded[-1][1]["delivered"] is False

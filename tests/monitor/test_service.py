@@ -139,11 +139,12 @@ def test_a_webhook_that_is_down_still_records_the_alert(project: Path, spec_edit
     assert last["url"] == url and last["delivered"] is False
 
 
-def test_retrain_policies_are_refused_until_they_exist(project: Path, spec_edit) -> None:
-    spec_edit(policies=[{"when": ["performance"], "action": "retrain"}])
+def test_a_rollback_policy_with_nothing_to_return_to_says_so(project: Path, spec_edit) -> None:
+    spec_edit(policies=[{"when": ["drift"], "action": "rollback"}])
     result = runner.invoke(app, ["monitor", "bank@1", "-C", str(project)])
-    assert result.exit_code == 2
-    assert "action 'retrain' is not available yet" in result.output
+    assert result.exit_code == 1, result.output
+    assert "rollback failed" in result.output and "nothing is deployed" in result.output
+    assert events(project, "monitor.rollback")[-1].payload["delivered"] is False
 
 
 def test_count_windows_come_from_the_spec(project: Path, spec_edit) -> None:

@@ -39,6 +39,7 @@ def main(bundle_path: str, out_dir: str, port: str) -> None:
         sink=parquet_sink(Path(out_dir)),
         flush_interval_s=60.0,
         max_buffered_rows=64,
+        max_body_bytes=1_000_000,  # test_server sends 1.1 MB for its 413
     )
     try:
         run_server(app, port=int(port), log_level="warning")

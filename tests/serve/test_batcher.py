@@ -68,3 +68,34 @@ def test_a_model_error_reaches_every_caller_of_the_batch() -> None:
     asyncio.run(scenario())
     with pytest.raises(RuntimeError, match="start"):
         asyncio.run(MicroBatcher(broken).predict({"x": np.ones(1)}, 1))
+
+
+def test_a_big_request_runs_with_the_batch_threads() -> None:
+    """Small batches keep ``model_threads`` OpenMP threads; a request of ``max_rows`` rows
+    or more runs on its own thread with ``batch_threads`` of them."""
+    import sklearn.ensemble  # noqa: F401 - loads scikit-learn's OpenMP runtime
+    from threadpoolctl import threadpool_info
+
+    from loopml.serve.app import _thread_limit
+
+    seen: list[tuple[int, int]] = []
+
+    def model(columns: dict[str, np.ndarray]) -> Prediction:
+        openmp = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"]
+        seen.append((len(columns["x"]), openmp[0]))
+        return Prediction(columns["x"], None)
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(
+            model,
+            max_rows=8,
+            thread_init=_thread_limit(1),
+            big_thread_init=_thread_limit(2),
+        )
+        batcher.start()
+        await batcher.predict({"x": np.ones(3)}, 3)
+        await batcher.predict({"x": np.ones(20)}, 20)
+        await batcher.stop()
+
+    asyncio.run(scenario())
+    assert seen == [(3, 1), (20, 2)]

@@ -221,3 +221,39 @@ def test_batches_built_from_columns_equal_those_built_from_rows() -> None:
     assert from_columns["job"].tolist()[:5] == ["7", "blue-collar", "student", "admin", "7"]
     assert from_columns["probability"].isna().sum() == 5
     logger.close()
+
+
+def test_columns_and_rows_agree_for_every_kind_of_column() -> None:
+    """Booleans, text and mixed categories with nulls: the Arrow-built batch keeps the
+    dtypes and values the row-built one has."""
+    from loopml.serve.logger import _Entry
+    from loopml.serve.validate import Validator
+
+    schema = Schema(
+        (
+            *SCHEMA.columns,
+            ColumnSchema("note", ColumnKind.TEXT, "str", nullable=True),
+            ColumnSchema("size", ColumnKind.CATEGORICAL, "str", nullable=True),
+        )
+    )
+    logger = PredictionLogger(lambda f: None, 60, 10**9, schema=schema, labels={"v": 3})
+    rows = [
+        {
+            "x": float(i) if i % 4 else None,
+            "color": ["red", 2, 3.0, None][i % 4],
+            "flag": [True, False, None][i % 3],
+            "note": None if i % 5 == 0 else f"note {i}",
+            "size": "big" if i % 2 else None,
+        }
+        for i in range(12)
+    ]
+    columns = Validator(schema).columns_of(rows)
+    ids = [f"id{i}" for i in range(12)]
+    at = datetime.now(UTC)
+    labels = np.array([True, False] * 6)
+    entry = _Entry(rows, ids, labels, np.linspace(0, 1, 12), 2.0, at, columns)
+    from_columns = logger._frame_of_columns([entry], schema)
+    pd.testing.assert_frame_equal(from_columns, logger._frame_of_rows([entry]))
+    assert from_columns["color"].tolist()[1:3] == ["2", "3"]
+    assert from_columns["flag"].isna().sum() == 4 and str(from_columns["flag"].dtype) == "boolean"
+    logger.close()

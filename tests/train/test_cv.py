@@ -7,10 +7,9 @@ import pytest
 from tests.train.frames import bank_sample, bike_sample, feature_signature, transform_factory
 
 from loopml.errors import SpecError
-from loopml.evaluate.metrics import compute_metrics
+from loopml.evaluate.metrics import METRIC_NAMES, compute_metrics
 from loopml.spec.model import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from loopml.train.cv import (
-    MULTICLASS_METRICS,
     carve_early_stopping,
     check_metric,
     score_fold,
@@ -36,7 +35,7 @@ def test_metrics_the_folds_cannot_use_are_spec_errors() -> None:
         check_metric("roc_auc", "classification", 3)
     with pytest.raises(SpecError, match="cannot score regression"):
         check_metric("accuracy", "regression", 0)
-    assert set(MULTICLASS_METRICS) < set(CLASSIFICATION_METRICS)
+    assert set(METRIC_NAMES["multiclass"]) < set(CLASSIFICATION_METRICS)
 
 
 def test_fold_scores_match_the_evaluation_metrics() -> None:

@@ -56,16 +56,10 @@ class FeatureDrift:
         return self.score >= self.threshold
 
 
-@dataclass(frozen=True)
-class DriftReport:
-    """Drift of every feature between the training reference and logged traffic."""
+class DriftVerdicts:
+    """What a drift result with ``features`` says: which drifted, and whether to alert."""
 
-    model_name: str
-    version: int
-    reference_rows: int
-    current_rows: int
     features: tuple[FeatureDrift, ...]
-    created_at: datetime
 
     @property
     def drifted_features(self) -> list[str]:
@@ -74,3 +68,15 @@ class DriftReport:
     @property
     def alert(self) -> bool:
         return bool(self.drifted_features)
+
+
+@dataclass(frozen=True)
+class DriftReport(DriftVerdicts):
+    """Drift of every feature between the training reference and logged traffic."""
+
+    model_name: str
+    version: int
+    reference_rows: int
+    current_rows: int
+    features: tuple[FeatureDrift, ...]
+    created_at: datetime

@@ -17,6 +17,7 @@ from loopml.evaluate import explain, slices
 from loopml.evaluate.curves import chart_data
 from loopml.evaluate.gate import baseline_metrics
 from loopml.evaluate.holdout import Scored, holdout_summary, positive_truth, score_rows
+from loopml.evaluate.metrics import METRIC_NAMES
 from loopml.evaluate.thresholds import ThresholdChoice, choose_threshold
 from loopml.spec.model import ProjectSpec, greater_is_better
 from loopml.spec.splits import SplitSpec
@@ -129,21 +130,7 @@ def slice_report(scored: Scored, bundle: ModelBundle, spec: ProjectSpec) -> dict
 
 def slice_metric(kind: str, primary: str) -> str:
     """The metric that ranks slices: the primary one when a slice can compute it."""
-    per_slice = {
-        "binary": (
-            "roc_auc",
-            "pr_auc",
-            "accuracy",
-            "balanced_accuracy",
-            "f1",
-            "precision",
-            "recall",
-            "log_loss",
-            "brier",
-        ),
-        "multiclass": ("accuracy", "balanced_accuracy", "f1", "log_loss"),
-        "regression": ("rmse", "mae", "mape", "r2"),
-    }[kind]
+    per_slice = METRIC_NAMES[kind]
     return primary if primary in per_slice and primary != "r2" else SLICE_METRICS[kind]
 
 

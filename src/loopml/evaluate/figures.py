@@ -28,6 +28,25 @@ def _diagonal(name: str) -> Figure:
     return _line([0, 1], [0, 1], name, GREY, line={"color": GREY, "dash": "dash", "width": 1})
 
 
+def _dotted_at(x: float | None) -> list[Figure]:
+    """A dotted vertical line across the plot at ``x`` (none when ``x`` is None)."""
+    if x is None:
+        return []
+    line = {"color": "#1f2933", "dash": "dot"}
+    return [{"type": "line", "x0": x, "x1": x, "y0": 0, "y1": 1, "yref": "paper", "line": line}]
+
+
+def _hbars(values: Sequence[float], labels: Sequence[str], color: Any) -> Figure:
+    """Horizontal bars, one per label (plotly draws the first at the bottom)."""
+    return {
+        "type": "bar",
+        "orientation": "h",
+        "x": list(values),
+        "y": list(labels),
+        "marker": {"color": color},
+    }
+
+
 def confusion_figure(confusion: Mapping[str, Any]) -> Figure:
     """Counts per (truth, prediction), the share of each true class as the colour."""
     labels = [str(label) for label in confusion["labels"]]
@@ -54,56 +73,48 @@ def confusion_figure(confusion: Mapping[str, Any]) -> Figure:
     return {"data": [heat], "layout": layout}
 
 
-def _marker(x: float, y: float, name: str) -> Figure:
-    return {
-        "type": "scatter",
-        "mode": "markers",
-        "x": [x],
-        "y": [y],
-        "name": name,
-        "marker": {"color": RED, "size": 10},
-    }
-
-
-def _nearest(thresholds: Sequence[float], threshold: float | None) -> int | None:
+def _at_threshold(
+    x: Sequence[float], y: Sequence[float], thresholds: Sequence[float], threshold: float | None
+) -> list[Figure]:
+    """A red marker at the curve's point nearest ``threshold`` (none without one)."""
     if threshold is None or not thresholds:
-        return None
-    return min(range(len(thresholds)), key=lambda i: abs(thresholds[i] - threshold))
+        return []
+    i = min(range(len(thresholds)), key=lambda j: abs(thresholds[j] - threshold))
+    point = _line([x[i]], [y[i]], f"threshold {threshold:.3f}", RED, mode="markers")
+    point["marker"] = {"color": RED, "size": 10}
+    return [point]
+
+
+def _curve_layout(legend: Mapping[str, float], x_title: str, y_title: str) -> Figure:
+    return base_layout(
+        340,
+        showlegend=True,
+        legend=dict(legend),
+        xaxis={"title": {"text": x_title}, "range": [0, 1]},
+        yaxis={"title": {"text": y_title}, "range": [0, 1.02]},
+    )
 
 
 def roc_figure(roc: Mapping[str, Any], auc: float | None, threshold: float | None) -> Figure:
     label = f"ROC (AUC {auc:.3f})" if auc is not None else "ROC"
-    data = [_diagonal("chance"), _line(roc["fpr"], roc["tpr"], label, BLUE)]
-    i = _nearest(roc["threshold"], threshold)
-    if i is not None:
-        data.append(_marker(roc["fpr"][i], roc["tpr"][i], f"threshold {threshold:.3f}"))
-    layout = base_layout(
-        340,
-        showlegend=True,
-        legend={"x": 0.55, "y": 0.1},
-        xaxis={"title": {"text": "false positive rate"}, "range": [0, 1]},
-        yaxis={"title": {"text": "true positive rate (recall)"}, "range": [0, 1.02]},
+    fpr, tpr = roc["fpr"], roc["tpr"]
+    data = [_diagonal("chance"), _line(fpr, tpr, label, BLUE)]
+    data += _at_threshold(fpr, tpr, roc["threshold"], threshold)
+    layout = _curve_layout(
+        {"x": 0.55, "y": 0.1}, "false positive rate", "true positive rate (recall)"
     )
     return {"data": data, "layout": layout}
 
 
 def pr_figure(pr: Mapping[str, Any], ap: float | None, threshold: float | None) -> Figure:
     label = f"PR (AP {ap:.3f})" if ap is not None else "PR"
-    base = pr["base_rate"]
+    base, recall, precision = pr["base_rate"], pr["recall"], pr["precision"]
     data = [
         _line([0, 1], [base, base], f"base rate {base:.3f}", GREY, line={"dash": "dash"}),
-        _line(pr["recall"], pr["precision"], label, BLUE),
+        _line(recall, precision, label, BLUE),
     ]
-    i = _nearest(pr["threshold"], threshold)
-    if i is not None:
-        data.append(_marker(pr["recall"][i], pr["precision"][i], f"threshold {threshold:.3f}"))
-    layout = base_layout(
-        340,
-        showlegend=True,
-        legend={"x": 0.55, "y": 0.95},
-        xaxis={"title": {"text": "recall"}, "range": [0, 1]},
-        yaxis={"title": {"text": "precision"}, "range": [0, 1.02]},
-    )
+    data += _at_threshold(recall, precision, pr["threshold"], threshold)
+    layout = _curve_layout({"x": 0.55, "y": 0.95}, "recall", "precision")
     return {"data": data, "layout": layout}
 
 
@@ -141,26 +152,13 @@ def thresholds_figure(curve: Mapping[str, Any], threshold: float | None) -> Figu
     if "value" in curve:
         data.append(_line(x, curve["value"], "business value", "#8e44ad", yaxis="y2"))
         extra["yaxis2"] = {"overlaying": "y", "side": "right", "title": {"text": "value"}}
-    shapes = []
-    if threshold is not None:
-        shapes.append(
-            {
-                "type": "line",
-                "x0": threshold,
-                "x1": threshold,
-                "y0": 0,
-                "y1": 1,
-                "yref": "paper",
-                "line": {"color": "#1f2933", "dash": "dot"},
-            }
-        )
     layout = base_layout(
         320,
         showlegend=True,
         legend={"orientation": "h", "y": 1.15},
         xaxis={"title": {"text": "threshold"}, "range": [0, 1]},
         yaxis={"range": [0, 1.02], "gridcolor": "#eee"},
-        shapes=shapes,
+        shapes=_dotted_at(threshold),
         **extra,
     )
     return {"data": data, "layout": layout}
@@ -205,14 +203,9 @@ def importance_figure(values: Mapping[str, float], title: str) -> Figure | None:
     if not values:
         return None
     items = list(values.items())[:20][::-1]
-    bars = {
-        "type": "bar",
-        "orientation": "h",
-        "x": [v for _, v in items],
-        "y": [k for k, _ in items],
-        "marker": {"color": [BLUE if v >= 0 else RED for _, v in items]},
-        "hovertemplate": "%{y}: %{x:.4f}<extra></extra>",
-    }
+    scores = [v for _, v in items]
+    bars = _hbars(scores, [k for k, _ in items], [BLUE if v >= 0 else RED for v in scores])
+    bars["hovertemplate"] = "%{y}: %{x:.4f}<extra></extra>"
     layout = base_layout(
         max(200, 24 * len(items) + 70),
         xaxis={"title": {"text": title}},
@@ -267,32 +260,13 @@ def slices_figure(
         return None
     labels = [f"{s['column']} = {s['value']}" for s in worst][::-1]
     values = [s["metrics"][metric] for s in worst][::-1]
-    bars = {
-        "type": "bar",
-        "orientation": "h",
-        "x": values,
-        "y": labels,
-        "customdata": [s["rows"] for s in worst][::-1],
-        "marker": {"color": RED},
-        "hovertemplate": f"%{{y}}: {metric} %{{x:.3f}} (%{{customdata:,}} rows)<extra></extra>",
-    }
-    shapes = []
-    if overall is not None:
-        shapes.append(
-            {
-                "type": "line",
-                "x0": overall,
-                "x1": overall,
-                "y0": 0,
-                "y1": 1,
-                "yref": "paper",
-                "line": {"color": "#1f2933", "dash": "dot"},
-            }
-        )
+    bars = _hbars(values, labels, RED)
+    bars["customdata"] = [s["rows"] for s in worst][::-1]
+    bars["hovertemplate"] = f"%{{y}}: {metric} %{{x:.3f}} (%{{customdata:,}} rows)<extra></extra>"
     layout = base_layout(
         max(200, 26 * len(labels) + 80),
         xaxis={"title": {"text": f"{metric} (dotted: whole hold-out)"}},
         yaxis={"type": "category", "automargin": True},
-        shapes=shapes,
+        shapes=_dotted_at(overall),
     )
     return {"data": [bars], "layout": layout}

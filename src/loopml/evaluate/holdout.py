@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from loopml.data.schema import category_string, category_strings
-from loopml.errors import DataError
 from loopml.evaluate import bootstrap as bs
+from loopml.evaluate.metrics import labelled_rows
 from loopml.spec.evaluation import BootstrapSpec
 from loopml.train.bundle import ModelBundle
 
@@ -66,11 +66,7 @@ def score_rows(bundle: ModelBundle, frame: pd.DataFrame) -> Scored:
         DataError: the target column is missing or no row has a value.
     """
     target = bundle.target
-    if target not in frame.columns:
-        raise DataError(f"evaluate: the hold-out rows lack the target column '{target}'")
-    rows = frame[frame[target].notna()]
-    if len(rows) == 0:
-        raise DataError(f"evaluate: no hold-out row has a value of '{target}'")
+    rows = labelled_rows(frame, target, "hold-out")
     prediction = bundle.predict(rows)
     if bundle.task == "regression":
         y = pd.to_numeric(rows[target]).to_numpy(float)

@@ -1,21 +1,36 @@
-"""Score a fitted bundle on hold-out rows, and pick the best of several candidates."""
+"""Score a fitted bundle on hold-out rows: every metric of its task, and the array-level
+scorers that the search's fold scores share."""
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
 from loopml.data.schema import category_string, category_strings
-from loopml.errors import DataError, StageError
-from loopml.spec.model import greater_is_better
+from loopml.errors import DataError
 from loopml.train.bundle import ModelBundle, Prediction
 
 THRESHOLD = 0.5  # a binary prediction is positive when its probability reaches this
+METRIC_NAMES: dict[str, tuple[str, ...]] = {  # what the array scorers compute, per target
+    "binary": (
+        "roc_auc",
+        "pr_auc",
+        "accuracy",
+        "balanced_accuracy",
+        "f1",
+        "precision",
+        "recall",
+        "log_loss",
+        "brier",
+    ),
+    "multiclass": ("accuracy", "balanced_accuracy", "f1", "log_loss"),
+    "regression": ("rmse", "mae", "r2", "mape"),
+}
 
 
 def compute_metrics(bundle: ModelBundle, test_df: pd.DataFrame) -> dict[str, float]:
@@ -33,11 +48,7 @@ def compute_metrics(bundle: ModelBundle, test_df: pd.DataFrame) -> dict[str, flo
     missing or no row has a value.
     """
     target = bundle.target
-    if target not in test_df.columns:
-        raise DataError(f"evaluate: the test rows lack the target column '{target}'")
-    rows = test_df[test_df[target].notna()]
-    if len(rows) == 0:
-        raise DataError(f"evaluate: no test row has a value of '{target}'")
+    rows = labelled_rows(test_df, target, "test")
     prediction = bundle.predict(rows)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)  # incl. UndefinedMetricWarning
@@ -48,6 +59,17 @@ def compute_metrics(bundle: ModelBundle, test_df: pd.DataFrame) -> dict[str, flo
         else:
             values = _multiclass(rows[target], bundle, prediction)
     return {k: float(v) for k, v in values.items() if v is not None and math.isfinite(v)}
+
+
+def labelled_rows(frame: pd.DataFrame, target: str, what: str) -> pd.DataFrame:
+    """The rows of ``frame`` with a ``target`` value; DataError naming ``what`` rows when
+    the column is missing or no row has one."""
+    if target not in frame.columns:
+        raise DataError(f"evaluate: the {what} rows lack the target column '{target}'")
+    rows = frame[frame[target].notna()]
+    if len(rows) == 0:
+        raise DataError(f"evaluate: no {what} row has a value of '{target}'")
+    return rows
 
 
 def _binary(y: pd.Series, bundle: ModelBundle, prediction: Prediction) -> dict[str, float]:
@@ -150,28 +172,3 @@ def regression_metrics(
     if (wanted is None or "mape" in wanted) and nonzero.any():
         out["mape"] = float(np.mean(np.abs(error[nonzero]) / np.abs(y[nonzero])))
     return out
-
-
-def pick_best(candidates: Mapping[str, Mapping[str, float]], metric: str) -> str:
-    """The name of the candidate with the best ``metric`` (greater or smaller, as the
-    metric says); the first listed wins a tie. Candidates without the metric are skipped.
-
-    Raises:
-        StageError: no candidate has a value of ``metric``.
-    """
-    better = greater_is_better(metric)
-    best: str | None = None
-    best_value = 0.0
-    for name, values in candidates.items():
-        value = values.get(metric)
-        if value is None or not math.isfinite(value):
-            continue
-        if best is None or (value > best_value if better else value < best_value):
-            best, best_value = name, value
-    if best is None:
-        raise StageError(
-            f"no candidate has a value of '{metric}' ({', '.join(candidates) or 'none'}); "
-            "check that the test rows hold both classes or choose another primary_metric",
-            step="evaluate",
-        )
-    return best

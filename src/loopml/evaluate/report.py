@@ -13,19 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import jinja2
-
 from loopml.evaluate import figures
-from loopml.profile.html import ChartBook, plotly_config, plotly_js
+from loopml.profile.html import ChartBook, render_page
 from loopml.spec.model import ProjectSpec, greater_is_better
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("loopml.evaluate", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 HOLDOUT_TITLES = {"out_of_time": "out of time", "out_of_sample": "out of sample"}
 LINEAGE_KEYS = (
     "snapshot_id",
@@ -79,7 +70,10 @@ def render_evaluation(
     gated = evaluation["holdouts"][evaluation["gated"]]
     curve = gated["charts"].get("thresholds")
     importance = evaluation.get("importance") or {}
-    return _ENV.get_template("evaluation.html.j2").render(
+    return render_page(
+        "loopml.evaluate",
+        "evaluation.html.j2",
+        book,
         title=f"Evaluation of {ref}",
         ref=ref,
         spec=spec,
@@ -118,9 +112,6 @@ def render_evaluation(
         comparison=_comparison(spec, evaluation, gate),
         lineage=_lineage_rows(lineage or {}),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        figures=book.json(),
-        config=plotly_config(),
-        plotly_js=plotly_js(),
         fmt=format_metric,
     )
 

@@ -3,7 +3,9 @@
 Every decision is recorded (through the ``record`` callback, an event in the store)
 with its evidence before anything is sent, and once more with the outcome: a webhook
 that is down is retried, then reported with a clear message; the alert is not lost.
-``retrain`` and ``rollback`` are designed in the spec but not yet available.
+``retrain`` and ``rollback`` act on the project, so the caller hands them in as
+``handlers`` (the service's retraining and rollback); a handler that fails is reported
+like a webhook that is down.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ ALERT_EVENT = "monitor.alert"
 ALERT_ACTIONS = ("log", "webhook")
 
 Record = Callable[[str, dict[str, Any]], object]
+Handler = Callable[[dict[str, Any]], str]
+"""Carries out an action with the alert's payload; returns what it did, in words."""
 
 
 @dataclass(frozen=True)
@@ -35,13 +39,14 @@ class ActionResult:
     message: str
 
 
-def check_policies(policies: Sequence[Policy]) -> None:
-    """SpecError for an action that is designed but not available yet."""
+def check_policies(policies: Sequence[Policy], handled: Sequence[str] = ()) -> None:
+    """SpecError for an action that neither this module nor a handler carries out."""
+    known = (*ALERT_ACTIONS, *handled)
     for i, policy in enumerate(policies):
-        if policy.action not in ALERT_ACTIONS:
+        if policy.action not in known:
             raise SpecError(
-                f"monitor.policies[{i}]: action '{policy.action}' is not available yet "
-                f"(it comes with shadow deployments); use {' or '.join(ALERT_ACTIONS)} for now"
+                f"monitor.policies[{i}]: action '{policy.action}' cannot be carried out "
+                f"here; use one of {', '.join(known)}"
             )
 
 
@@ -51,11 +56,13 @@ def apply_policies(
     evidence: Mapping[str, Any],
     record: Record,
     *,
+    handlers: Mapping[str, Handler] | None = None,
     backoff_s: float = 0.5,
 ) -> list[ActionResult]:
     """Run every policy whose signals alert; returns what each did (never raises for a
-    webhook that fails: its outcome says why)."""
-    check_policies(policies)
+    webhook or a handler that fails: its outcome says why)."""
+    handlers = handlers or {}
+    check_policies(policies, list(handlers))
     results = []
     for policy in policies:
         fired = tuple(s for s in policy.when if s in alerts)
@@ -72,6 +79,9 @@ def apply_policies(
             record(ALERT_EVENT, {**payload, "delivered": True})
             results.append(ActionResult("log", fired, True, 1, "recorded as an event"))
             continue
+        if policy.action in handlers:
+            results.append(_handle(policy.action, handlers[policy.action], payload, record))
+            continue
         result = _send(policy, payload, backoff_s)
         record(
             ALERT_EVENT,
@@ -85,6 +95,19 @@ def apply_policies(
         )
         results.append(result)
     return results
+
+
+def _handle(action: str, handler: Handler, payload: dict[str, Any], record: Record) -> ActionResult:
+    """Record the decision, carry it out, record how it went; a failure is a result."""
+    fired = tuple(payload["signals"])
+    record(ALERT_EVENT, {**payload, "delivered": None, "message": f"{action} started"})
+    try:
+        message, done = handler(payload), True
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, never lost
+        message, done = f"{action} failed: {type(exc).__name__}: {exc}", False
+        log.error(message)
+    record(f"monitor.{action}", {**payload, "delivered": done, "message": message})
+    return ActionResult(action, fired, done, 1, message)
 
 
 def _send(policy: Policy, payload: Mapping[str, Any], backoff_s: float) -> ActionResult:

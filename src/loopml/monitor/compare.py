@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from loopml.domain import DriftReport, FeatureDrift
+from loopml.domain import FeatureDrift
+from loopml.domain.monitor import DriftVerdicts
 from loopml.errors import DataError
 from loopml.monitor.measure import (
     accumulate,
@@ -33,20 +33,12 @@ Table = pd.DataFrame | str | Path
 
 
 @dataclass(frozen=True)
-class DriftCheck:
+class DriftCheck(DriftVerdicts):
     """The answer of ``drift``: one FeatureDrift per column, and the sizes compared."""
 
     features: tuple[FeatureDrift, ...]
     reference_rows: int
     current_rows: int
-
-    @property
-    def drifted_features(self) -> list[str]:
-        return [f.feature for f in self.features if f.drifted]
-
-    @property
-    def alert(self) -> bool:
-        return bool(self.drifted_features)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: per column its test, score, threshold and verdict."""
@@ -57,12 +49,6 @@ class DriftCheck:
             "drifted": self.drifted_features,
             "columns": [feature_dict(f) for f in self.features],
         }
-
-    def report(self, model_name: str, version: int) -> DriftReport:
-        return DriftReport(
-            model_name, version, self.reference_rows, self.current_rows, self.features,
-            datetime.now(UTC),
-        )  # fmt: skip
 
 
 def feature_dict(feature: FeatureDrift) -> dict[str, Any]:

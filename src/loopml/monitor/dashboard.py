@@ -10,11 +10,11 @@ plotly.js inlined once (no network); user text is escaped by the template.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import jinja2
 import numpy as np
 
 from loopml.monitor.checks import MonitorOutcome, WindowSummary
@@ -25,15 +25,8 @@ from loopml.monitor.columns import (
     NumericReference,
 )
 from loopml.profile.charts import BLUE, FONT, GREY, RED
-from loopml.profile.html import ChartBook, Figure, plotly_config, plotly_js
+from loopml.profile.html import ChartBook, Figure, render_page
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("loopml.monitor", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 MAX_CATEGORIES = 20
 
 
@@ -44,8 +37,9 @@ def render_monitoring(
     references: Mapping[str, ColumnReference],
     latest: Mapping[str, ColumnWindow] | None,
     actions: list[Any] = (),  # type: ignore[assignment]
+    decisions: Sequence[Decision] = (),
 ) -> str:
-    """The report as one HTML document (a str)."""
+    """The report as one HTML document (a str); ``decisions`` newest first."""
     book = ChartBook()
     windows = outcome.windows
     drifted = outcome.latest.drifted_features if outcome.latest else []
@@ -54,22 +48,49 @@ def render_monitoring(
         for name in drifted
         if latest is not None and name in latest
     ]
-    return _ENV.get_template("monitoring.html.j2").render(
+    return render_page(
+        "loopml.monitor",
+        "monitoring.html.j2",
+        book,
         o=outcome,
         model_ref=model_ref,
         generated_at=datetime.now(UTC),
         actions=actions,
+        decisions=decisions,
         drift_chart=book.add(drift_figure(windows)),
         quality_chart=book.add(quality_figure(windows)),
         performance_chart=book.add(performance_figure(windows)),
         latency_chart=book.add(latency_figure(windows)),
         traffic_chart=book.add(traffic_figure(windows)),
         distributions=distributions,
-        figures=book.json(),
-        config=plotly_config(),
-        plotly_js=plotly_js(),
         fmt=_fmt,
     )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One line of the report's decisions: an event, when, and what it says."""
+
+    at: datetime
+    kind: str
+    text: str
+
+
+DECISION_KINDS = ("monitor.", "retrain.", "deployment.", "model.promoted")
+
+
+def decisions_of(events: Sequence[Any], limit: int = 50) -> list[Decision]:
+    """The events that record what monitoring decided and what followed, newest first."""
+    chosen = [e for e in events if e.kind.startswith(DECISION_KINDS)]
+    return [Decision(e.created_at, e.kind, _say(e.payload)) for e in reversed(chosen)][:limit]
+
+
+def _say(payload: Mapping[str, Any]) -> str:
+    for key in ("message", "reason"):
+        if payload.get(key):
+            return str(payload[key])
+    shown = {k: v for k, v in payload.items() if not isinstance(v, dict | list)}
+    return ", ".join(f"{k} {v}" for k, v in shown.items() if v is not None)
 
 
 def _fmt(value: Any, digits: int = 4) -> str:

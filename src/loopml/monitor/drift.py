@@ -8,33 +8,23 @@ bin of the reference with the share of the current rows in the same bins::
 Numeric features are binned at the reference's deciles (duplicate edges merged, outer
 bins open-ended); categorical and boolean features by category, with one more bin for
 categories the reference never saw. Missing values always have a bin of their own, so a
-rise in missing values is drift too. Shares are floored at ``EPSILON`` so that an empty
-bin gives a large but finite score. Usual reading: < 0.1 stable, 0.1-0.2 moderate,
+rise in missing values is drift too. Shares are floored (``statistics.psi``) so that an
+empty bin gives a large but finite score. Usual reading: < 0.1 stable, 0.1-0.2 moderate,
 >= 0.2 significant. Datetime and free-text columns are not measured.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
-
 import numpy as np
 import pandas as pd
 
 from loopml.data.schema import category_strings
-from loopml.domain import ColumnKind, ColumnSchema, DriftReport, FeatureDrift, Schema
+from loopml.domain import ColumnKind, ColumnSchema, FeatureDrift, Schema
 from loopml.errors import DataError
+from loopml.monitor.statistics import psi
 
-EPSILON = 1e-4
 N_BINS = 10
 MEASURED_KINDS = (ColumnKind.NUMERIC, ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
-
-
-def psi(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
-    """PSI of two count vectors over the same bins (shares floored at ``EPSILON``)."""
-    ref = np.maximum(reference_counts / max(reference_counts.sum(), 1), EPSILON)
-    cur = np.maximum(current_counts / max(current_counts.sum(), 1), EPSILON)
-    return float(np.sum((cur - ref) * np.log(cur / ref)))
 
 
 def numeric_bin_counts(reference: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -138,46 +128,3 @@ def _as_float(values: pd.Series, name: str, where: str) -> np.ndarray:
         return pd.to_numeric(values, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as exc:
         raise DataError(f"column '{name}' of the {where} data should be numeric: {exc}") from exc
-
-
-def make_drift_report(
-    model_name: str,
-    version: int,
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    schema: Schema,
-    threshold: float = 0.2,
-    min_rows: int = 30,
-) -> DriftReport:
-    """Measure drift of ``model_name@version``'s traffic; see ``compute_drift``.
-
-    Raises:
-        DataError: as ``compute_drift``.
-    """
-    features = compute_drift(
-        reference,
-        current,
-        schema,
-        threshold=threshold,
-        min_rows=min_rows,
-        subject=f"{model_name}@{version}",
-    )
-    return DriftReport(
-        model_name=model_name,
-        version=version,
-        reference_rows=len(reference),
-        current_rows=len(current),
-        features=tuple(features),
-        created_at=datetime.now(UTC),
-    )
-
-
-def summarize_drift(features: Sequence[FeatureDrift]) -> str:
-    """One line for a log or a terminal: which features drifted, worst first."""
-    drifted = sorted((f for f in features if f.drifted), key=lambda f: -f.score)
-    if not drifted:
-        worst = max(features, key=lambda f: f.score, default=None)
-        tail = f" (highest PSI {worst.feature}: {worst.score:.3f})" if worst else ""
-        return f"no drift in {len(features)} feature(s){tail}"
-    listed = ", ".join(f"{f.feature} ({f.score:.3f})" for f in drifted)
-    return f"{len(drifted)} of {len(features)} feature(s) drifted: {listed}"

@@ -38,7 +38,7 @@ from loopml.domain import Schema, Snapshot
 from loopml.evaluate.gate import ChampionRule, apply_gate
 from loopml.features.compile import compile_transform
 from loopml.pipeline.step import Step, StepContext
-from loopml.registry import output_schema, register_model
+from loopml.registry import output_schema, register_model, set_challenger
 from loopml.spec import FileSource, ProjectSpec
 from loopml.train.bundle import ModelBundle
 from loopml.train.search import fit_default, fit_final, run_search
@@ -49,6 +49,16 @@ LABELLED, LABELS, TRAIN, TEST = "labelled", "labels", "train", "test"
 SIGNATURE, EVALUATION, GATE, REGISTRATION = "signature", "evaluation", "gate", "registration"
 SEARCH, MODEL, LINEAR = "search", "model", "model_linear"
 FITTED, SAMPLE = "model_fitted", "holdout_sample"
+
+
+@dataclass(frozen=True)
+class Retraining:
+    """A run that retrains on fresh data: ``traffic`` is the digest of a Parquet artifact of
+    feedback-labelled traffic (features and target) appended to the training part after
+    the split (never to the hold-out), cleaned as training rows are; the version it
+    registers becomes ``challenger``, never champion, whatever the gate says."""
+
+    traffic: str | None
 
 
 @dataclass(frozen=True)
@@ -66,11 +76,14 @@ def lifecycle_steps(
     env: Mapping[str, str],
     label_sets: Sequence[LabelSet] = (),
     store_url: str = "",
+    retrain: Retraining | None = None,
 ) -> list[Step]:
     """The steps of one `loopml run` for ``spec``, with fingerprints from the spec.
 
-    ``store_url`` lets the search's worker processes open the metadata store."""
-    return data_steps(spec, project_dir, env, label_sets) + model_steps(spec, store_url)
+    ``store_url`` lets the search's worker processes open the metadata store; with
+    ``retrain`` the run is a retraining (see ``Retraining``)."""
+    steps = model_steps(spec, store_url, retrain)
+    return data_steps(spec, project_dir, env, label_sets) + steps
 
 
 def data_steps(
@@ -113,7 +126,9 @@ def data_steps(
     ]
 
 
-def model_steps(spec: ProjectSpec, store_url: str = "") -> list[Step]:
+def model_steps(
+    spec: ProjectSpec, store_url: str = "", retrain: Retraining | None = None
+) -> list[Step]:
     """split -> train (search) -> evaluate -> gate -> register.
 
     train fits the model; evaluate chooses its decision threshold and writes the bundle
@@ -128,10 +143,10 @@ def model_steps(spec: ProjectSpec, store_url: str = "") -> list[Step]:
     return [
         Step(
             "split",
-            _split(spec),
-            inputs=(LABELLED,),
+            _split(spec, retrain.traffic if retrain else None),
+            inputs=(LABELLED, CLEANING),
             outputs={TRAIN: "parquet", TEST: "parquet", SAMPLE: "parquet"},
-            fingerprint=spec.section_hash("split", "problem"),
+            fingerprint=f"{spec.section_hash('split', 'problem')}:{retrain and retrain.traffic}",
         ),
         Step(
             "train",
@@ -156,10 +171,10 @@ def model_steps(spec: ProjectSpec, store_url: str = "") -> list[Step]:
         ),
         Step(
             "register",
-            _register(spec),
+            _register(spec, challenger=retrain is not None),
             inputs=("ingest", LABELS, SIGNATURE, SEARCH, TRAIN, TEST, EVALUATION, GATE, *models),
             outputs={REGISTRATION: "json"},
-            fingerprint=spec.name,
+            fingerprint=f"{spec.name}:{'retrain' if retrain else ''}",
         ),
     ]
 
@@ -298,23 +313,54 @@ def _label(spec: ProjectSpec, label_sets: Sequence[LabelSet]) -> Any:
     return label
 
 
-def _split(spec: ProjectSpec) -> Any:
-    def split(ctx: StepContext, labelled: pd.DataFrame) -> Mapping[str, Any]:
+def _split(spec: ProjectSpec, traffic: str | None) -> Any:
+    def split(
+        ctx: StepContext, labelled: pd.DataFrame, cleaning: dict[str, Any]
+    ) -> Mapping[str, Any]:
         frame = labelled.drop(columns=[c for c in LINEAGE_COLUMNS if c in labelled.columns])
         frame = frame[frame[spec.problem.target].notna()]
         target, task = spec.problem.target, spec.problem.task
         train, test = split_frame(frame, spec.split, target, task)
         train, sample = sample_holdout(train, spec.split, target, task)
-        ctx.log_metrics(
-            {
-                "train_rows": float(len(train)),
-                "test_rows": float(len(test)),
-                "sample_rows": float(len(sample)),
-            }
-        )
+        metrics = {"train_rows": len(train), "test_rows": len(test), "sample_rows": len(sample)}
+        if traffic is not None:
+            cleaned = CleaningLog.from_dict(cleaning)
+            extra = _traffic_rows(ctx, traffic, train, cleaned, spec.split.time_column)
+            train = pd.concat([train, extra], ignore_index=True)
+            metrics.update(train_rows=len(train), traffic_rows=len(extra))
+        ctx.log_metrics({k: float(v) for k, v in metrics.items()})
         return {TRAIN: train, TEST: test, SAMPLE: sample}
 
     return split
+
+
+def _traffic_rows(
+    ctx: StepContext, digest: str, train: pd.DataFrame, log: CleaningLog, time_column: str | None
+) -> pd.DataFrame:
+    """The feedback-labelled traffic cleaned like training rows, in the training columns.
+
+    Columns the traffic lacks (excluded ones) stay empty, except the split's time column,
+    which takes the time of the prediction: the traffic is newer than every training row.
+    """
+    rows = pd.read_parquet(io.BytesIO(ctx.artifacts.get_bytes(digest)))
+    served_at = rows.pop("predicted_at") if "predicted_at" in rows.columns else None
+    rows = apply_cleaning_log(rows, log)
+    if time_column and time_column not in rows.columns and served_at is not None:
+        rows[time_column] = _as_time_like(served_at, train[time_column])
+    rows = rows.reindex(columns=train.columns)
+    for column in train.columns:
+        if rows[column].isna().all() or train[column].dtype == rows[column].dtype:
+            continue
+        rows[column] = rows[column].astype(train[column].dtype, errors="ignore")
+    return rows
+
+
+def _as_time_like(times: pd.Series, like: pd.Series) -> pd.Series:
+    """``times`` (UTC) in the time zone, or none, of ``like``."""
+    times = pd.to_datetime(times, utc=True)
+    if isinstance(like.dtype, pd.DatetimeTZDtype):
+        return times.dt.tz_convert(like.dtype.tz)
+    return times.dt.tz_localize(None)
 
 
 def _train(spec: ProjectSpec, store_url: str) -> Any:
@@ -462,7 +508,7 @@ def _score_champion(
     return {"ref": champion["ref"], "digest": champion["digest"], "metrics": metrics}
 
 
-def _register(spec: ProjectSpec) -> Any:
+def _register(spec: ProjectSpec, challenger: bool = False) -> Any:
     def register(
         ctx: StepContext,
         ingest: dict[str, Any],
@@ -505,10 +551,13 @@ def _register(spec: ProjectSpec) -> Any:
             signature=Schema.from_dict(signature),
             metrics=evaluation["candidates"][best],
             lineage=lineage,
-            champion=gate["verdict"] == "go",
+            champion=gate["verdict"] == "go" and not challenger,
             require_approval=spec.registry.require_approval,
             approvers=spec.registry.approvers,
         )
+        if challenger:
+            set_challenger(ctx.store, ctx.project_id, spec.name, version.version)
+            version = ctx.store.get_model_version(spec.name, version.version)
         awaiting = gate["verdict"] == "go" and spec.registry.require_approval
         return {
             REGISTRATION: {

@@ -1,8 +1,10 @@
-"""Helpers shared by the self-contained HTML reports (profile, evaluation): a book of
-Plotly figure specs, embedded as escaped JSON and drawn by plotly.js inlined once."""
+"""Helpers shared by the self-contained HTML reports (profile, evaluation, monitoring): a
+book of Plotly figure specs, embedded as escaped JSON and drawn by plotly.js inlined once,
+and the rendering of a package's Jinja template with them."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -30,6 +32,29 @@ class ChartBook:
         text = json.dumps(json_ready(self.figures), separators=(",", ":"), allow_nan=False)
         escaped = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         return Markup(escaped)  # noqa: S704 - JSON with every markup character escaped
+
+
+def render_page(package: str, template: str, book: ChartBook, **context: Any) -> str:
+    """Render ``template`` from ``package``'s ``templates`` folder (user text escaped) with
+    ``context`` and what every report template draws with: ``figures`` (the book's
+    specs), ``config`` and ``plotly_js``."""
+    page = _environment(package).get_template(template)
+    return page.render(
+        **context, figures=book.json(), config=plotly_config(), plotly_js=plotly_js()
+    )
+
+
+@functools.cache
+def _environment(package: str) -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader(package, "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def plotly_config() -> Markup:

@@ -11,21 +11,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
-
 from loopml.profile import charts
-from loopml.profile.html import ChartBook, plotly_config, plotly_js
+from loopml.profile.html import ChartBook, render_page
 from loopml.profile.profile import Profile
 from loopml.profile.stats import ColumnStats
 from loopml.profile.warnings import Finding
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("loopml.profile", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 KIND_TITLES = {
     "leakage": "Leakage",
     "duplicate_columns": "Duplicate columns",
@@ -70,7 +61,10 @@ def render_profile(profile: Profile) -> str:
         (rel, book.add(charts.relation_figure(rel, profile.task or "")))
         for rel in profile.relations
     ]
-    return _ENV.get_template("profile.html.j2").render(
+    return render_page(
+        "loopml.profile",
+        "profile.html.j2",
+        book,
         p=profile,
         title=profile.title or "Data profile",
         cards=cards,
@@ -93,9 +87,6 @@ def render_profile(profile: Profile) -> str:
         missing_chart=book.add(charts.missing_figure(profile.missing))
         if profile.missing.any_missing
         else None,
-        figures=book.json(),
-        config=plotly_config(),
-        plotly_js=plotly_js(),
         fmt=format_value,
         pct=format_share,
         size=format_bytes,

@@ -19,6 +19,7 @@ from loopml.registry.registry import (
     promote,
     register_model,
     resolve_model,
+    set_challenger,
 )
 
 __all__ = [
@@ -41,5 +42,6 @@ __all__ = [
     "reject",
     "resolve_model",
     "set_alias",
+    "set_challenger",
     "stage_history",
 ]

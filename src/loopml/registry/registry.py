@@ -62,24 +62,29 @@ def register_model(
         },
     )
     if champion and require_approval:
-        previous = find_alias(store, name, CHALLENGER)
-        store.set_alias(name, CHALLENGER, version.version)
-        store.add_event(
-            project_id,
-            "model.alias_set",
-            {
-                "model": name,
-                "version": version.version,
-                "alias": CHALLENGER,
-                "previous": previous.version if previous else None,
-                "by": "",
-            },
-        )
+        set_challenger(store, project_id, name, version.version)
         payload = {"model": name, "version": version.version, "approvers": list(approvers)}
         store.add_event(project_id, "model.approval_requested", payload)
     elif champion:
         promote(store, project_id, name, version.version, reason="passed the gate")
     return store.get_model_version(name, version.version)
+
+
+def set_challenger(store: MetadataStore, project_id: str, name: str, version: int) -> None:
+    """Point ``challenger`` at ``name@version`` and record it (``model.alias_set``)."""
+    previous = find_alias(store, name, CHALLENGER)
+    store.set_alias(name, CHALLENGER, version)
+    store.add_event(
+        project_id,
+        "model.alias_set",
+        {
+            "model": name,
+            "version": version,
+            "alias": CHALLENGER,
+            "previous": previous.version if previous else None,
+            "by": "",
+        },
+    )
 
 
 def promote(store: MetadataStore, project_id: str, name: str, version: int, *, reason: str) -> None:

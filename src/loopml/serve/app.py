@@ -1,6 +1,8 @@
 """The model server: a FastAPI app that validates JSON rows, predicts and logs each answer.
 
-Routes: ``POST /predict`` (``{"row": {...}}`` or ``{"rows": [...]}``), ``POST /feedback``
+Routes: ``POST /predict`` (``{"row": {...}}``, ``{"rows": [...]}`` or, cheapest for big
+batches, ``{"columns": {"name": [...], ...}}``), ``POST /explain`` (the same bodies: each
+row's prediction with every input column's contribution), ``POST /feedback``
 (ground truth for earlier prediction ids), ``GET /health`` (the process is up),
 ``GET /ready`` (a model is loaded and the server is not shutting down), ``GET /metrics``
 (Prometheus), ``GET /admin/deployment`` and ``POST /admin/reload`` (check the store for
@@ -22,7 +24,7 @@ import hmac
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,15 +53,17 @@ log = logging.getLogger("loopml.serve")
 class ServeOptions:
     """How the server batches, logs and guards; see ``loopml.spec.serving.ServeSpec``."""
 
-    max_body_bytes: int = 1_000_000
+    max_body_bytes: int = 16_000_000  # a 10,000-row batch is about 1.7 MB
     batch_window_ms: float = 0.0
     batch_max_rows: int = 256
     log_flush_s: float = 1.0
     log_max_rows: int = 1000
     model_threads: int = 1
+    batch_threads: int = 1
     watch_interval_s: float = 1.0
     inline_rows: int = 64
     token: str | None = None
+    explain_max_rows: int = 1000
 
 
 class DeploymentSource(Protocol):
@@ -76,6 +80,10 @@ class DeploymentSource(Protocol):
 
 FeedbackSink = Callable[[list[tuple[str, Any]]], int]
 
+Background = Callable[[int], Any]
+"""version -> rows like that version's training data (a DataFrame) or None: the reference
+``POST /explain`` measures contributions from (None: the explained rows themselves)."""
+
 
 class ModelServer:
     """The state behind the app: the routing in service, slots, metrics, the watcher."""
@@ -88,8 +96,11 @@ class ModelServer:
         sink_for: Callable[[int, bool], PredictionSink],
         options: ServeOptions,
         deployments: DeploymentSource | None,
+        background: Background | None = None,
     ) -> None:
         self.model_name = model_name
+        self.background = background
+        self._backgrounds: dict[int, Any] = {}
         self.options = options
         self.deployments = deployments
         self.sink_for = sink_for
@@ -139,6 +150,7 @@ class ModelServer:
             name=f"v{version}",
             thread_init=_thread_limit(self.options.model_threads),
             inline_rows=self.options.inline_rows,
+            big_thread_init=_thread_limit(self.options.batch_threads),
         )
         batcher.start()
         slot = self._slots[(version, shadow)] = Slot(
@@ -231,7 +243,7 @@ class ModelServer:
         self.metrics.request("predict", status)
         return status, answer
 
-    async def predict(self, rows: list[Any], at: datetime, started: float) -> dict[str, Any]:
+    async def predict(self, rows: Sequence[Any], at: datetime, started: float) -> dict[str, Any]:
         routing = self.routing
         assert routing is not None
         primary = routing.primary
@@ -253,7 +265,7 @@ class ModelServer:
         return {"model": parts[0].slot.ref, "prediction_ids": ids, **_merge(parts, len(rows))}
 
     async def _split(
-        self, routing: Routing, rows: list[Any], columns: Any, split: list[bool]
+        self, routing: Routing, rows: Sequence[Any], columns: Any, split: list[bool]
     ) -> list[_Part]:
         assert routing.challenger is not None
         mask = np.asarray(split)
@@ -266,7 +278,7 @@ class ModelServer:
         results = await asyncio.gather(*(s.batcher.predict(c, len(i)) for s, i, c in jobs))
         return [_Part(s, i, r, c) for (s, i, c), r in zip(jobs, results, strict=True)]
 
-    async def _shadow(self, slot: Slot, rows: list[Any], ids: list[str], at: datetime) -> None:
+    async def _shadow(self, slot: Slot, rows: Sequence[Any], ids: list[str], at: datetime) -> None:
         started = time.perf_counter()
         try:
             columns = self.validator(slot).columns_of(rows)
@@ -279,7 +291,7 @@ class ModelServer:
         self.metrics.predicted(slot.name, slot.version, len(rows), elapsed, "shadow")
 
     def _log(
-        self, part: _Part, rows: list[Any], ids: list[str], elapsed: float, at: datetime
+        self, part: _Part, rows: Sequence[Any], ids: list[str], elapsed: float, at: datetime
     ) -> None:
         logged = part.result.probabilities
         if logged is not None and logged.ndim == 2:  # multiclass: the predicted class's
@@ -289,6 +301,65 @@ class ModelServer:
         part.slot.logger.log(
             rows, ids, part.result.predictions, logged, elapsed * 1000.0, at, columns=part.columns
         )
+
+    # -- explanations ------------------------------------------------------------------
+
+    async def answer_explain(
+        self, headers: Mapping[bytes, bytes], body: bytes | None
+    ) -> tuple[int, dict[str, Any]]:
+        """(status, JSON-ready answer) of one ``POST /explain``: the statuses of
+        ``/predict``, and 422 for rows the explanation cannot take."""
+        from loopml.errors import DataError
+
+        status, answer = 200, None
+        try:
+            if not _token_ok(headers, self.options.token):
+                status, answer = 401, _UNAUTHORIZED
+            elif body is None:
+                limit = self.options.max_body_bytes
+                raise RequestError(413, f"request body is larger than {limit} bytes")
+            else:
+                answer = await self.explain(rows_of(parse_json(body)))
+        except RequestError as exc:
+            status, answer = exc.status, exc.body
+        except DataError as exc:
+            status, answer = 422, {"detail": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - any model failure is a 500
+            log.exception("the model failed to explain")
+            status = 500
+            answer = {"detail": f"the model failed to explain: {type(exc).__name__}"}
+        self.metrics.request("explain", status)
+        return status, answer
+
+    async def explain(self, rows: Sequence[Any]) -> dict[str, Any]:
+        """Each row's prediction by the primary model with every input column's
+        contribution and the base value (``loopml.evaluate.explain.explain_prediction``)."""
+        limit = self.options.explain_max_rows
+        if len(rows) > limit:
+            raise RequestError(422, f"explain takes at most {limit} rows; got {len(rows)}")
+        assert self.routing is not None
+        primary = self.routing.primary
+        columns = self.validator(primary).columns_of(rows)
+        background = await run_in_threadpool(self._background_of, primary.version)
+        bundle = primary.model.bundle
+        explained = await run_in_threadpool(_explain, bundle, columns, background)
+        return {"model": primary.ref, "explanations": explained}
+
+    def _background_of(self, version: int) -> Any:
+        """The background rows of ``version``, asked for once (None without a source)."""
+        if self.background is None:
+            return None
+        if version not in self._backgrounds:
+            self._backgrounds[version] = self.background(version)
+        return self._backgrounds[version]
+
+
+def _explain(bundle: ModelBundle, columns: dict[str, np.ndarray], background: Any) -> Any:
+    import pandas as pd
+
+    from loopml.evaluate.explain import explain_prediction
+
+    return explain_prediction(bundle, pd.DataFrame(columns, copy=False), background)
 
 
 @dataclass(frozen=True)
@@ -388,6 +459,7 @@ def create_app(
     options: ServeOptions | None = None,
     deployments: DeploymentSource | None = None,
     feedback: FeedbackSink | None = None,
+    background: Background | None = None,
     flush_interval_s: float | None = None,
     max_body_bytes: int | None = None,
     max_buffered_rows: int | None = None,
@@ -403,6 +475,7 @@ def create_app(
             ``options.watch_interval_s``; None serves ``version`` alone.
         feedback: stores ``[(prediction_id, value)]`` from ``POST /feedback``; without
             it the route answers 404.
+        background: ``version -> rows`` for ``POST /explain`` (see ``Background``).
         flush_interval_s, max_body_bytes, max_buffered_rows: shortcuts for ``options``.
 
     The server state is reachable as ``app.state.server`` (a ``ModelServer``).
@@ -426,7 +499,7 @@ def create_app(
             raise LookupError(f"no prediction sink for {model_name}@{v}")
         return sink_for(v, shadow)
 
-    server = ModelServer(bundle, model_name, version, pick_sink, options, deployments)
+    server = ModelServer(bundle, model_name, version, pick_sink, options, deployments, background)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -483,6 +556,17 @@ def _add_routes(
         except RequestError:
             body = None
         return _json(*await server.answer_predict(headers, body))
+
+    @app.post("/explain", openapi_extra=Validator(bundle.signature).openapi_body())
+    async def explain(request: Request) -> Response:
+        """Each row's prediction with every input column's contribution and the base
+        value: ``base_value`` + the contributions = ``output`` (``units`` says what)."""
+        headers = {k.encode("latin-1"): v.encode("latin-1") for k, v in request.headers.items()}
+        try:
+            body: bytes | None = await read_body(request, options.max_body_bytes)
+        except RequestError:
+            body = None
+        return _json(*await server.answer_explain(headers, body))
 
     @app.post("/feedback")
     async def post_feedback(request: Request) -> Response:

@@ -6,7 +6,9 @@ Requests queue on the event loop. A single task takes the first waiting request,
 own thread for batches of at most ``inline_rows`` rows (a small predict is cheaper than
 handing the GIL to another thread and back), on the worker thread otherwise. While the
 model works, new requests queue, so under load the batches grow by themselves and an
-idle server answers a lone request at once.
+idle server answers a lone request at once. A request of ``max_rows`` rows or more is a
+batch already: it skips the queue and runs on a thread of its own, which may use more
+OpenMP/BLAS threads (``big_thread_init``) than the batches do.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class MicroBatcher:
         name: str = "model",
         thread_init: Callable[[], Any] | None = None,
         inline_rows: int = 0,
+        big_thread_init: Callable[[], Any] | None = None,
     ) -> None:
         self.model = model
         self.window_s = window_s
@@ -56,6 +59,9 @@ class MicroBatcher:
         self._task: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(
             1, thread_name_prefix=f"loopml-{name}", initializer=thread_init
+        )
+        self._big_executor = ThreadPoolExecutor(
+            1, thread_name_prefix=f"loopml-{name}-big", initializer=big_thread_init or thread_init
         )
         self.batches = 0  # predict calls made, for tests and metrics
 
@@ -73,6 +79,7 @@ class MicroBatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._executor.shutdown(wait=True)
+        self._big_executor.shutdown(wait=True)
 
     async def predict(self, columns: Columns, rows: int) -> Prediction:
         """The model's prediction for ``rows`` rows of ``columns``, batched with others."""
@@ -80,7 +87,7 @@ class MicroBatcher:
             raise RuntimeError("MicroBatcher.start() was not called")
         if rows >= self.max_rows:  # a big request is a batch already
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self.model, columns)
+            return await loop.run_in_executor(self._big_executor, self.model, columns)
         done: asyncio.Future[Prediction] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(columns, rows, done))
         return await done

@@ -199,23 +199,24 @@ class PredictionLogger:
 
     def _frame_of_columns(self, entries: list[_Entry], schema: Schema) -> pd.DataFrame:
         """The batch from the entries' column arrays: the frame ``_frame_of_rows`` gives,
-        built with NumPy instead of row by row."""
+        built as one Arrow table from NumPy arrays (no per-row Python objects, one
+        conversion to pandas) so that the thread holds the GIL as briefly as it can."""
+        import pyarrow as pa
+
         counts = [len(e.ids) for e in entries]
         n = sum(counts)
         stamps = np.array([e.at.replace(tzinfo=None) for e in entries], dtype="datetime64[us]")
         columns: dict[str, Any] = {
-            "prediction_id": pd.array([i for e in entries for i in e.ids], dtype="str"),
-            "predicted_at": pd.DatetimeIndex(np.repeat(stamps, counts)).tz_localize("UTC"),
-            **{name: [value] * n for name, value in self.labels.items()},
+            "prediction_id": pa.array([i for e in entries for i in e.ids], pa.string()),
+            "predicted_at": pa.array(np.repeat(stamps, counts), pa.timestamp("us", tz="UTC")),
+            **{name: pa.array([value] * n) for name, value in self.labels.items()},
             "latency_ms": np.repeat(np.array([e.latency_ms for e in entries]), counts),
         }
-        features = pd.DataFrame(
-            {c: np.concatenate([e.columns[c] for e in entries]) for c in schema.names()}  # type: ignore[index]
-        )
-        typed = _with_schema_dtypes(features, schema)
-        columns.update({str(name): typed[name] for name in typed.columns})
+        for col in schema.columns:
+            values = np.concatenate([e.columns[col.name] for e in entries])  # type: ignore[index]
+            columns[col.name] = _arrow_feature(values, col.kind)
         predictions = np.concatenate([np.asarray(e.predictions) for e in entries])
-        columns["prediction"] = pd.Series(predictions.tolist())
+        columns["prediction"] = pa.array(predictions.tolist())
         if any(e.probabilities is not None for e in entries):
             columns["probability"] = np.concatenate(
                 [
@@ -225,7 +226,11 @@ class PredictionLogger:
                     for e in entries
                 ]
             )
-        return pd.DataFrame({k: _plain(v) for k, v in columns.items()})
+        frame = pa.table(columns).to_pandas()
+        for col in schema.columns:
+            if col.kind is ColumnKind.BOOLEAN:
+                frame[col.name] = frame[col.name].astype("boolean")
+        return frame
 
     def _frame_of_rows(self, entries: list[_Entry]) -> pd.DataFrame:
         rows: list[Mapping[str, Any]] = []
@@ -301,6 +306,25 @@ def _category_column(values: pd.Series) -> pd.Series:
     if plain and all(isinstance(v, str) or v != v for v in array):  # text or NaN
         return values.astype("str")
     return category_strings(values).astype("str")
+
+
+def _arrow_feature(values: np.ndarray, kind: ColumnKind) -> Any:
+    """One feature column as Arrow, typed as ``_with_schema_dtypes`` types it."""
+    import pyarrow as pa
+
+    if kind is ColumnKind.NUMERIC:
+        return np.asarray(values, dtype=np.float64)
+    if kind is ColumnKind.BOOLEAN:
+        return pa.array(values, pa.bool_(), from_pandas=True)
+    types = set(map(type, values))
+    plain = types <= {str} or (
+        types <= {str, float} and all(type(v) is str or v != v for v in values)
+    )
+    if not plain and kind is ColumnKind.CATEGORICAL:
+        values = category_strings(pd.Series(values)).to_numpy(dtype=object)
+    elif not plain:
+        values = pd.Series(values).astype("str").to_numpy(dtype=object)
+    return pa.array(values, pa.string(), from_pandas=True)  # text, NaN as null
 
 
 def _plain(values: Any) -> Any:

@@ -11,7 +11,7 @@ scores the same rows after the answer is sent; its output goes to its own log on
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +53,7 @@ class Routing:
     def slots(self) -> list[Slot]:
         return [self.primary] if self.challenger is None else [self.primary, self.challenger]
 
-    def to_challenger(self, rows: list[Any], ids: list[str]) -> list[bool] | None:
+    def to_challenger(self, rows: Sequence[Any], ids: list[str]) -> list[bool] | None:
         """Per row, whether the challenger answers it; None when the primary answers all."""
         if self.challenger is None or self.mode not in ("ab", "canary") or self.percent <= 0:
             return None

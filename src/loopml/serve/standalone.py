@@ -5,7 +5,7 @@ A package folder holds ``model.pkl`` (the bundle bytes), ``model.sha256``, ``mod
 which calls ``main()`` here. Predictions are logged as Parquet files in a local folder.
 
     python serve.py [--host 127.0.0.1] [--port 8080] [--log-dir predictions]
-                    [--max-body-bytes 1000000]
+                    [--max-body-bytes 16000000] [--batch-threads 1]
 
 ``LOOPML_TOKEN``, when set, is the API token the server requires.
 """
@@ -80,11 +80,12 @@ def main(argv: list[str] | None = None, folder: Path | None = None) -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--log-dir", type=Path, default=Path("predictions"))
     parser.add_argument("--folder", type=Path, default=folder or Path.cwd())
-    parser.add_argument("--max-body-bytes", type=int, default=1_000_000)
+    parser.add_argument("--max-body-bytes", type=int, default=16_000_000)
+    parser.add_argument("--batch-threads", type=int, default=1, help="threads of big batches")
     args = parser.parse_args(argv)
     from loopml.serve.app import ServeOptions
 
-    options = ServeOptions(max_body_bytes=args.max_body_bytes)
+    options = ServeOptions(max_body_bytes=args.max_body_bytes, batch_threads=args.batch_threads)
     token = os.environ.get("LOOPML_TOKEN")
     app = create_package_app(args.folder, args.log_dir, options, token=token)
     run_server(app, host=args.host, port=args.port)

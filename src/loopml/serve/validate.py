@@ -8,9 +8,9 @@ arrays the compiled model takes (float64 for numbers, objects with NaN elsewhere
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import orjson
@@ -137,22 +137,71 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def rows_of(payload: Any) -> list[Any]:
-    shape = 'send {"rows": [{...}, ...]} or {"row": {...}}'
+_SHAPE = 'send {"rows": [{...}, ...]}, {"row": {...}} or {"columns": {"name": [...], ...}}'
+
+
+class ColumnLists(Sequence[dict[str, Any]]):
+    """The body's ``{"columns": {name: [values]}}`` form: one list per field, all the same
+    length. Validation reads the lists as they are; rows are built only when asked for
+    (a split or a 422 needs them)."""
+
+    def __init__(self, lists: dict[str, list[Any]], n: int) -> None:
+        self.lists = lists
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(self.n))]
+        return {name: values[i] for name, values in self.lists.items()}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        names = list(self.lists)
+        columns = zip(*self.lists.values(), strict=True)
+        return (dict(zip(names, values, strict=True)) for values in columns)
+
+
+def rows_of(payload: Any) -> Sequence[Any]:
+    """The rows of a parsed body in any of its three forms; RequestError(422) for a body
+    of another shape."""
     if not isinstance(payload, dict):
-        raise RequestError(422, f"the body must be a JSON object; {shape}")
-    extra = sorted(set(payload) - {"rows", "row"})
+        raise RequestError(422, f"the body must be a JSON object; {_SHAPE}")
+    extra = sorted(set(payload) - {"rows", "row", "columns"})
     if extra or len(payload) != 1:
         found = ", ".join(repr(k) for k in payload) or "no keys"
-        raise RequestError(422, f"found {found}; {shape}")
+        raise RequestError(422, f"found {found}; {_SHAPE}")
     if "row" in payload:
         return [payload["row"]]
+    if "columns" in payload:
+        return _column_lists(payload["columns"])
     rows = payload["rows"]
     if not isinstance(rows, list):
-        raise RequestError(422, f"'rows' must be a list of objects; {shape}")
+        raise RequestError(422, f"'rows' must be a list of objects; {_SHAPE}")
     if not rows:
         raise RequestError(422, "'rows' is empty; send at least one row")
     return rows
+
+
+def _column_lists(lists: Any) -> ColumnLists:
+    if not isinstance(lists, dict) or not lists:
+        raise RequestError(422, f"'columns' must be an object of lists; {_SHAPE}")
+    bad = [name for name, values in lists.items() if not isinstance(values, list)]
+    if bad:
+        raise RequestError(422, f"'columns': {', '.join(map(repr, bad))} must be lists")
+    lengths = {name: len(values) for name, values in lists.items()}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{name!r} has {n}" for name, n in lengths.items())
+        raise RequestError(422, f"'columns' must be lists of one length; {shown}")
+    n = next(iter(lengths.values()))
+    if n == 0:
+        raise RequestError(422, "'columns' are empty; send at least one row")
+    return ColumnLists(lists, n)
 
 
 class Validator:
@@ -162,13 +211,39 @@ class Validator:
         self.columns = [_column_for(col) for col in signature.columns]
         self.names = frozenset(c.name for c in self.columns)
 
-    def columns_of(self, rows: list[Any]) -> dict[str, np.ndarray]:
+    def columns_of(self, rows: Sequence[Any]) -> dict[str, np.ndarray]:
         """One array per column in signature order; raises RequestError(422) listing
         every problem by row and field."""
-        columns = self._clean_columns(rows)
-        return columns if columns is not None else self._checked_columns(rows)
+        if isinstance(rows, ColumnLists):
+            columns = self._clean_lists(rows)
+        else:
+            columns = self._clean_columns(rows)
+        return columns if columns is not None else self._checked_columns(list(rows))
 
-    def _clean_columns(self, rows: list[Any]) -> dict[str, np.ndarray] | None:
+    def _clean_lists(self, rows: ColumnLists) -> dict[str, np.ndarray] | None:
+        """The ``columns`` form checked a list at a time; a missing or unknown column is
+        one problem (not one per row); None when some value needs the full check."""
+        lists = rows.lists
+        errors = [
+            {"row": None, "field": name, "message": "unknown column"}
+            for name in lists.keys() - self.names
+        ]
+        errors += [
+            {"row": None, "field": col.name, "message": "column is missing"}
+            for col in self.columns
+            if col.name not in lists
+        ]
+        if errors:
+            raise RequestError(422, f"{len(errors)} problem(s) in the request", errors)
+        out = {}
+        for col in self.columns:
+            values = lists[col.name]
+            if not set(map(type, values)) <= col.types:
+                return None
+            out[col.name] = col.build(values)
+        return out
+
+    def _clean_columns(self, rows: Sequence[Any]) -> dict[str, np.ndarray] | None:
         """The fast path for rows without a problem (checked a column at a time by the
         set of value types); None as soon as something is off."""
         width = len(self.columns)
@@ -211,6 +286,16 @@ class Validator:
             raise RequestError(422, f"{len(errors)} problem(s) in the request", errors)
         return {c.name: c.build(values[c.name]) for c in self.columns}
 
+    def _openapi_columns(self, properties: dict[str, Any]) -> dict[str, Any]:
+        """The ``columns`` form: one list of values per field."""
+        lists = {name: {"type": "array", "items": kind} for name, kind in properties.items()}
+        return {
+            "type": "object",
+            "properties": lists,
+            "required": [c.name for c in self.columns],
+            "additionalProperties": False,
+        }
+
     def openapi_body(self) -> dict[str, Any]:
         properties = {
             c.name: {"type": [*c.json_types, "null"] if c.nullable else c.json_types}
@@ -229,6 +314,11 @@ class Validator:
                     "type": "object",
                     "properties": {"rows": {"type": "array", "items": row, "minItems": 1}},
                     "required": ["rows"],
+                },
+                {
+                    "type": "object",
+                    "properties": {"columns": self._openapi_columns(properties)},
+                    "required": ["columns"],
                 },
             ]
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -19,7 +20,7 @@ from loopml.storage.metadata import open_metadata_store
 from loopml.storage.metadata.protocols import MetadataStore
 
 if TYPE_CHECKING:
-    pass
+    from loopml.pipeline import Runner
 
 
 class ServiceBase:
@@ -70,6 +71,19 @@ class ServiceBase:
 
     def _model_ref(self, ref: str | None) -> str:
         return ref or f"{self.spec.name}@champion"
+
+    def _runner(self, on_event: Callable[[Any], None] | None) -> Runner:
+        """A pipeline runner on this project's stores, stamping the code version."""
+        from loopml.pipeline import Runner
+        from loopml.pipeline.versioning import code_version
+
+        return Runner(
+            self.store,
+            self.artifacts,
+            self.project.project_id,
+            code_version=code_version(self.settings.project_dir),
+            on_event=on_event,
+        )
 
     def _label_sets(self) -> list[Any]:
         from loopml.pipeline.lifecycle import LabelSet

@@ -58,19 +58,11 @@ class DataMixin(ServiceBase):
     def _run_data_steps(
         self, on_event: Callable[[Any], None] | None, name: str, only_ingest: bool = False
     ) -> Any:
-        from loopml.pipeline import Runner
         from loopml.pipeline.lifecycle import data_steps
-        from loopml.pipeline.versioning import code_version
 
         steps = data_steps(self.spec, self.settings.project_dir, os.environ, self._label_sets())
         steps = steps[:1] if only_ingest else steps
-        runner = Runner(
-            self.store,
-            self.artifacts,
-            self.project.project_id,
-            code_version=code_version(self.settings.project_dir),
-            on_event=on_event,
-        )
+        runner = self._runner(on_event)
         return runner.run(steps, name=name)
 
     def export_unlabelled(self, output: Path, on_event: Callable[[Any], None] | None = None) -> int:

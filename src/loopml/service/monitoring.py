@@ -6,7 +6,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from loopml.domain import (
     DriftReport,
@@ -15,7 +15,7 @@ from loopml.domain import (
 from loopml.errors import NotFoundError
 
 if TYPE_CHECKING:
-    pass
+    from loopml.service.project import ProjectService
 
 
 from loopml.service.base import ServiceBase
@@ -31,6 +31,7 @@ class MonitorResult:
     report_path: Path
     outcome: Any = None
     actions: list[Any] = field(default_factory=list)
+    retraining: str | None = None
 
 
 class MonitoringMixin(ServiceBase):
@@ -39,12 +40,15 @@ class MonitoringMixin(ServiceBase):
     def monitor(self, ref: str | None = None) -> MonitorResult:
         """Judge the served model's logged traffic window by window: drift, data quality,
         live metric (once feedback arrives) and operations. The latest window's alerts
-        go through the spec's policies; the check and every action are events; the
-        monitoring report is written. SpecError for a policy not available yet."""
+        go through the spec's policies (``retrain`` and ``rollback`` act on the project);
+        a challenger in shadow is judged once it has enough evidence. The check and every
+        action are events; the monitoring report is written."""
         from loopml.monitor.alerts import apply_policies, check_policies
+        from loopml.service.retraining import Retrainer
 
         policies = self.spec.monitor.policies
-        check_policies(policies)
+        check_policies(policies, ("retrain", "rollback"))
+        retrainer = Retrainer(cast("ProjectService", self))
         version, check = self._check_traffic(ref)
         outcome = check.outcome
         report = _latest_drift(version, check)
@@ -57,9 +61,18 @@ class MonitoringMixin(ServiceBase):
             outcome.alerts,
             evidence,
             lambda kind, payload: self.store.add_event(project_id, kind, payload),
+            handlers={"retrain": retrainer.start, "rollback": self._roll_back},
         )
+        retraining = retrainer.advance()
         path = self._write_monitor_report(version, check, actions)
-        return MonitorResult(report, path, outcome, actions)
+        return MonitorResult(report, path, outcome, actions, retraining)
+
+    def _roll_back(self, payload: dict[str, Any]) -> str:
+        """The ``rollback`` policy: back to the deployment the active one replaced."""
+        from loopml.serve.deploy import describe, rollback
+
+        rolled, restored = rollback(self.store, self.project.project_id)
+        return f"rolled back from {describe(rolled)} to {describe(restored)}"
 
     def staleness(self) -> dict[str, Any]:
         """Per served version of the project's model: how long until its live metric
@@ -111,7 +124,7 @@ class MonitoringMixin(ServiceBase):
         return frame
 
     def _write_monitor_report(self, version: ModelVersion, check: Any, actions: Any) -> Path:
-        from loopml.monitor.dashboard import render_monitoring
+        from loopml.monitor.dashboard import decisions_of, render_monitoring
 
         html = render_monitoring(
             check.outcome,
@@ -119,6 +132,7 @@ class MonitoringMixin(ServiceBase):
             references=check.references,
             latest=check.latest,
             actions=actions,
+            decisions=decisions_of(self.store.list_events(self.project.project_id)),
         )
         path = self.reports_dir / f"monitor-{version.name}-v{version.version}.html"
         write_atomic(path, html.encode())

@@ -16,6 +16,7 @@ from loopml.domain import (
 from loopml.storage.metadata.protocols import Condition
 
 if TYPE_CHECKING:
+    from loopml.pipeline.lifecycle import Retraining
     from loopml.tracking.compare import Comparison
     from loopml.tracking.query import RunTable
 
@@ -41,9 +42,13 @@ class RunSummary:
 class RunsMixin(ServiceBase):
     """``loopml run`` and the tracked runs."""
 
-    def run(self, on_event: Callable[[Any], None] | None = None) -> RunSummary:
-        """Run the lifecycle; unchanged steps are reused. Raises StageError on failure."""
-        from loopml.pipeline import Runner
+    def run(
+        self, on_event: Callable[[Any], None] | None = None, retrain: Retraining | None = None
+    ) -> RunSummary:
+        """Run the lifecycle; unchanged steps are reused. Raises StageError on failure.
+
+        With ``retrain`` (see ``pipeline.lifecycle.Retraining``) the feedback-labelled
+        traffic joins the training part and the new version becomes the challenger."""
         from loopml.pipeline.lifecycle import (
             CLEANING,
             EVALUATION,
@@ -52,7 +57,6 @@ class RunsMixin(ServiceBase):
             VALIDATION,
             lifecycle_steps,
         )
-        from loopml.pipeline.versioning import code_version
 
         steps = lifecycle_steps(
             self.spec,
@@ -60,14 +64,9 @@ class RunsMixin(ServiceBase):
             os.environ,
             self._label_sets(),
             store_url=self.settings.db_url,
+            retrain=retrain,
         )
-        runner = Runner(
-            self.store,
-            self.artifacts,
-            self.project.project_id,
-            code_version=code_version(self.settings.project_dir),
-            on_event=on_event,
-        )
+        runner = self._runner(on_event)
         result = runner.run(steps, params={"spec": self.spec.model_dump(mode="json")})
         evaluation = result.load(EVALUATION)
         gate = result.load(GATE)

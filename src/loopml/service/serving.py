@@ -28,7 +28,8 @@ class ServingMixin(ServiceBase):
     ) -> tuple[Any, ModelVersion]:
         """A FastAPI app for the active deployment (else ``ref``, default the champion)
         that logs every prediction and feedback to this project and follows
-        ``loopml deploy`` / ``loopml rollback`` without a restart. ``token`` (default
+        ``loopml deploy`` / ``loopml rollback`` without a restart; ``POST /explain``
+        measures contributions from the served version's training rows. ``token`` (default
         ``LOOPML_TOKEN``) guards /predict, /feedback and /admin; ``options`` override
         fields of ``ServeOptions`` (the spec's ``serve`` section gives the defaults)."""
         from loopml.serve.app import ServeOptions, create_app
@@ -50,6 +51,11 @@ class ServingMixin(ServiceBase):
         def feedback(items: list[tuple[str, Any]]) -> int:
             return self.store.add_feedback(project_id, items)
 
+        def background(v: int) -> Any:
+            """Training rows of ``version.name@v`` for POST /explain (as `loopml explain`)."""
+            trained = self.store.get_model_version(version.name, v)
+            return self._training_sample(trained)  # type: ignore[attr-defined]  # ModelsMixin
+
         app = create_app(
             bundle,
             model_name=version.name,
@@ -58,6 +64,7 @@ class ServingMixin(ServiceBase):
             options=serve_options,
             deployments=StoreDeployments(self.store, self.artifacts, project_id, version.name),
             feedback=feedback,
+            background=background,
         )
         return app, version
 

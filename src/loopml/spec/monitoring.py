@@ -17,6 +17,8 @@ monitor:
   policies:
     - {when: drift, action: log}
     - {when: [drift, performance], action: webhook, url: "https://hooks.example/x"}
+    - {when: performance, action: retrain}
+  retrain: {min_labelled: 100, recent_share: 0.3, min_improvement: 0.02, shadow_requests: 200}
 ```
 """
 
@@ -124,9 +126,27 @@ class OperationsSettings(Section):
     max_error_rate: float = Field(default=0.01, ge=0, le=1)
 
 
+class RetrainSettings(Section):
+    """How a ``retrain`` policy replaces the champion, only with a proven challenger.
+
+    The feedback-labelled traffic is cut by time: the older part joins the training data,
+    the latest ``recent_share`` judges champion against challenger (never trained on).
+    A challenger that is better there by ``min_improvement`` (a fraction of the champion's
+    primary metric) shadows ``shadow_requests`` requests, and is promoted only if it is
+    better by the same margin on the shadowed requests that got feedback.
+    """
+
+    min_labelled: int = Field(default=100, ge=2)
+    recent_share: float = Field(default=0.3, gt=0, lt=1)
+    min_improvement: float = Field(default=0.0, ge=0)
+    shadow_requests: int = Field(default=200, ge=0)
+    min_shadow_feedback: int = Field(default=30, ge=1)
+
+
 class Policy(Section):
-    """When a signal alerts, take ``action``. Alerts: ``log`` (an event) or ``webhook``
-    (POST the evidence as JSON, retried); ``retrain`` and ``rollback`` come later."""
+    """When a signal alerts, take ``action``: ``log`` (an event), ``webhook`` (POST the
+    evidence as JSON, retried), ``retrain`` (see RetrainSettings) or ``rollback`` (back
+    to the previous deployment)."""
 
     when: list[Signal] = Field(default_factory=lambda: list[Signal](["drift"]))
     action: Literal["log", "webhook", "retrain", "rollback"]
@@ -158,6 +178,7 @@ class MonitorSpec(Section):
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
     policies: list[Policy] = Field(default_factory=lambda: [Policy(action="log")])
+    retrain: RetrainSettings = Field(default_factory=RetrainSettings)
     # the first spec's keys, kept as aliases
     drift_method: Literal["psi"] | None = None
     drift_threshold: float | None = Field(default=None, gt=0.0)

@@ -4,12 +4,13 @@
 serve:
   host: 127.0.0.1
   port: 8000
-  max_body_bytes: 1000000      # larger request bodies get 413
+  max_body_bytes: 16000000     # larger request bodies get 413 (10,000 rows: ~1.7 MB)
   batch_window_ms: 0.0         # wait this long to gather concurrent requests (0: only
                                # those that queued while the model was busy)
   batch_max_rows: 256          # rows scored by one predict call at most
   log_flush_s: 1.0             # the prediction log is written at least this often
   model_threads: 1             # BLAS/OpenMP threads of the model while serving
+  batch_threads: 1             # ... for a request of batch_max_rows rows or more
   watch_interval_s: 1.0        # how often the server checks the store for a new deployment
 ```
 """
@@ -24,9 +25,10 @@ from loopml.spec.base import Section
 class ServeSpec(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_body_bytes: int = Field(default=16_000_000, ge=1024)
     batch_window_ms: float = Field(default=0.0, ge=0.0, le=50.0)
     batch_max_rows: int = Field(default=256, ge=1)
     log_flush_s: float = Field(default=1.0, gt=0.0)
     model_threads: int = Field(default=1, ge=1)
+    batch_threads: int = Field(default=1, ge=1)
     watch_interval_s: float = Field(default=1.0, gt=0.0)

@@ -9,29 +9,20 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from loopml.data.schema import category_string
 from loopml.errors import SpecError
-from loopml.evaluate.metrics import binary_metrics, multiclass_metrics, regression_metrics
+from loopml.evaluate.metrics import (
+    METRIC_NAMES,
+    binary_metrics,
+    multiclass_metrics,
+    regression_metrics,
+)
 
 Fold = tuple[np.ndarray, np.ndarray]
-BINARY_METRICS = (
-    "roc_auc",
-    "pr_auc",
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "precision",
-    "recall",
-    "log_loss",
-    "brier",
-)
-MULTICLASS_METRICS = ("accuracy", "balanced_accuracy", "f1", "log_loss")
-REGRESSION_METRICS = ("rmse", "mae", "r2", "mape")
 MIN_EARLY_STOPPING_ROWS = 20  # a smaller training part is fitted without an eval set
 
 
@@ -56,12 +47,9 @@ def carve_early_stopping(
 
 def check_metric(metric: str, task: str, n_classes: int) -> None:
     """Raise SpecError when the search cannot score folds with ``metric``."""
-    if task == "regression":
-        allowed: Sequence[str] = REGRESSION_METRICS
-    else:
-        allowed = BINARY_METRICS if n_classes <= 2 else MULTICLASS_METRICS
+    kind = task if task == "regression" else ("binary" if n_classes <= 2 else "multiclass")
+    allowed = METRIC_NAMES[kind]
     if metric not in allowed:
-        kind = task if task == "regression" else ("binary" if n_classes <= 2 else "multiclass")
         raise SpecError(
             f"problem.primary_metric: '{metric}' cannot score {kind} folds; use one of "
             f"{', '.join(allowed)}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from tests.helpers import set_criteria
 from tests.registry.conftest import bank_sample, write_project
 from typer.testing import CliRunner
 
@@ -28,13 +28,6 @@ def approval_project(tmp_path: Path, bank_csv: Path) -> Path:
     )
     set_criteria(project, CRITERIA)
     return project
-
-
-def set_criteria(project: Path, criteria: list[dict]) -> None:
-    path = project / "loopml.yaml"
-    spec = yaml.safe_load(path.read_text())
-    spec["problem"]["success_criteria"] = criteria
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
 
 
 def test_approval_flow_from_challenger_to_champion(tmp_path: Path, bank_csv: Path) -> None:

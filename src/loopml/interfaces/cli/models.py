@@ -66,8 +66,7 @@ def approve(
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Approve a version that passed the gate: it becomes the champion."""
-    payload = open_service(project_dir).approve_model(model, by, note)
-    render.done(f"{payload['model']}@{payload['version']} approved by {payload['by']}: champion")
+    decided(open_service(project_dir).approve_model(model, by, note), "approved", ": champion")
 
 
 @handles_errors
@@ -78,8 +77,7 @@ def reject(
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Reject a version: it never becomes the champion; who and why are recorded."""
-    payload = open_service(project_dir).reject_model(model, by, note)
-    render.done(f"{payload['model']}@{payload['version']} rejected by {payload['by']}")
+    decided(open_service(project_dir).reject_model(model, by, note), "rejected")
 
 
 @handles_errors
@@ -118,6 +116,10 @@ def alias_delete(
     """Remove an alias (not champion: move it instead)."""
     version = open_service(project_dir).delete_model_alias(name, alias, by)
     render.done(f"removed {name}@{alias} (it pointed at version {version})")
+
+
+def decided(payload: dict[str, Any], verdict: str, outcome: str = "") -> None:
+    render.done(f"{payload['model']}@{payload['version']} {verdict} by {payload['by']}{outcome}")
 
 
 def models_table(rows: list[tuple[Any, str | None]], primary: str = "") -> None:

@@ -174,6 +174,8 @@ def _print_monitor(result: Any) -> None:
     for action in result.actions:
         color = "green" if action.delivered else "red"
         console.print(f"[{color}]{action.action}[/]: {action.message}")
+    if result.retraining:
+        console.print(f"retraining: {result.retraining}")
     console.print(f"report: {result.report_path}")
 
 

@@ -140,43 +140,8 @@ def run_detail(run: Any, metrics: list[Any]) -> None:
         console.print(table)
 
 
-def models_table(versions: list[Any]) -> None:
-    table = Table()
-    for col in ("model", "aliases", "created", "kind", "metrics"):
-        table.add_column(col)
-    for v in versions:
-        shown = ", ".join(f"{k}={_num(val)}" for k, val in list(dict(v.metrics).items())[:4])
-        table.add_row(
-            v.ref,
-            ", ".join(v.aliases),
-            v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            str(v.lineage.get("model_kind", "")),
-            shown,
-        )
-    console.print(table if versions else "no models yet: `loopml run`")
-
-
 def serving(version: Any, url: str) -> None:
     console.print(f"serving [bold]{version.ref}[/] on {url}  (POST /predict, GET /health)")
-
-
-def drift(result: Any) -> None:
-    report = result.report
-    table = Table(title=f"drift of {report.model_name}@{report.version}", title_justify="left")
-    for col in ("feature", "method", "score", "threshold", "drift"):
-        table.add_column(col)
-    for f in sorted(report.features, key=lambda f: -f.score):
-        flag = "[red]DRIFT[/]" if f.drifted else "[green]ok[/]"
-        table.add_row(f.feature, f.method, _num(f.score), _num(f.threshold), flag)
-    console.print(table)
-    console.print(
-        f"{report.current_rows} served rows against {report.reference_rows} training rows"
-    )
-    if report.alert:
-        console.print(f"[bold red]ALERT[/]: drift in {', '.join(report.drifted_features)}")
-    else:
-        console.print("[green]no drift[/]")
-    console.print(f"report: {result.report_path}")
 
 
 def project_summary(service: Any) -> None:

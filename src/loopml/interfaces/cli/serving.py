@@ -39,8 +39,9 @@ def serve(
 ) -> None:
     """Serve the active deployment (else MODEL, default the champion) on 127.0.0.1.
 
-    Routes: POST /predict, POST /feedback, GET /health, /ready, /metrics, /docs. Set
-    LOOPML_TOKEN to require `Authorization: Bearer TOKEN` on /predict, /feedback, /admin.
+    Routes: POST /predict, POST /explain, POST /feedback, GET /health, /ready, /metrics,
+    /docs. Set LOOPML_TOKEN to require `Authorization: Bearer TOKEN` on /predict,
+    /explain, /feedback and /admin.
     """
     from loopml.serve.server import run_server
 
