@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# `make demo`: the whole lifecycle on the bundled bank marketing data.
-#   init -> run -> run again (everything reused) -> serve -> traffic -> monitor -> summary
+# `make demo`: the whole lifecycle on the bundled data sets, in two acts.
+#   1. bank: init -> profile -> run (evaluation report, gate) -> run again (reused)
+#      -> explain -> serve -> traffic with feedback -> monitor -> summary
+#   2. bike: a model of 2011 serves 2012 -> drift and performance alerts -> retrain
+#      -> challenger in shadow -> proven better -> promoted and deployed, no restart
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 py="$root/.venv/bin/python"
@@ -10,10 +13,36 @@ port="${LOOPML_DEMO_PORT:-8765}"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-rm -rf "$demo" && mkdir -p "$demo"
-cd "$demo"
+start_server() {  # start_server PROJECT_DIR: serve it in the background, wait until healthy
+  "$loopml" serve --port "$port" -C "$1" > "$1/serve.log" 2>&1 &
+  server=$!
+  trap 'kill $server 2>/dev/null || true' EXIT
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+    sleep 0.2
+  done
+  curl -sf "http://127.0.0.1:$port/ready"; echo
+}
+
+stop_server() {  # SIGTERM: the server flushes its prediction log before it exits
+  kill -TERM "$server"; wait "$server" || true
+  trap - EXIT
+}
+
+monitor() {  # loopml monitor, where exit 1 means "an alert": expected here
+  set +e
+  "$loopml" monitor -C "$1"
+  local code=$?
+  set -e
+  [ "$code" -le 1 ] || exit "$code"
+}
+
+rm -rf "$demo" && mkdir -p "$demo/bank" "$demo/bike"
+
+printf '\n\033[1;34m#### Act 1: bank marketing, from a CSV file to a monitored service\033[0m\n'
+cd "$demo/bank"
 step "data: history for training, the latest calls as later traffic"
-"$py" "$root/scripts/demo_data.py" data
+"$py" "$root/scripts/demo_data.py" bank data
 
 step "loopml init data/bank_marketing.csv --target 'subscribed ' --exclude duration"
 # duration is known only after the call: a textbook leakage feature, so it is excluded
@@ -22,7 +51,7 @@ step "loopml init data/bank_marketing.csv --target 'subscribed ' --exclude durat
 step "loopml profile (the EDA report of the data, quirks named)"
 "$loopml" profile
 
-step "loopml run"
+step "loopml run (search, evaluation with intervals, threshold, gate, registry)"
 "$loopml" run
 
 step "loopml run (again: nothing changed, every step is reused)"
@@ -30,31 +59,58 @@ start=$(date +%s%N)
 "$loopml" run | tail -n 4
 echo "second run took $(( ($(date +%s%N) - start) / 1000000 )) ms"
 
-step "loopml serve (in the background on 127.0.0.1:$port)"
-"$loopml" serve --port "$port" > serve.log 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
-  sleep 0.2
-done
-curl -sf "http://127.0.0.1:$port/health"; echo
+step "loopml explain bank@1 (why the model scores one call the way it does)"
+"$loopml" explain bank@1 0 --data data/later_calls.csv | head -n 20
 
-step "traffic: the latest calls, one request each"
-"$py" "$root/scripts/demo_traffic.py" "http://127.0.0.1:$port" data/later_calls.csv
+step "loopml serve (in the background on 127.0.0.1:$port)"
+start_server .
+
+step "traffic: the latest calls, then their outcomes as feedback"
+"$py" "$root/scripts/replay.py" "http://127.0.0.1:$port" data/later_calls.csv \
+  --target subscribed --project . --batch 1
+curl -s "http://127.0.0.1:$port/metrics" | grep -E '^loopml_requests_total' | head -n 3 || true
 
 step "stop the server (SIGTERM: logged predictions are flushed)"
-kill -TERM "$server"; wait "$server" || true
-trap - EXIT
+stop_server
 
-step "loopml monitor"
-set +e
-"$loopml" monitor
-code=$?
-set -e
-[ "$code" -le 1 ] || exit "$code"
+step "loopml monitor (drift, data quality, live metric from feedback, operations)"
+monitor .
+
+printf '\n\033[1;34m#### Act 2: bike rentals, closing the loop\033[0m\n'
+cd "$demo/bike"
+step "data: 2011 to train on; 2012 arrives later as traffic"
+"$py" "$root/scripts/demo_data.py" bike data
+"$loopml" init data/bike_2011.csv --target cnt --exclude casual --exclude registered \
+  --exclude x --name bike
+"$py" "$root/scripts/demo_data.py" bike-spec loopml.yaml
+
+step "loopml run (a model of 2011)"
+"$loopml" run | tail -n 6
+
+step "serve it, and replay January to March 2012 with feedback"
+start_server .
+"$py" "$root/scripts/replay.py" "http://127.0.0.1:$port" data/traffic_2012_winter.csv \
+  --target cnt --project .
+sleep 1  # the log is flushed every 0.2 s
+
+step "loopml monitor: 2012 is not 2011 -> alerts -> retrain -> the challenger shadows"
+monitor .
+
+step "more 2012 traffic: the champion answers, the challenger scores it in shadow"
+"$py" "$root/scripts/replay.py" "http://127.0.0.1:$port" data/traffic_2012_spring.csv \
+  --target cnt --project .
+sleep 1
+
+step "loopml monitor: the challenger is judged on the shadowed requests"
+monitor .
+sleep 1
+curl -sf "http://127.0.0.1:$port/ready"; echo
+stop_server
 
 step "summary"
+"$loopml" deployments
 "$loopml" models
+"$loopml" events | tail -n 12 || true
 "$loopml" summary
-printf '\nOpen the reports above in a browser. The project is in %s\n' "$demo"
+cd "$demo/bank" && "$loopml" summary
+printf '\nOpen the reports above in a browser. The projects are in %s\n' "$demo"

@@ -1,7 +1,11 @@
-"""Demo helper: split the bundled bank marketing data into history and later traffic.
+"""Demo helper: cut the bundled data sets into history (to train on) and later traffic.
 
-The rows are in call order (May 2008 to Nov 2010), so the last rows are the most recent
-calls: they stand in for traffic that arrives after the model was trained.
+    python demo_data.py bank OUT_DIR        # bank calls: history + the latest 400 calls
+    python demo_data.py bike OUT_DIR        # bike rentals: 2011 + 2012 in two stretches
+    python demo_data.py bike-spec SPEC      # the bike project's spec for closing the loop
+
+The rows are in time order, so the last rows stand in for traffic that arrives after the
+model was trained; their outcome is kept so that the demo can send it back as feedback.
 """
 
 from __future__ import annotations
@@ -11,22 +15,63 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 
-def main(out_dir: str, later_rows: int = 400) -> None:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    source = resources.files("loopml.resources") / "bank_marketing.csv"
-    with source.open("rb") as handle:
-        frame = pd.read_csv(handle)
+def _bundled(name: str) -> pd.DataFrame:
+    with (resources.files("loopml.resources") / name).open("rb") as handle:
+        return pd.read_csv(handle)
+
+
+def bank(out: Path, later_rows: int = 400) -> None:
+    frame = _bundled("bank_marketing.csv")
     history, later = frame.iloc[:-later_rows], frame.iloc[-later_rows:]
     history.to_csv(out / "bank_marketing.csv", index=False)
-    # later calls arrive without the outcome, and without `duration`, which is known
-    # only once a call has ended
-    unknown_yet = [c for c in later.columns if c.strip() in {"subscribed", "duration"}]
-    later.drop(columns=unknown_yet).to_csv(out / "later_calls.csv", index=False)
-    print(f"history: {len(history)} rows, later traffic: {len(later)} rows, in {out}/")
+    later.to_csv(out / "later_calls.csv", index=False)
+    print(f"history: {len(history)} calls, later traffic: {len(later)} calls, in {out}/")
+
+
+def bike(out: Path) -> None:
+    frame = _bundled("bike_sharing_hourly.csv")
+    year = pd.to_datetime(frame["dteday"], format="%m/%d/%y").dt.year
+    year_2011, year_2012 = frame[year == 2011], frame[year == 2012]
+    year_2011.to_csv(out / "bike_2011.csv", index=False)
+    year_2012.iloc[:2400].to_csv(out / "traffic_2012_winter.csv", index=False)
+    year_2012.iloc[2400:3000].to_csv(out / "traffic_2012_spring.csv", index=False)
+    print(f"2011: {len(year_2011)} hours to train on; 2012: 2,400 + 600 hours of traffic")
+
+
+def bike_spec(path: Path) -> None:
+    """The date becomes a feature (year, month, weekday, hour) so that a retrained model
+    can learn that 2012 is busier; monitoring retrains when the live RMSE degrades."""
+    spec = yaml.safe_load(path.read_text())
+    spec["split"] = {"method": "random", "test_size": 0.2, "random_state": 42}
+    spec["models"]["candidates"] = ["hist_gradient_boosting", "lightgbm"]
+    spec["models"]["search"].update(trials=6, folds=2)
+    spec["serve"] = {"log_flush_s": 0.2, "watch_interval_s": 0.2}
+    spec["monitor"] = {
+        "window": {"by": "count", "size": 1500},
+        "performance": {"max_drop": 0.1, "min_feedback": 100},
+        "policies": [
+            {"when": ["drift", "performance"], "action": "log"},
+            {"when": ["performance"], "action": "retrain"},
+        ],
+        "retrain": {
+            "min_labelled": 500,
+            "recent_share": 0.3,
+            "min_improvement": 0.05,
+            "shadow_requests": 400,
+            "min_shadow_feedback": 200,
+        },
+    }
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    print(f"{path}: date as a feature, monitoring policies log + retrain")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    command, target = sys.argv[1], Path(sys.argv[2])
+    if command == "bike-spec":
+        bike_spec(target)
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        {"bank": bank, "bike": bike}[command](target)

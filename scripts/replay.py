@@ -3,8 +3,9 @@ truth is sent back as feedback for the prediction ids the server returned.
 
     python scripts/replay.py URL ROWS.csv --target cnt --project PROJECT_DIR [--batch 20]
 
-The model's input columns are read from the project's champion, so the server gets exactly
-the fields it expects (it answers unknown fields with 422).
+Column names are cleaned the way ``loopml init`` cleans them, and the model's input
+columns are read from the project's champion, so the server gets exactly the fields it
+expects (it answers unknown fields with 422).
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ def main() -> None:
     parser.add_argument("--project", type=Path, default=Path("."))
     parser.add_argument("--batch", type=int, default=20)
     args = parser.parse_args()
-    rows = pd.read_csv(args.rows)
+    from loopml.data.ingest import clean_column_names
+
+    rows, _ = clean_column_names(pd.read_csv(args.rows))  # the names the project uses
     done = replay(args.url, rows, args.target, model_columns(args.project), batch=args.batch)
     served = ", ".join(f"{model}: {n}" for model, n in sorted(done.models.items()))
     print(f"{done.predictions} predictions ({served}), {done.feedback} feedback values sent")

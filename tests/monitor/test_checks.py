@@ -174,3 +174,18 @@ def test_too_little_feedback_is_shown_but_not_judged() -> None:
     perf = outcome.outcome.latest.performance
     assert perf.rows == 10 and not perf.alert
     assert perf.message == "10 prediction(s) with feedback; 30 needed to judge"
+
+
+@pytest.mark.parametrize(("live_error", "alert"), [(104.0, False), (106.0, True)])
+def test_error_metrics_drop_relative_to_the_hold_out(live_error: float, alert: bool) -> None:
+    day = logged(rows(200, 1), 0)
+    day["prediction"] = 0.0
+    feedback = dict.fromkeys(day["prediction_id"], live_error)  # rmse = live_error
+    scorer = make_scorer("regression", "rmse", None, None)
+    outcome = check(
+        [day], feedback=feedback, metric="rmse", holdout=100.0, greater_is_better=False,
+        scorer=scorer,
+    ).outcome  # fmt: skip
+    perf = outcome.latest.performance
+    assert perf.value == pytest.approx(live_error)
+    assert perf.alert is alert  # max_drop 0.05: an rmse 5 % above the hold-out's

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -223,10 +224,11 @@ def test_batches_built_from_columns_equal_those_built_from_rows() -> None:
     logger.close()
 
 
-def test_columns_and_rows_agree_for_every_kind_of_column() -> None:
+def test_columns_and_rows_agree_for_every_kind_of_column(tmp_path: Path) -> None:
     """Booleans, text and mixed categories with nulls: the Arrow-built batch keeps the
     dtypes and values the row-built one has."""
     from loopml.serve.logger import _Entry
+    from loopml.serve.sink import folder_sink, load_folder_predictions
     from loopml.serve.validate import Validator
 
     schema = Schema(
@@ -253,7 +255,16 @@ def test_columns_and_rows_agree_for_every_kind_of_column() -> None:
     labels = np.array([True, False] * 6)
     entry = _Entry(rows, ids, labels, np.linspace(0, 1, 12), 2.0, at, columns)
     from_columns = logger._frame_of_columns([entry], schema)
-    pd.testing.assert_frame_equal(from_columns, logger._frame_of_rows([entry]))
+    from_rows = logger._frame_of_rows([entry])
+    pd.testing.assert_frame_equal(from_columns, from_rows)
     assert from_columns["color"].tolist()[1:3] == ["2", "3"]
     assert from_columns["flag"].isna().sum() == 4 and str(from_columns["flag"].dtype) == "boolean"
     logger.close()
+    # the Arrow batch an Arrow sink writes reads back as the frame written by pandas
+    folder = tmp_path / "log"
+    sink = folder_sink(folder, "m")
+    sink(logger._table_of_columns([entry], schema))
+    sink(from_rows)
+    first, second = (pd.read_parquet(f) for f in sorted(folder.glob("*.parquet")))
+    pd.testing.assert_frame_equal(first, second)
+    assert len(load_folder_predictions(folder)) == 24

@@ -17,3 +17,16 @@ class Event:
     kind: str
     created_at: datetime
     payload: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def gist(self) -> str:
+        """What the event says in one line: its message or reason, else its plain fields."""
+        for key in ("message", "reason"):
+            if self.payload.get(key):
+                return str(self.payload[key])
+        shown = [
+            f"{k} {v}"
+            for k, v in self.payload.items()
+            if v is not None and not isinstance(v, dict | list)
+        ]
+        return ", ".join(shown)

@@ -233,6 +233,9 @@ def _fmt(value: float) -> str:
     return f"{float(value):.4g}"
 
 
+RELATIVE_METRICS = frozenset({"rmse", "mae"})  # in the target's units: judged relatively
+
+
 def _performance(
     state: WindowState,
     spec: MonitorSpec,
@@ -253,7 +256,7 @@ def _performance(
     if value is None or holdout is None or math.isnan(value):
         return Performance(metric, value, holdout, rows, False, f"{metric} not measurable")
     drop = holdout - value if greater_is_better else value - holdout
-    alert = drop > settings.max_drop
+    alert = drop > settings.max_drop * (abs(holdout) if metric in RELATIVE_METRICS else 1.0)
     message = f"live {metric} {value:.4g} vs hold-out {holdout:.4g} on {rows} rows with feedback"
     return Performance(metric, value, holdout, rows, alert, message)
 

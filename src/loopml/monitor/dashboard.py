@@ -82,15 +82,7 @@ DECISION_KINDS = ("monitor.", "retrain.", "deployment.", "model.promoted")
 def decisions_of(events: Sequence[Any], limit: int = 50) -> list[Decision]:
     """The events that record what monitoring decided and what followed, newest first."""
     chosen = [e for e in events if e.kind.startswith(DECISION_KINDS)]
-    return [Decision(e.created_at, e.kind, _say(e.payload)) for e in reversed(chosen)][:limit]
-
-
-def _say(payload: Mapping[str, Any]) -> str:
-    for key in ("message", "reason"):
-        if payload.get(key):
-            return str(payload[key])
-    shown = {k: v for k, v in payload.items() if not isinstance(v, dict | list)}
-    return ", ".join(f"{k} {v}" for k, v in shown.items() if v is not None)
+    return [Decision(e.created_at, e.kind, e.gist) for e in reversed(chosen)][:limit]
 
 
 def _fmt(value: Any, digits: int = 4) -> str:

@@ -386,7 +386,8 @@ def _merge(parts: list[_Part], n: int) -> dict[str, Any]:
         return {
             "versions": [parts[0].slot.version] * n,
             "predictions": _json_list(result.predictions),
-            "probabilities": None if probabilities is None else probabilities.tolist(),
+            # an array: orjson writes it as it is (it needs C order)
+            "probabilities": None if probabilities is None else np.ascontiguousarray(probabilities),
         }
     predictions: list[Any] = [None] * n
     merged: list[Any] | None = None
@@ -416,8 +417,14 @@ def _thread_limit(threads: int) -> Callable[[], None]:
 
 def _json_list(values: Any) -> list[Any]:
     """Plain Python values (numpy scalars converted) for a JSON response."""
-    out = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    return [v.item() if isinstance(v, np.generic) else v for v in out]
+    array = np.asarray(values)
+    if array.dtype == object:
+        kinds = set(map(type, array))
+        if len(kinds) == 1 and issubclass(kind := kinds.pop(), np.generic):
+            array = array.astype(kind)  # labels like np.int64(1): one typed array
+        elif any(issubclass(k, np.generic) for k in kinds):
+            return [v.item() if isinstance(v, np.generic) else v for v in array.tolist()]
+    return array.tolist()  # plain Python values
 
 
 def _json(status: int, body: Mapping[str, Any]) -> Response:

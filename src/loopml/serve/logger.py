@@ -23,8 +23,10 @@ import pandas as pd
 from loopml.data.schema import category_strings
 from loopml.domain import ColumnKind, Schema
 
-PredictionSink = Callable[[pd.DataFrame], None]
-"""Receives one DataFrame per flush; raising means "not written, try again later"."""
+PredictionSink = Callable[[Any], None]
+"""Receives one DataFrame per flush (a ``pyarrow.Table`` when the sink has a true
+``takes_arrow`` attribute: cheaper to build and to write); raising means "not written,
+try again later"."""
 
 log = logging.getLogger("loopml.serve")
 
@@ -84,7 +86,8 @@ class PredictionLogger:
         self._flush_lock = threading.Lock()  # one flush at a time; guards _unsent
         self._pending: list[_Entry] = []
         self._pending_rows = 0
-        self._unsent: pd.DataFrame | None = None  # a batch the sink refused, to retry
+        self._unsent: Any = None  # a batch the sink refused, to retry
+        self._pandas_metadata: dict[tuple[tuple[str, str], ...], Any] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._closed = False
@@ -142,10 +145,10 @@ class PredictionLogger:
                 self._pending_rows = 0
             frames = [] if self._unsent is None else [self._unsent]
             if entries:
-                frames.append(self._to_frame(entries))
+                frames.append(self._to_batch(entries))
             if not frames:
                 return 0
-            batch = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            batch = frames[0] if len(frames) == 1 else _concat(frames)
             try:
                 self.sink(batch)
             except Exception as exc:  # noqa: BLE001 - any sink failure keeps the rows
@@ -192,15 +195,27 @@ class PredictionLogger:
                 # than retrying on every request that fills the buffer.
                 self._stop.wait(self.flush_interval_s)
 
-    def _to_frame(self, entries: list[_Entry]) -> pd.DataFrame:
+    def _to_batch(self, entries: list[_Entry]) -> Any:
+        """A DataFrame, or an Arrow table for a sink with ``takes_arrow`` set."""
+        arrow = getattr(self.sink, "takes_arrow", False)
         if self.schema is not None and all(e.columns is not None for e in entries):
-            return self._frame_of_columns(entries, self.schema)
-        return self._frame_of_rows(entries)
+            table = self._table_of_columns(entries, self.schema)
+            return table if arrow else table.to_pandas()
+        frame = self._frame_of_rows(entries)
+        if not arrow:
+            return frame
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(frame, preserve_index=False)
 
     def _frame_of_columns(self, entries: list[_Entry], schema: Schema) -> pd.DataFrame:
-        """The batch from the entries' column arrays: the frame ``_frame_of_rows`` gives,
-        built as one Arrow table from NumPy arrays (no per-row Python objects, one
-        conversion to pandas) so that the thread holds the GIL as briefly as it can."""
+        """The frame ``_frame_of_rows`` gives, from the entries' column arrays."""
+        return self._table_of_columns(entries, schema).to_pandas()
+
+    def _table_of_columns(self, entries: list[_Entry], schema: Schema) -> Any:
+        """The batch as one Arrow table built from NumPy arrays (no per-row Python objects,
+        no pandas), so that the thread holds the GIL as briefly as it can; its pandas
+        metadata gives the dtypes ``_frame_of_rows`` has."""
         import pyarrow as pa
 
         counts = [len(e.ids) for e in entries]
@@ -209,7 +224,7 @@ class PredictionLogger:
         columns: dict[str, Any] = {
             "prediction_id": pa.array([i for e in entries for i in e.ids], pa.string()),
             "predicted_at": pa.array(np.repeat(stamps, counts), pa.timestamp("us", tz="UTC")),
-            **{name: pa.array([value] * n) for name, value in self.labels.items()},
+            **{name: pa.repeat(pa.scalar(value), n) for name, value in self.labels.items()},
             "latency_ms": np.repeat(np.array([e.latency_ms for e in entries]), counts),
         }
         for col in schema.columns:
@@ -226,11 +241,16 @@ class PredictionLogger:
                     for e in entries
                 ]
             )
-        frame = pa.table(columns).to_pandas()
-        for col in schema.columns:
-            if col.kind is ColumnKind.BOOLEAN:
-                frame[col.name] = frame[col.name].astype("boolean")
-        return frame
+        table = pa.table(
+            {
+                k: pa.array(v, from_pandas=True) if isinstance(v, np.ndarray) else v
+                for k, v in columns.items()
+            }
+        )
+        key = tuple((f.name, str(f.type)) for f in table.schema)
+        if key not in self._pandas_metadata:
+            self._pandas_metadata[key] = _pandas_metadata(table, schema)
+        return table.replace_schema_metadata(self._pandas_metadata[key])
 
     def _frame_of_rows(self, entries: list[_Entry]) -> pd.DataFrame:
         rows: list[Mapping[str, Any]] = []
@@ -327,8 +347,22 @@ def _arrow_feature(values: np.ndarray, kind: ColumnKind) -> Any:
     return pa.array(values, pa.string(), from_pandas=True)  # text, NaN as null
 
 
-def _plain(values: Any) -> Any:
-    """A column as a plain array or Series with a fresh index (for one DataFrame)."""
-    if isinstance(values, pd.Series):
-        return values.reset_index(drop=True)
-    return values
+def _pandas_metadata(table: Any, schema: Schema) -> Any:
+    """The pandas metadata of ``table``'s frame (booleans as nullable ``boolean``), so that
+    ``to_pandas`` and ``pd.read_parquet`` of it give the row-built frame's dtypes."""
+    import pyarrow as pa
+
+    empty = table.slice(0, 0).to_pandas()
+    for col in schema.columns:
+        if col.kind is ColumnKind.BOOLEAN:
+            empty[col.name] = empty[col.name].astype("boolean")
+    return pa.Schema.from_pandas(empty, preserve_index=False).metadata
+
+
+def _concat(batches: list[Any]) -> Any:
+    """One batch of several (all frames, or all Arrow tables)."""
+    if isinstance(batches[0], pd.DataFrame):
+        return pd.concat(batches, ignore_index=True)
+    import pyarrow as pa
+
+    return pa.concat_tables(batches, promote_options="default")

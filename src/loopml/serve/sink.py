@@ -7,7 +7,7 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -23,14 +23,14 @@ def store_sink(
 ) -> Callable[[pd.DataFrame], None]:
     """A sink for the prediction logger: each flushed frame becomes one batch."""
 
-    def sink(frame: pd.DataFrame) -> None:
-        if frame.empty:
+    def sink(batch: Any) -> None:
+        if len(batch) == 0:
             return
         buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
+        _write_parquet(batch, buffer)
         ref = artifacts.put_bytes(buffer.getvalue())
         store.record_artifact(ref, media_type="parquet", run_id=None)
-        times = pd.to_datetime(frame["predicted_at"], utc=True)
+        times = _column(batch, "predicted_at")
         store.add_prediction_batch(
             PredictionBatch(
                 batch_id=uuid.uuid4().hex,
@@ -38,12 +38,13 @@ def store_sink(
                 model_name=model_name,
                 version=version,
                 artifact_digest=ref.digest,
-                row_count=len(frame),
+                row_count=len(batch),
                 first_at=times.min().to_pydatetime(),
                 last_at=times.max().to_pydatetime(),
             )
         )
 
+    sink.takes_arrow = True  # type: ignore[attr-defined]
     return sink
 
 
@@ -63,15 +64,33 @@ def folder_sink(folder: Path, name: str) -> Callable[[pd.DataFrame], None]:
     written under a temporary name and renamed, so a reader never sees half a file."""
     folder.mkdir(parents=True, exist_ok=True)
 
-    def sink(frame: pd.DataFrame) -> None:
-        if frame.empty:
+    def sink(batch: Any) -> None:
+        if len(batch) == 0:
             return
         stem = f"{name}-{uuid.uuid4().hex}"
         partial = folder / f".{stem}.partial"
-        frame.to_parquet(partial, index=False)
+        _write_parquet(batch, partial)
         os.replace(partial, folder / f"{stem}.parquet")
 
+    sink.takes_arrow = True  # type: ignore[attr-defined]
     return sink
+
+
+def _write_parquet(batch: Any, where: Any) -> None:
+    """A DataFrame or an Arrow table (the logger's batches) as Parquet."""
+    if isinstance(batch, pd.DataFrame):
+        batch.to_parquet(where, index=False)
+        return
+    import pyarrow.parquet as pq
+
+    pq.write_table(batch, where)
+
+
+def _column(batch: Any, name: str) -> pd.Series:
+    """Column ``name`` of a DataFrame or an Arrow table, as a pandas Series."""
+    if isinstance(batch, pd.DataFrame):
+        return pd.to_datetime(batch[name], utc=True)
+    return pd.to_datetime(batch.column(name).to_pandas(), utc=True)
 
 
 def load_folder_predictions(folder: Path) -> pd.DataFrame:

@@ -84,18 +84,20 @@ class _Column:
     name: str
     nullable: bool
     check: _Checker
-    build: Callable[[list[Any]], Any]
+    build: Callable[[list[Any], bool], Any]  # (values, whether a None may be among them)
     json_types: list[str]
     types: frozenset[type] = frozenset()  # Python types that always pass ``check``
 
 
-def _float_array(values: list[Any]) -> np.ndarray:
+def _float_array(values: list[Any], nulls: bool = True) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)  # None -> NaN
 
 
-def _object_array(values: list[Any]) -> np.ndarray:
+def _object_array(values: list[Any], nulls: bool = True) -> np.ndarray:
     array = np.empty(len(values), dtype=object)
-    array[:] = [np.nan if v is None else v for v in values] if None in values else values
+    if nulls and None in values:
+        values = [np.nan if v is None else v for v in values]
+    array[:] = values
     return array
 
 

@@ -115,7 +115,10 @@ class QualitySettings(Section):
 
 
 class PerformanceSettings(Section):
-    """Live primary metric against the hold-out: an alert past ``max_drop`` (absolute)."""
+    """Live primary metric against the hold-out: an alert when it is worse by more than
+    ``max_drop``, in the metric's units for scores between 0 and 1 (AUC, accuracy, F1,
+    R²...), as a fraction of the hold-out value for errors in the target's units (RMSE,
+    MAE): 0.05 is five points of AUC, or an RMSE five per cent higher."""
 
     max_drop: float = Field(default=0.05, ge=0)
     min_feedback: int = Field(default=30, ge=1)

@@ -152,3 +152,29 @@ def test_init_exclude_keeps_a_column_out_of_features(tmp_path: Path, bank_csv: P
     spec = load_spec(project / "loopml.yaml")
     assert "duration" in spec.features.exclude
     assert "duration" not in spec.feature_columns
+
+
+def test_events_lists_the_audit_trail_filtered_and_as_json(tmp_path: Path, bank_csv: Path) -> None:
+    import json
+
+    from loopml.service import ProjectService
+
+    project = bank_project(tmp_path, bank_csv, rows=200)
+    invoke("init", "data/bank.csv", "--target", "subscribed ", "-C", str(project))
+    assert "no events yet" in invoke("events", "-C", str(project)).output
+    service = ProjectService.open(project)
+    try:
+        for n in range(3):
+            service.store.add_event(
+                service.project.project_id, "retrain.rejected", {"reason": f"reason {n}"}
+            )
+        service.store.add_event(service.project.project_id, "gate.verdict", {"verdict": "go"})
+    finally:
+        service.close()
+    shown = invoke("events", "--kind", "retrain", "--last", "2", "-C", str(project)).output
+    assert "reason 1" in shown and "reason 2" in shown
+    assert "reason 0" not in shown and "gate.verdict" not in shown
+    lines = invoke("events", "--json", "-C", str(project)).output.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["kind"] for r in records][-1] == "gate.verdict"
+    assert records[-1]["payload"] == {"verdict": "go"}

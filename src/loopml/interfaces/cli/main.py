@@ -107,6 +107,22 @@ def summary(project_dir: ProjectDir = Path(".")) -> None:
     render.project_summary(service)
 
 
+@app.command()
+@handles_errors
+def events(
+    kind: Annotated[
+        str | None, typer.Option(help="Only events whose kind starts with this, e.g. retrain.")
+    ] = None,
+    last: Annotated[int, typer.Option(help="Show the newest N events.", min=1)] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """The audit trail: gate verdicts, promotions, deployments, alerts, retraining."""
+    service = open_service(project_dir)
+    chosen = [e for e in service.list_events() if kind is None or e.kind.startswith(kind)]
+    render.events(chosen[-last:], as_json=as_json)
+
+
 add_model_commands(app)  # models, lineage, approve, reject, export, alias
 
 

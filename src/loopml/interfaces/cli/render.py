@@ -241,3 +241,21 @@ def profile_summary(path: Path, profile: Any) -> None:
         color = colors.get(finding.severity, "white")
         console.print(f"  [{color}]{finding.severity:<6}[/] {finding.kind}: {finding.message}")
     console.print(f"report: {path}")
+
+
+def events(chosen: list[Any], *, as_json: bool) -> None:
+    """Events oldest first: when, kind and the payload's gist (or JSON lines)."""
+    import json
+
+    if as_json:
+        for e in chosen:
+            record = {"at": e.created_at.isoformat(), "kind": e.kind, "payload": e.payload}
+            print(json.dumps(record, default=str))
+        return
+    if not chosen:
+        console.print("no events yet")
+        return
+    table = Table("when (UTC)", "event", "what", show_lines=False)
+    for e in chosen:
+        table.add_row(e.created_at.strftime("%Y-%m-%d %H:%M:%S"), e.kind, e.gist[:110])
+    console.print(table)
