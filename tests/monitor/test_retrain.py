@@ -87,3 +87,14 @@ def test_shadow_pairs_line_up_both_answers_with_the_truth() -> None:
     assert side(pairs, "challenger")["prediction"].tolist() == [11.0, 19.0]
     assert pairs["truth"].tolist() == [12.0, 18.0]
     assert shadow_requests(log, 2) == 2 and shadow_requests(log, 3) == 0
+
+
+def test_traffic_times_take_the_training_clock_zone() -> None:
+    from loopml.pipeline.lifecycle import _as_time_like
+
+    served = pd.Series(pd.to_datetime(["2026-11-22 10:00"], utc=True))
+    naive = _as_time_like(served, pd.Series(pd.to_datetime(["2011-01-01"])))
+    assert naive.dt.tz is None and naive.iloc[0] == pd.Timestamp("2026-11-22 10:00")
+    paris = pd.Series(pd.to_datetime(["2011-01-01"]).tz_localize("Europe/Paris"))
+    aware = _as_time_like(served, paris)
+    assert str(aware.dt.tz) == "Europe/Paris" and aware.iloc[0].hour == 11

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 from tests.browser import run_chromium
-from tests.helpers import bank_project, free_port, small_search
+from tests.helpers import bank_project, free_port, set_criteria, small_search
 from typer.testing import CliRunner
 
 from loopml.data.ingest import clean_column_names
@@ -190,3 +190,37 @@ def test_watch_repeats_until_sigterm(project: Path) -> None:
     assert process.returncode == 0
     checks = (output + rest).count("report: ")
     assert checks >= 2 and f"stopped after {checks} check(s)" in rest
+
+
+def test_retrain_keeps_the_champion_unless_the_challenger_proves_better(
+    project: Path, spec_edit
+) -> None:
+    """Runs last in this module: it registers bank@2 and bank@3."""
+    policies = [{"when": ["drift"], "action": "retrain"}]
+    spec_edit(policies=policies, retrain={"min_labelled": 5000})
+    result = runner.invoke(app, ["monitor", "bank@1", "-C", str(project)])
+    assert "only 1440 served requests have feedback; retraining needs 5000" in result.output
+    assert events(project, "retrain.skipped")[-1].payload["model"] == "bank@1"
+
+    spec_edit(policies=policies, retrain={"min_labelled": 500, "min_improvement": 5.0})
+    result = runner.invoke(app, ["monitor", "bank@1", "-C", str(project)])
+    assert "retrain: bank@2 did not pass the gate; the champion stays" in result.output
+    set_criteria(project, [])  # put back by spec_edit: now only the baseline must be beaten
+    result = runner.invoke(app, ["monitor", "bank@1", "-C", str(project)])
+    assert result.exit_code == 1, result.output
+    evaluated = events(project, "retrain.evaluated")[-1].payload
+    assert evaluated["challenger"] == "bank@3" and evaluated["on"] == "recent traffic"
+    judgement = evaluated["judgement"]
+    assert judgement["rows"] == 432 and not judgement["better"]  # 30 % of 1,440
+    rejected = events(project, "retrain.rejected")[-1].payload
+    assert "needs 500.0%" in rejected["reason"] and "(needs 500.0%)" in result.output
+    service = ProjectService.open(project)
+    try:
+        assert [e.kind for e in service.list_events("model.promoted")] == []  # none promoted
+        assert service.load_model("bank@challenger")[0].version == 3
+        assert not service.list_deployments()  # nothing was put into shadow
+        split = service.list_runs(name="split", limit=1)[0]
+        metrics = {m.key: m.value for m in service.get_run(split.run_id)[1]}
+    finally:
+        service.close()
+    assert metrics["traffic_rows"] == 1008  # the older 70 % joined the training rows

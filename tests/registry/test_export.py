@@ -103,6 +103,33 @@ def test_onnx_classifier_matches_the_bundle(bank_dir: Path, tmp_path: Path, kind
     np.testing.assert_array_equal(labels, expected.predictions.astype(labels.dtype))
 
 
+def test_onnx_export_of_a_calibrated_bundle_states_its_calibrator(
+    bank_dir: Path, tmp_path: Path
+) -> None:
+    from loopml.evaluate.calibration import fit_calibration
+    from loopml.evaluate.holdout import positive_truth
+    from loopml.train.bundle import calibrate
+
+    bundle, frame = fit_kind(bank_dir, "linear")
+    raw = bundle.predict(frame).probabilities
+    truth = positive_truth(bundle, frame[bundle.target])
+    bundle.info.update(calibration=fit_calibration(truth, raw, "isotonic"), threshold=0.3)
+    frame = frame.head(400)
+    expected = bundle.predict(frame)
+    session, columns = onnx_export(bundle, tmp_path / "calibrated")
+    stated = json.loads((tmp_path / "calibrated" / "loopml.json").read_text())
+    _, proba = session.run(None, onnx_inputs(frame, columns))
+    np.testing.assert_allclose(proba[:, 1], raw[:400], atol=1e-5)  # the graph: uncalibrated
+    assert stated["calibration"]["method"] == "isotonic"
+    assert stated["calibration"]["applies_to"] == bundle.positive_class
+    assert not np.allclose(proba[:, 1], expected.probabilities, atol=1e-3)
+    # what loopml.json says, applied to the graph's output, is what the bundle predicts
+    calibrated = calibrate(proba[:, 1].astype(float), stated["calibration"])
+    np.testing.assert_allclose(calibrated, expected.probabilities, atol=1e-5)
+    called = calibrated >= stated["threshold"]
+    assert list(called) == list(expected.predictions == bundle.positive_class)
+
+
 @pytest.mark.parametrize("kind", ["linear", "xgboost"])
 def test_onnx_regressor_matches_the_bundle(bike_csv: Path, tmp_path: Path, kind: str) -> None:
     frame = bike_frame(bike_csv, rows=800).drop(columns=["mnth2", "weekday2", "hr2"])

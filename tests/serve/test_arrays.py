@@ -223,3 +223,19 @@ def test_the_array_path_applies_the_chosen_threshold() -> None:
     np.testing.assert_allclose(strict.probabilities, at_half.probabilities)
     positives = (strict.predictions == "yes").sum()
     assert positives == (strict.probabilities >= 0.9).sum() < (at_half.predictions == "yes").sum()
+
+
+def test_the_array_path_applies_the_calibration() -> None:
+    from loopml.evaluate.calibration import fit_calibration
+
+    bundle = fitted({}, "binary", HistGradientBoostingClassifier(max_iter=10, random_state=0))
+    frame = make_frame(300, 6)
+    raw = compile_bundle(bundle).predict_columns(served_columns(frame)).probabilities
+    truth = (target(make_frame(600, 0), "binary") == "yes").astype(int)
+    scores = bundle.predict(make_frame(600, 0)).probabilities
+    bundle.info.update(calibration=fit_calibration(truth, scores, "platt"), threshold=0.4)
+    got = compile_bundle(bundle).predict_columns(served_columns(frame))
+    expected = bundle.predict(frame)
+    assert list(got.predictions) == list(expected.predictions)
+    np.testing.assert_allclose(got.probabilities, expected.probabilities, rtol=0, atol=1e-12)
+    assert np.abs(got.probabilities - raw).max() > 1e-3  # calibrated: not the raw scores

@@ -1,19 +1,20 @@
-"""Evaluate a fitted model: choose its decision threshold on out-of-fold predictions of
-the training part, then score each hold-out (metrics with bootstrap intervals, chart
-data, slices) and explain what drives it. Results are JSON-ready dicts."""
+"""Evaluate a fitted model: calibrate its probabilities and choose its decision threshold
+on out-of-fold predictions of the training part, then score each hold-out (metrics with
+bootstrap intervals, chart data, slices) and explain what drives it. Results are
+JSON-ready dicts."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from loopml.evaluate import explain, slices
+from loopml.evaluate import calibration, explain, slices
 from loopml.evaluate.curves import chart_data
 from loopml.evaluate.gate import baseline_metrics
 from loopml.evaluate.holdout import Scored, holdout_summary, positive_truth, score_rows
@@ -21,7 +22,7 @@ from loopml.evaluate.metrics import METRIC_NAMES
 from loopml.evaluate.thresholds import ThresholdChoice, choose_threshold
 from loopml.spec.model import ProjectSpec, greater_is_better
 from loopml.spec.splits import SplitSpec
-from loopml.train.bundle import ModelBundle
+from loopml.train.bundle import ModelBundle, calibrate
 
 OOF_ROWS = 8000  # training rows (at most) whose out-of-fold scores choose the threshold
 OOF_FOLDS = 3
@@ -38,22 +39,50 @@ class Holdout:
     description: str
 
 
-def tune_threshold(
-    bundle: ModelBundle, train: pd.DataFrame, spec: ProjectSpec
-) -> ThresholdChoice | None:
-    """Choose ``bundle``'s decision threshold as ``spec.evaluation.threshold`` says, on
-    out-of-fold probabilities of (at most ``OOF_ROWS``) training rows: a copy of the
-    model is refitted on ``OOF_FOLDS`` folds cut the way the split cuts. Never on a
-    hold-out. When the refits fail, on the fitted model's own training rows (in-sample),
-    which the choice says. None for anything but a binary classifier."""
+@dataclass(frozen=True)
+class Tuning:
+    """What the evaluation set on a binary classifier: its calibrator (plain data, None
+    for none), the threshold chosen on the calibrated scores, and a report of both."""
+
+    calibration: dict[str, Any] | None
+    threshold: ThresholdChoice
+    calibration_report: dict[str, Any]
+
+    def apply(self, bundle: ModelBundle) -> None:
+        """Set the calibrator and threshold in ``bundle.info`` (applied from then on)."""
+        bundle.info.pop("calibration", None)
+        if self.calibration is not None:
+            bundle.info["calibration"] = self.calibration
+        bundle.info.update(threshold=self.threshold.threshold, threshold_by=self.threshold.by)
+
+
+def tune_threshold(bundle: ModelBundle, train: pd.DataFrame, spec: ProjectSpec) -> Tuning | None:
+    """Calibrate ``bundle``'s probabilities as ``spec.evaluation.calibration`` says, then
+    choose its decision threshold on the calibrated scores as ``spec.evaluation.threshold``
+    says; both on out-of-fold probabilities of (at most ``OOF_ROWS``) training rows: a
+    copy of the model is refitted on ``OOF_FOLDS`` folds cut the way the split cuts.
+    Never on a hold-out. When the refits fail, the threshold is chosen on the fitted
+    model's own training rows (in-sample), which the choice says, and the model is left
+    uncalibrated. None for anything but a binary classifier."""
     if bundle.task != "classification" or len(bundle.classes or []) != 2:
         return None
     threshold_spec = spec.evaluation.threshold
+    requested = spec.evaluation.calibration
+    if threshold_spec.by == "fixed" and requested == "none":
+        choice = choose_threshold(np.zeros(0), np.zeros(0), threshold_spec, None, chosen_on="")
+        return Tuning(None, choice, calibration.describe(None, requested, ""))
+    raw = replace(bundle, info={k: v for k, v in bundle.info.items() if k != "calibration"})
+    truth, proba, where = out_of_fold_scores(raw, train, spec)
+    fitted = None if "in-sample" in where else calibration.fit_calibration(truth, proba, requested)
+    calibrated = calibrate(proba, fitted)
+    report = {
+        **calibration.describe(fitted, requested, where),
+        "brier_before": float(np.mean((proba - truth) ** 2)) if len(truth) else None,
+        "brier_after": float(np.mean((calibrated - truth) ** 2)) if len(truth) else None,
+    }
     business_value = business_values(spec)
-    if threshold_spec.by == "fixed":
-        return choose_threshold(np.zeros(0), np.zeros(0), threshold_spec, None, chosen_on="")
-    truth, proba, where = out_of_fold_scores(bundle, train, spec)
-    return choose_threshold(truth, proba, threshold_spec, business_value, chosen_on=where)
+    choice = choose_threshold(truth, calibrated, threshold_spec, business_value, chosen_on=where)
+    return Tuning(fitted, choice, report)
 
 
 def business_values(spec: ProjectSpec) -> dict[str, float] | None:
@@ -200,15 +229,16 @@ def evaluate_candidates(
     progress: Callable[[str], None] = lambda message: None,
 ) -> dict[str, Any]:
     """Evaluate the selected model ``bundles[best]`` (and score the other candidates):
-    choose each bundle's decision threshold on ``train`` (set in its ``info``, so the
-    bundle applies it from then on), then metrics, intervals, chart data and slices of
-    the selected model on every hold-out, the candidates and the baseline on the gated
-    one (``holdouts[0]``), and the selected model's importances. Returns JSON."""
-    progress("choosing the decision threshold")
-    choices = {kind: tune_threshold(bundle, train, spec) for kind, bundle in bundles.items()}
-    for kind, choice in choices.items():
-        if choice is not None:
-            bundles[kind].info.update(threshold=choice.threshold, threshold_by=choice.by)
+    calibrate each binary bundle and choose its decision threshold on ``train`` (set in
+    its ``info``, so the bundle applies both from then on), then metrics, intervals,
+    chart data and slices of the selected model on every hold-out, the candidates and
+    the baseline on the gated one (``holdouts[0]``), and the selected model's
+    importances. Returns JSON."""
+    progress("calibrating and choosing the decision threshold")
+    tunings = {kind: tune_threshold(bundle, train, spec) for kind, bundle in bundles.items()}
+    for kind, tuning in tunings.items():
+        if tuning is not None:
+            tuning.apply(bundles[kind])
     gated = holdouts[0]
     progress(f"scoring {len(holdouts)} hold-out(s)")
     results = {h.name: evaluate_holdout(bundles[best], h, spec) for h in holdouts}
@@ -217,13 +247,14 @@ def evaluate_candidates(
         if kind != best:
             candidates[kind] = score_rows(bundle, gated.rows).metrics()
     progress("explaining the model")
-    choice = choices[best]
+    tuning = tunings[best]
     return {
         "candidates": candidates,
         "baseline": baseline_metrics(train, gated.rows, spec),
         "best": best,
         "primary_metric": spec.problem.primary_metric,
-        "threshold": None if choice is None else choice.to_dict(),
+        "threshold": None if tuning is None else tuning.threshold.to_dict(),
+        "calibration": None if tuning is None else tuning.calibration_report,
         "gated": gated.name,
         "holdouts": results,
         "importance": importance(bundles[best], gated.rows, spec, train),

@@ -10,11 +10,19 @@ rules of ``data.cleaning``, user estimators) is refused with a message naming it
 The graph takes one ``[N, 1]`` input per feature column: float64 for numeric columns,
 strings for categorical ones (as loopml writes categories: ``1`` not ``1.0``; missing is
 the empty string). ``onnx_inputs`` builds that feed from a DataFrame.
+
+The graph's probabilities are the estimator's own. A binary classifier that the
+evaluation calibrated maps them through its calibrator before the threshold: the export's
+``loopml.json`` holds both (``calibration``: isotonic knots for linear interpolation,
+flat beyond them, or Platt's ``sigmoid(a * logit(p) + b)``; ``threshold``, which applies
+to the calibrated probability), and the parity check compares the graph with the
+bundle's uncalibrated probabilities, which is what the graph computes.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -67,8 +75,11 @@ def write_onnx(version: ModelVersion, bundle: ModelBundle, path: Path) -> None:
         "outputs": ["label", "probabilities"] if bundle.task == "classification" else ["variable"],
         "classes": bundle.classes,
         # the graph's label is the most probable class; loopml predicts the positive class
-        # of a binary model when its probability reaches this threshold
+        # of a binary model when its (calibrated) probability reaches this threshold
         "threshold": getattr(bundle, "threshold", 0.5),
+        # the graph's probabilities are uncalibrated; loopml maps the positive class's
+        # through this first (None: used as they are)
+        "calibration": _calibration(bundle),
     }
     (path / "loopml.json").write_text(json.dumps(info, indent=2, default=str))
 
@@ -201,7 +212,7 @@ def _verify(bundle: ModelBundle, onx: Any, columns: dict[str, str], rows: int = 
     frame = _sample_rows(bundle, rows)
     session = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
     got = session.run(None, onnx_inputs(frame, columns))
-    expected = bundle.predict(frame)
+    expected = uncalibrated(bundle).predict(frame)
     if expected.probabilities is not None:
         proba = got[1][:, 1] if expected.probabilities.ndim == 1 else got[1]
         gap = float(np.max(np.abs(proba - expected.probabilities)))
@@ -213,6 +224,20 @@ def _verify(bundle: ModelBundle, onx: Any, columns: dict[str, str], rows: int = 
             f"the ONNX graph of this {bundle.model_kind} model differs from it by {gap:.2g} "
             f"(more than {_TOLERANCE}); not exported. Use --format mlflow instead"
         )
+
+
+def uncalibrated(bundle: ModelBundle) -> ModelBundle:
+    """``bundle`` without its calibrator: the probabilities the ONNX graph computes."""
+    info = {k: v for k, v in bundle.info.items() if k != "calibration"}
+    return dataclasses.replace(bundle, info=info)
+
+
+def _calibration(bundle: ModelBundle) -> dict[str, Any] | None:
+    """The calibrator as ``loopml.json`` states it, with the class it applies to."""
+    calibration = getattr(bundle, "calibration", None)
+    if calibration is None:
+        return None
+    return {**calibration, "applies_to": bundle.positive_class}
 
 
 def _sample_rows(bundle: ModelBundle, rows: int) -> Any:

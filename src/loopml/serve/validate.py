@@ -240,9 +240,10 @@ class Validator:
         out = {}
         for col in self.columns:
             values = lists[col.name]
-            if not set(map(type, values)) <= col.types:
+            types = set(map(type, values))
+            if not types <= col.types:
                 return None
-            out[col.name] = col.build(values)
+            out[col.name] = col.build(values, type(None) in types)
         return out
 
     def _clean_columns(self, rows: Sequence[Any]) -> dict[str, np.ndarray] | None:
@@ -255,9 +256,10 @@ class Validator:
         try:
             for col in self.columns:
                 values = [row[col.name] for row in rows]
-                if not set(map(type, values)) <= col.types:
+                types = set(map(type, values))
+                if not types <= col.types:
                     return None
-                out[col.name] = col.build(values)
+                out[col.name] = col.build(values, type(None) in types)
         except KeyError:
             return None
         return out
@@ -286,7 +288,7 @@ class Validator:
                     errors.append({"row": i, "field": name, "message": "unknown field"})
         if errors:
             raise RequestError(422, f"{len(errors)} problem(s) in the request", errors)
-        return {c.name: c.build(values[c.name]) for c in self.columns}
+        return {c.name: c.build(values[c.name], True) for c in self.columns}
 
     def _openapi_columns(self, properties: dict[str, Any]) -> dict[str, Any]:
         """The ``columns`` form: one list of values per field."""

@@ -45,10 +45,11 @@ class Retrainer:
 
     def start(self, evidence: dict[str, Any]) -> str:
         """Retrain on fresh data and put a better challenger into shadow (or promote it
-        when ``shadow_requests`` is 0). Returns what happened, in words."""
+        when ``shadow_requests`` is 0). The challenger is compared with the monitored
+        model (``evidence["model"]``, else the champion). Returns what happened."""
         if self.trial() is not None:
             return self._record("retrain.skipped", "a challenger is already in shadow", evidence)
-        champion, champion_bundle = self.service.load_model()
+        champion, champion_bundle = self.service.load_model(evidence.get("model"))
         labelled = self._labelled_traffic(champion)
         if len(labelled) < self.settings.min_labelled:
             reason = (
@@ -170,7 +171,7 @@ class Retrainer:
                 f"{self.name}@{challenger} in shadow: {seen}/{needed} requests, "
                 f"{len(pairs)}/{labelled} with feedback"
             )
-        judgement = self._judge_shadow(pairs)
+        judgement = self._judge_shadow(pairs, deployment.version)
         payload = {
             "champion": f"{self.name}@{deployment.version}",
             "challenger": f"{self.name}@{challenger}",
@@ -185,11 +186,11 @@ class Retrainer:
         self.service.deploy(f"{self.name}@{deployment.version}", mode="single")
         return self._record("retrain.rejected", judgement.reason, payload)
 
-    def _judge_shadow(self, pairs: pd.DataFrame) -> Any:
+    def _judge_shadow(self, pairs: pd.DataFrame, served: int) -> Any:
         from loopml.monitor.performance import make_scorer
         from loopml.monitor.retrain import side
 
-        _, bundle = self.service.load_model()
+        _, bundle = self.service.load_model(f"{self.name}@{served}")
         metric = self.service.spec.problem.primary_metric
         score = make_scorer(bundle.task, metric, bundle.classes, bundle.positive_class)
         before, after = score(side(pairs, "champion")), score(side(pairs, "challenger"))

@@ -4,6 +4,7 @@
       threshold: {by: value}                    # business_value from problem
       threshold: {by: precision, target: 0.6}   # the most recall at precision >= 0.6
       threshold: {by: metric, metric: f1}       # the default
+      calibration: auto                         # isotonic | platt | none
       slices: [job, marital]                    # metrics per value of these columns
       worst_slices: 5                           # and the 5 worst slices of any column
       bootstrap: {samples: 200, confidence: 0.95, seed: 0}
@@ -65,7 +66,13 @@ class BeatChampion(Section):
 
 
 class EvaluationSpec(Section):
+    """``calibration`` maps a binary classifier's probabilities through a calibrator
+    fitted on out-of-fold scores of the training part before the threshold is chosen:
+    ``auto`` is isotonic with enough rows of each class, else Platt; ``none`` keeps the
+    estimator's own probabilities."""
+
     threshold: ThresholdSpec = Field(default_factory=ThresholdSpec)
+    calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
     slices: list[str] = Field(default_factory=list)
     worst_slices: int = Field(default=5, ge=0, le=50)
     min_slice_rows: int = Field(default=30, ge=1)

@@ -13,6 +13,8 @@ import pandas as pd
 
 from loopml.domain import Schema
 
+PLATT_EPS = 1e-6  # probabilities are clipped to [eps, 1 - eps] before Platt's logit
+
 
 @dataclass
 class Prediction:
@@ -65,10 +67,31 @@ class ModelBundle:
         classes = np.asarray(self.classes, dtype=object)
         if len(classes) == 2:
             positive = (self.classes or []).index(self.positive_class)
-            chosen = proba[:, positive] >= self.threshold
+            score = calibrate(np.asarray(proba[:, positive], dtype=float), self.calibration)
+            chosen = score >= self.threshold
             labels = classes[np.where(chosen, positive, 1 - positive)]
-            return Prediction(labels, proba[:, positive])
+            return Prediction(labels, score)
         return Prediction(classes[proba.argmax(axis=1)], proba)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Class probabilities (columns in ``classes`` order) as ``predict`` scores them:
+        a binary classifier's calibrated, when the evaluation calibrated it."""
+        if self.prepare is not None:
+            X = self.prepare(X)
+        proba = np.asarray(self.pipeline.predict_proba(X[self.feature_names]), dtype=float)
+        if len(self.classes or []) != 2 or self.calibration is None:
+            return proba
+        positive = (self.classes or []).index(self.positive_class)
+        out = np.empty_like(proba)
+        out[:, positive] = calibrate(proba[:, positive], self.calibration)
+        out[:, 1 - positive] = 1.0 - out[:, positive]
+        return out
+
+    @property
+    def calibration(self) -> dict[str, Any] | None:
+        """The calibrator of a binary classifier's positive-class probability, as plain
+        data (``info["calibration"]``: isotonic knots or Platt's a, b), else None."""
+        return self.info.get("calibration")
 
     @property
     def threshold(self) -> float:
@@ -88,3 +111,18 @@ class ModelBundle:
         if not isinstance(bundle, ModelBundle):
             raise TypeError(f"artifact holds a {type(bundle).__name__}, not a ModelBundle")
         return bundle
+
+
+def calibrate(score: np.ndarray, calibration: dict[str, Any] | None) -> np.ndarray:
+    """Map positive-class probabilities through ``calibration``: ``isotonic`` interpolates
+    between its knots ``x``, ``y`` (flat beyond them); ``platt`` is
+    ``sigmoid(a * logit(p) + b)``; None leaves them as they are."""
+    if calibration is None:
+        return score
+    if calibration["method"] == "isotonic":
+        return np.interp(score, calibration["x"], calibration["y"])
+    if calibration["method"] == "platt":
+        p = np.clip(score, PLATT_EPS, 1.0 - PLATT_EPS)
+        z = calibration["a"] * np.log(p / (1.0 - p)) + calibration["b"]
+        return 1.0 / (1.0 + np.exp(-z))
+    raise ValueError(f"unknown calibration method {calibration['method']!r}")
