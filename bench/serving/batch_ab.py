@@ -3,8 +3,11 @@ request to each in turn, so a busy moment on a shared machine hits all of them a
 
     python batch_ab.py CACHE_DIR [--rounds 25] [--gap-ms 0] [--threads 1] [--skip-mlflow]
 
-``--gap-ms`` waits between requests (0: back to back, so loopml's prediction log of one
-request is still being written while the next is answered). ``--threads N`` pins every
+The order is loopml, bare, MLflow with rows, then the same with columns, so a server's
+request never directly follows its own previous one: loopml's prediction log of the
+previous request is written (on its background thread) while the other servers answer.
+``run.sh``'s figure is the back-to-back one (the log competes with the next request).
+``--gap-ms`` waits between requests. ``--threads N`` pins every
 server the same way: ``OMP_NUM_THREADS=N`` for all three, and ``--batch-threads N`` for
 loopml (its big requests get N OpenMP threads; its small batches keep one).
 
@@ -85,11 +88,11 @@ def main() -> None:
 
 def measure(running: dict, cache: Path, rounds: int, gap_s: float) -> dict[str, list[float]]:
     kinds = {"mlflow": "mlflow"}
-    jobs = []
-    for name, (_, port) in running.items():
-        kind = kinds.get(name, "loopml")
-        path = "/invocations" if name == "mlflow" else "/predict"
-        for form, stem in (("rows", "batch"), ("columns", "columns")):
+    jobs = []  # rows for every server, then columns: a server's requests never follow
+    for form, stem in (("rows", "batch"), ("columns", "columns")):
+        for name, (_, port) in running.items():
+            kind = kinds.get(name, "loopml")
+            path = "/invocations" if name == "mlflow" else "/predict"
             body = (cache / f"{stem}_{kind}.json").read_bytes()
             jobs.append((f"{name} {form}", port, path, body))
     for _, port, path, body in jobs:  # warm-up

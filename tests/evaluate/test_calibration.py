@@ -12,17 +12,23 @@ import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
-from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 from tests.evaluate.projects import make_project
 
 from loopml.data.ingest import clean_column_names
 from loopml.evaluate.calibration import choose_method, fit_calibration
-from loopml.evaluate.evaluation import tune_threshold
+from loopml.evaluate.evaluation import (
+    STOPPING_PARAMS,
+    out_of_fold_scores,
+    refittable,
+    tune_threshold,
+)
 from loopml.evaluate.gate import baseline_metrics
 from loopml.evaluate.holdout import positive_truth
+from loopml.evaluate.report import render_evaluation
 from loopml.features.compile import compile_transform
-from loopml.service import RunSummary
+from loopml.service import ProjectService, RunSummary
 from loopml.spec import load_spec
 from loopml.spec.evaluation import EvaluationSpec
 from loopml.spec.model import ProjectSpec
@@ -84,6 +90,9 @@ def test_calibration_lowers_the_brier_score_below_the_baseline(bank, isotonic) -
     assert brier_score_loss(truth, calibrated) < brier_score_loss(truth, raw)
     assert brier_score_loss(truth, calibrated) <= baseline < brier_score_loss(truth, raw)
     assert abs(roc_auc_score(truth, calibrated) - roc_auc_score(truth, raw)) < 0.01
+    assert (
+        abs(average_precision_score(truth, calibrated) - average_precision_score(truth, raw)) < 0.01
+    )
 
 
 def test_the_threshold_is_chosen_on_calibrated_scores(bank, isotonic) -> None:
@@ -122,6 +131,23 @@ def test_a_fixed_threshold_still_gets_a_calibrator(bank) -> None:
     assert bundle.threshold == 0.3 and bundle.calibration["method"] == "platt"
 
 
+@pytest.mark.parametrize("kind", ["lightgbm", "xgboost"])
+def test_early_stopped_boosters_get_out_of_fold_scores(bank, kind: str) -> None:
+    spec, train = bank["spec"], bank["train"].head(3000)
+    signature = infer_signature(train, spec)
+    make = functools.partial(
+        compile_transform, signature, spec.features, spec.problem.task, random_state=0
+    )
+    bundle = fit_default(kind, train, spec, make, signature, n_threads=1)
+    params = bundle.pipeline.get_params(deep=True)
+    assert any(k.endswith(STOPPING_PARAMS) and v for k, v in params.items())  # stopped early
+    copy = refittable(bundle.pipeline).get_params(deep=True)
+    assert not any(k.endswith(STOPPING_PARAMS) and v for k, v in copy.items())
+    assert bundle.info["n_iter"] in {v for k, v in copy.items() if k.endswith("n_estimators")}
+    truth, proba, note = out_of_fold_scores(bundle, train, spec)
+    assert note.startswith("out-of-fold") and len(proba) == len(truth) == 3000
+
+
 @pytest.mark.parametrize("method", ["isotonic", "platt"])
 def test_calibration_is_monotone_and_within_zero_one(bank, method: str) -> None:
     rng = np.random.default_rng(0)
@@ -132,6 +158,9 @@ def test_calibration_is_monotone_and_within_zero_one(bank, method: str) -> None:
     mapped = calibrate(grid, fitted)
     assert np.all(np.diff(mapped) >= 0) and mapped.min() >= 0 and mapped.max() <= 1
     assert mapped[-1] > mapped[0]
+    if method == "isotonic":  # centred: strictly increasing between its first and last knot
+        inside = (grid > fitted["x"][0]) & (grid < fitted["x"][-1])
+        assert inside.sum() > 100 and np.all(np.diff(mapped[inside]) > 0)
 
 
 def test_the_bundle_and_its_calibrator_round_trip_through_pickle(isotonic, bank) -> None:
@@ -182,3 +211,42 @@ def test_the_run_reports_calibrated_probabilities(bank_run: RunSummary) -> None:
     assert gap < 0.03  # the chart is drawn from the calibrated probabilities
     html = Path(bank_run.report_path).read_text()
     assert "calibrated by <strong>isotonic regression</strong>" in html
+
+
+@pytest.mark.parametrize(
+    ("calibration", "says"),
+    [
+        ({"method": "none", "requested": "none", "chosen_on": ""}, "not calibrated"),
+        (
+            {"method": "platt", "requested": "platt", "chosen_on": "out-of-fold scores of 9 rows"},
+            "calibrated by <strong>Platt scaling</strong>",
+        ),
+    ],
+)
+def test_the_report_names_the_calibration(bank_run: RunSummary, calibration, says: str) -> None:
+    evaluation = {**bank_run.evaluation, "calibration": calibration}
+    service = ProjectService.open(bank_run.report_path.parents[2])
+    spec = service.spec
+    service.close()
+    html = render_evaluation(spec, "bank@1", evaluation, bank_run.gate)
+    paragraph = html.split('id="calibration-method">')[1].split("</p>")[0]
+    assert says in paragraph and "Brier score" not in paragraph
+    assert calibration["chosen_on"] in paragraph
+
+
+def test_explanations_of_a_calibrated_model_name_the_uncalibrated_probability(
+    bank, isotonic
+) -> None:
+    from loopml.evaluate.explain import explain_prediction
+
+    rows = bank["test"].head(5)
+    items = explain_prediction(isotonic, rows, bank["train"].head(200))
+    raw = bank["bundle"].predict(rows).probabilities
+    for item, p in zip(items, raw, strict=True):
+        assert item["uncalibrated_probability"] == pytest.approx(p)
+        assert item["probability"] == pytest.approx(
+            calibrate(np.array([p]), isotonic.calibration)[0]
+        )
+        if item["units"] == "log-odds":
+            assert item["output"] == pytest.approx(np.log(p / (1 - p)), abs=1e-6)
+    assert "uncalibrated_probability" not in explain_prediction(bank["bundle"], rows.head(1))[0]

@@ -1,6 +1,6 @@
-"""Calibrate a binary classifier's probabilities: fit isotonic regression or Platt scaling
-on out-of-fold scores of the training part and keep the result as plain data, which
-``ModelBundle.from_probabilities`` applies before the decision threshold."""
+"""Calibrate a binary classifier's probabilities: fit (centred) isotonic regression or
+Platt scaling on out-of-fold scores of the training part and keep the result as plain
+data, which ``ModelBundle.from_probabilities`` applies before the decision threshold."""
 
 from __future__ import annotations
 
@@ -50,12 +50,16 @@ def fit_calibration(truth: np.ndarray, proba: np.ndarray, method: str) -> dict[s
 
 
 def _isotonic(truth: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+    """Centred isotonic regression: the isotonic fit's knots moved to the middle of each
+    flat block, so that interpolating between them is strictly increasing. Scores keep
+    their order (no new ties, unlike the step function) and calibrate as well."""
     from sklearn.isotonic import IsotonicRegression
 
     fitted = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(proba, truth)
-    x = [float(v) for v in fitted.X_thresholds_]
-    y = [float(v) for v in fitted.y_thresholds_]
-    return {"method": "isotonic", "x": x, "y": y, "rows": len(truth)}
+    x, y = np.asarray(fitted.X_thresholds_), np.asarray(fitted.y_thresholds_)
+    values = np.unique(y)  # y is non-decreasing: one value per flat block, in order
+    centres = [float(x[y == value].mean()) for value in values]
+    return {"method": "isotonic", "x": centres, "y": values.tolist(), "rows": len(truth)}
 
 
 def _platt(truth: np.ndarray, proba: np.ndarray) -> dict[str, Any] | None:

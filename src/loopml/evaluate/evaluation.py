@@ -26,6 +26,7 @@ from loopml.train.bundle import ModelBundle, calibrate
 
 OOF_ROWS = 8000  # training rows (at most) whose out-of-fold scores choose the threshold
 OOF_FOLDS = 3
+STOPPING_PARAMS = ("early_stopping_round", "early_stopping_rounds")  # LightGBM, XGBoost
 OUT_OF_TIME, OUT_OF_SAMPLE = "out_of_time", "out_of_sample"
 SLICE_METRICS = {"binary": "recall", "multiclass": "accuracy", "regression": "mae"}
 
@@ -96,8 +97,6 @@ def out_of_fold_scores(
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """0/1 truth and positive-class probabilities of training rows that the model
     predicting them did not see, and a note of where they come from."""
-    from sklearn.base import clone
-
     from loopml.data.split import cv_splitter
 
     rows = train[train[bundle.target].notna()]
@@ -114,7 +113,7 @@ def out_of_fold_scores(
         with threadpool_limits(limits=1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for fit_at, score_at in folds:
-                model = clone(bundle.pipeline).fit(X.iloc[fit_at], y.iloc[fit_at])
+                model = refittable(bundle.pipeline).fit(X.iloc[fit_at], y.iloc[fit_at])
                 proba[score_at] = model.predict_proba(X.iloc[score_at])[:, positive]
     except Exception:  # noqa: BLE001 - any refit failure: fall back to in-sample scores
         in_sample = score_rows(bundle, rows)
@@ -122,6 +121,31 @@ def out_of_fold_scores(
     scored = np.isfinite(proba)
     note = f"out-of-fold scores of {int(scored.sum()):,} training rows ({OOF_FOLDS} folds)"
     return truth[scored], proba[scored], note
+
+
+def refittable(pipeline: Any) -> Any:
+    """An unfitted clone of ``pipeline`` that fits without an eval set: a LightGBM or
+    XGBoost estimator that stopped early keeps the number of rounds it reached."""
+    from sklearn.base import clone
+
+    from loopml.train.zoo import fitted_rounds
+
+    model = clone(pipeline)
+    estimator = model.steps[-1][1]
+    keys = [
+        key
+        for key, value in estimator.get_params(deep=True).items()
+        if key.rsplit("__", 1)[-1] in STOPPING_PARAMS and value
+    ]
+    if not keys:
+        return model
+    changes: dict[str, Any] = dict.fromkeys(keys, None)
+    rounds = fitted_rounds(pipeline.steps[-1][1])
+    if rounds:
+        prefixes = {key.removesuffix(key.rsplit("__", 1)[-1]) for key in keys}
+        changes.update({f"{prefix}n_estimators": rounds for prefix in prefixes})
+    estimator.set_params(**changes)
+    return model
 
 
 def evaluate_holdout(

@@ -321,8 +321,10 @@ def explain_prediction(
 ) -> list[dict[str, Any]]:
     """The prediction for each of ``rows`` with its explanation, as JSON: ``prediction``,
     ``probability`` (binary), and ``method``, ``units``, ``base_value``, ``output`` and
-    ``contributions`` (by input column, largest magnitude first). The same call serves
-    the CLI's `loopml explain` and a server.
+    ``contributions`` (by input column, largest magnitude first). A calibrated binary
+    model's contributions add up to its estimator's own probability, given as
+    ``uncalibrated_probability`` beside the calibrated ``probability``. The same call
+    serves the CLI's `loopml explain` and a server.
 
     Raises:
         DataError: no rows, or a column the model needs is missing.
@@ -331,12 +333,15 @@ def explain_prediction(
         raise DataError("explain: no row to explain")
     explanation = explain_rows(bundle, rows, background)  # checks the columns first
     prediction = bundle.predict(rows)
+    raw = _output(bundle, rows) if bundle.calibration is not None else None
     out = []
     for i in range(len(rows)):
         item: dict[str, Any] = {"prediction": _plain(prediction.predictions[i])}
         if prediction.probabilities is not None and prediction.probabilities.ndim == 1:
             item["probability"] = float(prediction.probabilities[i])
             item["threshold"] = bundle.threshold
+        if raw is not None:  # the contributions explain the estimator's own probability
+            item["uncalibrated_probability"] = float(raw[i])
         out.append({**item, **explanation.row(i)})
     return out
 

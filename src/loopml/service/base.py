@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -93,3 +94,13 @@ class ServiceBase:
             LabelSet(e.payload["digest"], e.payload["labelled_by"], e.payload["labelled_at"])
             for e in events
         ]
+
+    def _training_sample(self, version: ModelVersion, rows: int = 200) -> Any:
+        """Up to ``rows`` training rows of ``version`` (None when its lineage has none)."""
+        import pandas as pd
+
+        digest = version.lineage.get("train_digest")
+        if not digest or not self.artifacts.exists(digest):
+            return None
+        frame = pd.read_parquet(io.BytesIO(self.artifacts.get_bytes(digest)))
+        return frame.sample(n=min(rows, len(frame)), random_state=0)

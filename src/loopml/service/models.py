@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,13 +122,3 @@ class ModelsMixin(ServiceBase):
         frame, _ = clean_column_names(frame)
         background = self._training_sample(version)
         return version, explain_prediction(bundle, frame, background)[0]
-
-    def _training_sample(self, version: ModelVersion, rows: int = 200) -> Any:
-        """Up to ``rows`` training rows of ``version`` (None when its lineage has none)."""
-        import pandas as pd
-
-        digest = version.lineage.get("train_digest")
-        if not digest or not self.artifacts.exists(digest):
-            return None
-        frame = pd.read_parquet(io.BytesIO(self.artifacts.get_bytes(digest)))
-        return frame.sample(n=min(rows, len(frame)), random_state=0)

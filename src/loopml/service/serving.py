@@ -54,7 +54,7 @@ class ServingMixin(ServiceBase):
         def background(v: int) -> Any:
             """Training rows of ``version.name@v`` for POST /explain (as `loopml explain`)."""
             trained = self.store.get_model_version(version.name, v)
-            return self._training_sample(trained)  # type: ignore[attr-defined]  # ModelsMixin
+            return self._training_sample(trained)
 
         app = create_app(
             bundle,
