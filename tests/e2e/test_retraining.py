@@ -138,7 +138,8 @@ def test_drift_retrain_shadow_promote(tmp_path: Path, bike_csv: Path) -> None:
         assert judgement["challenger"] < judgement["champion"] * 0.95  # rmse 5 % lower
         evaluated = service.list_events("retrain.evaluated")[-1].payload["judgement"]
         assert evaluated["better"] and evaluated["rows"] == 720  # 30 % of 2,400 labelled
-        assert service.load_model()[0].version == 2
+        champion = service.load_model()[0]
+        assert champion.version == 2 and champion.aliases == ("champion",)
         deployments = service.list_deployments()
         assert [d.mode for d in deployments[:2]] == ["single", "shadow"]
     finally:

@@ -149,7 +149,7 @@ def test_early_stopped_boosters_get_out_of_fold_scores(bank, kind: str) -> None:
 
 
 @pytest.mark.parametrize("method", ["isotonic", "platt"])
-def test_calibration_is_monotone_and_within_zero_one(bank, method: str) -> None:
+def test_calibration_is_monotone_and_within_zero_one(method: str) -> None:
     rng = np.random.default_rng(0)
     truth = rng.random(3000) < 0.1
     proba = np.clip(truth * 0.3 + rng.random(3000) * 0.7, 0, 1)

@@ -46,10 +46,7 @@ class LoadedModel:
         """Probabilities, one column per class in ``classes`` order (classifiers only)."""
         if self.bundle.task != "classification":
             raise DataError(f"{self.ref} is a regression model; it has no predict_proba")
-        frame = self._frame(rows)
-        if self.bundle.prepare is not None:
-            frame = self.bundle.prepare(frame)
-        return self.bundle.pipeline.predict_proba(frame[self.feature_names])
+        return self.bundle.predict_proba(self._frame(rows))
 
     def _frame(self, rows: Any) -> Any:
         import pandas as pd

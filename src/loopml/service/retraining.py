@@ -199,9 +199,11 @@ class Retrainer:
     # -- shared -------------------------------------------------------------------------
 
     def _promote(self, version: ModelVersion, reason: str, payload: dict[str, Any]) -> str:
-        from loopml.registry import promote
+        from loopml.registry import CHALLENGER, delete_alias, promote
 
         promote(self.store, self.project_id, self.name, version.version, reason=reason)
+        if CHALLENGER in self.store.get_model_version(self.name, version.version).aliases:
+            delete_alias(self.store, self.project_id, self.name, CHALLENGER, by="retraining")
         deployment = self.service.deploy(version.ref, mode="single")
         self._record(
             "retrain.promoted",
