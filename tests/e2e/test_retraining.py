@@ -12,41 +12,20 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
+from scripts.demo_data import bike, bike_spec
 from scripts.replay import model_columns, replay
 from tests.e2e.test_lifecycle import loopml, wait_healthy
-from tests.helpers import edit_spec, free_port, small_search
+from tests.helpers import free_port, small_search
 
+from loopml.data.ingest import clean_column_names
 from loopml.service import ProjectService
 
 pytestmark = pytest.mark.slow
 
 
-def bike_by_year(bike_csv: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    frame = pd.read_csv(bike_csv)
-    year = pd.to_datetime(frame["dteday"], format="%m/%d/%y").dt.year
-    return frame[year == 2011], frame[year == 2012].reset_index(drop=True)
-
-
-def closing_the_loop(spec: dict) -> None:
-    # the date is a feature (its year, month, weekday and hour parts), not the split's
-    # clock: a model can then learn from 2012 traffic that 2012 is busier than 2011
-    spec["split"] = {"method": "random", "test_size": 0.2, "random_state": 42}
-    spec["serve"] = {"log_flush_s": 0.2, "watch_interval_s": 0.2}
-    spec["monitor"] = {
-        "window": {"by": "count", "size": 1500},
-        "performance": {"max_drop": 0.1, "min_feedback": 100},
-        "policies": [
-            {"when": ["drift", "performance"], "action": "log"},
-            {"when": ["performance"], "action": "retrain"},
-        ],
-        "retrain": {
-            "min_labelled": 500,
-            "recent_share": 0.3,
-            "min_improvement": 0.05,
-            "shadow_requests": 400,
-            "min_shadow_feedback": 200,
-        },
-    }
+def traffic(project: Path, name: str) -> pd.DataFrame:
+    frame, _ = clean_column_names(pd.read_csv(project / "data" / name))
+    return frame
 
 
 def wait_logged(project: Path, rows: int) -> None:
@@ -78,15 +57,18 @@ def wait_serving(url: str, model: str, mode: str) -> None:
     raise AssertionError(f"the server never switched to {model}")
 
 
-def test_drift_retrain_shadow_promote(tmp_path: Path, bike_csv: Path) -> None:
+def test_drift_retrain_shadow_promote(tmp_path: Path) -> None:
     project = tmp_path / "bike"
     (project / "data").mkdir(parents=True)
-    year_2011, year_2012 = bike_by_year(bike_csv)
-    year_2011.to_csv(project / "data" / "bike.csv", index=False)
+    bike(project / "data")  # the demo's data: 2011 to train on, 2012 as traffic
+    winter, spring = (
+        traffic(project, "traffic_2012_winter.csv"),
+        traffic(project, "traffic_2012_spring.csv"),
+    )
     leaks = ["casual", "registered", "x"]  # cnt = casual + registered; X numbers the rows
-    loopml(project, "init", "data/bike.csv", "-t", "cnt", "--name", "bike", *_x(leaks))
+    loopml(project, "init", "data/bike_2011.csv", "-t", "cnt", "--name", "bike", *_x(leaks))
+    bike_spec(project / "loopml.yaml")  # the demo's: date as a feature, retrain policy
     small_search(project, trials=3)
-    edit_spec(project, closing_the_loop)
     first = loopml(project, "run", check=False)
     assert first.returncode == 0, first.stdout + first.stderr
 
@@ -102,8 +84,8 @@ def test_drift_retrain_shadow_promote(tmp_path: Path, bike_csv: Path) -> None:
     try:
         wait_healthy(url, server)
         columns = model_columns(project)
-        winter = replay(url, year_2012.iloc[:2400], "cnt", columns)
-        assert winter.models == {"bike@1": 2400}
+        served = replay(url, winter, "cnt", columns)
+        assert served.models == {"bike@1": 2400}
         wait_logged(project, 2400)
 
         alert = loopml(project, "monitor", check=False)
@@ -113,15 +95,15 @@ def test_drift_retrain_shadow_promote(tmp_path: Path, bike_csv: Path) -> None:
         assert "now in shadow" in alert.stdout, alert.stdout
 
         wait_serving(url, "bike@1", "shadow")  # the champion still answers; bike@2 shadows
-        spring = replay(url, year_2012.iloc[2400:3000], "cnt", columns)
-        assert spring.models == {"bike@1": 600}
+        served = replay(url, spring, "cnt", columns)
+        assert served.models == {"bike@1": 600}
         wait_logged(project, 2400 + 600 * 2)
 
         decided = loopml(project, "monitor", check=False)
         assert "bike@2 promoted to champion" in decided.stdout, decided.stdout
         wait_serving(url, "bike@2", "single")
-        summer = replay(url, year_2012.iloc[3000:3100], "cnt", columns)
-        assert summer.models == {"bike@2": 100}
+        served = replay(url, spring.iloc[:100], "cnt", columns)
+        assert served.models == {"bike@2": 100}
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

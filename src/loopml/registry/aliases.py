@@ -7,7 +7,7 @@ import re
 from loopml.domain import ModelVersion
 from loopml.errors import ConflictError, DataError
 from loopml.registry.approval import require_approved
-from loopml.registry.registry import CHAMPION, find_alias, promote
+from loopml.registry.registry import CHAMPION, move_alias, promote
 from loopml.storage.metadata.protocols import MetadataStore
 
 _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
@@ -37,18 +37,14 @@ def set_alias(
             reason=_by("alias set by", by) or "alias set by hand",
         )
         return
-    previous = find_alias(store, version.name, alias)
-    store.set_alias(version.name, alias, version.version)
-    store.add_event(
+    move_alias(
+        store,
         project_id,
+        version.name,
+        alias,
+        version.version,
         "model.alias_set",
-        {
-            "model": version.name,
-            "version": version.version,
-            "alias": alias,
-            "previous": previous.version if previous else None,
-            "by": by,
-        },
+        {"alias": alias, "by": by},
     )
 
 

@@ -72,35 +72,30 @@ def register_model(
 
 def set_challenger(store: MetadataStore, project_id: str, name: str, version: int) -> None:
     """Point ``challenger`` at ``name@version`` and record it (``model.alias_set``)."""
-    previous = find_alias(store, name, CHALLENGER)
-    store.set_alias(name, CHALLENGER, version)
-    store.add_event(
-        project_id,
-        "model.alias_set",
-        {
-            "model": name,
-            "version": version,
-            "alias": CHALLENGER,
-            "previous": previous.version if previous else None,
-            "by": "",
-        },
-    )
+    details = {"alias": CHALLENGER, "by": ""}
+    move_alias(store, project_id, name, CHALLENGER, version, "model.alias_set", details)
 
 
 def promote(store: MetadataStore, project_id: str, name: str, version: int, *, reason: str) -> None:
     """Make ``name@version`` the champion and record the change as an event."""
-    previous = find_alias(store, name, CHAMPION)
-    store.set_alias(name, CHAMPION, version)
-    store.add_event(
-        project_id,
-        "model.promoted",
-        {
-            "model": name,
-            "version": version,
-            "previous": previous.version if previous else None,
-            "reason": reason,
-        },
-    )
+    move_alias(store, project_id, name, CHAMPION, version, "model.promoted", {"reason": reason})
+
+
+def move_alias(
+    store: MetadataStore,
+    project_id: str,
+    name: str,
+    alias: str,
+    version: int,
+    event: str,
+    details: Mapping[str, Any],
+) -> None:
+    """Point ``alias`` at ``name@version`` and record ``event`` with the version it
+    pointed at before (``previous``) and ``details``."""
+    previous = find_alias(store, name, alias)
+    store.set_alias(name, alias, version)
+    payload = {"model": name, "version": version, "previous": previous and previous.version}
+    store.add_event(project_id, event, {**payload, **details})
 
 
 def resolve_model(store: MetadataStore, ref: str | ModelRef) -> ModelVersion:

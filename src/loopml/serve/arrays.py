@@ -377,21 +377,15 @@ def _imputer(imputer: Any) -> _ColumnStep | None:
 
 
 def _standard(scaler: Any) -> _ColumnStep:
-    mean, scale = scaler.mean_, scaler.scale_
-
-    def run(X: np.ndarray) -> np.ndarray:
-        X = np.array(X, dtype=np.float64)
-        if mean is not None:
-            X -= mean
-        if scale is not None:
-            X /= scale
-        return X
-
-    return run
+    return _shift_scale(scaler.mean_, scaler.scale_)
 
 
 def _robust(scaler: Any) -> _ColumnStep:
-    center, scale = scaler.center_, scaler.scale_
+    return _shift_scale(scaler.center_, scaler.scale_)
+
+
+def _shift_scale(center: np.ndarray | None, scale: np.ndarray | None) -> _ColumnStep:
+    """``(X - center) / scale``, either part left out when the scaler skipped it."""
 
     def run(X: np.ndarray) -> np.ndarray:
         X = np.array(X, dtype=np.float64)
