@@ -119,27 +119,35 @@ class Registry:
         return StoreDeployments(self.store, self.artifacts, self.project_id, "bank")
 
 
+def register_bundle(
+    store: MetadataStore,
+    artifacts: ArtifactStore,
+    project_id: str,
+    name: str,
+    bundle: ModelBundle,
+    lineage: dict | None = None,
+) -> ModelVersion:
+    """Put ``bundle`` in the stores as the next version of model ``name``."""
+    ref = artifacts.put_bytes(bundle.to_bytes())
+    store.record_artifact(ref, media_type="pickle", run_id=None)
+    run = store.create_run(project_id, "train")
+    return store.create_model_version(
+        project_id,
+        name,
+        run_id=run.run_id,
+        artifact_digest=ref.digest,
+        signature=bundle.signature,
+        metrics={},
+        lineage=lineage or {},
+    )
+
+
 def make_registry(url: str, folder: Path, bundles: list[ModelBundle]) -> Registry:
     store = open_metadata_store(url)
     artifacts = open_artifact_store(folder / "artifacts")
-    project = store.ensure_project("bank-project")
-    versions = []
-    for bundle in bundles:
-        ref = artifacts.put_bytes(bundle.to_bytes())
-        store.record_artifact(ref, media_type="pickle", run_id=None)
-        run = store.create_run(project.project_id, "train")
-        versions.append(
-            store.create_model_version(
-                project.project_id,
-                "bank",
-                run_id=run.run_id,
-                artifact_digest=ref.digest,
-                signature=bundle.signature,
-                metrics={},
-                lineage={},
-            )
-        )
-    return Registry(store, artifacts, project.project_id, versions)
+    project_id = store.ensure_project("bank-project").project_id
+    versions = [register_bundle(store, artifacts, project_id, "bank", b) for b in bundles]
+    return Registry(store, artifacts, project_id, versions)
 
 
 @pytest.fixture(params=BACKENDS)

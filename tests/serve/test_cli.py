@@ -18,7 +18,7 @@ from loopml.interfaces.cli.main import app
 from loopml.service import ProjectService, init_project
 from loopml.train.bundle import ModelBundle
 
-from .conftest import make_frame
+from .conftest import make_frame, register_bundle
 from .test_server import free_port, wait_until_healthy
 
 ROW = {"age": 41.0, "balance": 12.0, "job": "student"}
@@ -34,18 +34,7 @@ def project(tmp_path: Path, classifier: ModelBundle) -> Path:
     service = ProjectService.open(folder)
     store, project_id = service.store, service.project.project_id
     for _ in range(2):
-        ref = service.artifacts.put_bytes(classifier.to_bytes())
-        store.record_artifact(ref, media_type="pickle", run_id=None)
-        run = store.create_run(project_id, "train")
-        store.create_model_version(
-            project_id,
-            "bank",
-            run_id=run.run_id,
-            artifact_digest=ref.digest,
-            signature=classifier.signature,
-            metrics={},
-            lineage={},
-        )
+        register_bundle(store, service.artifacts, project_id, "bank", classifier)
     store.set_alias("bank", "champion", 1)
     service.close()
     return folder

@@ -18,7 +18,7 @@ import pytest
 from loopml.service import ProjectService, init_project
 from loopml.train.bundle import ModelBundle
 
-from .conftest import make_frame
+from .conftest import make_frame, register_bundle
 from .test_server import free_port, wait_until_healthy
 
 TOKEN = "s3cret-explain"
@@ -40,18 +40,8 @@ def project(tmp_path: Path, regressor: ModelBundle) -> Path:
     make_frame(300, seed=1).drop(columns=["subscribed", "balance"]).to_parquet(buffer)
     train = service.artifacts.put_bytes(buffer.getvalue())
     store.record_artifact(train, media_type="parquet", run_id=None)
-    model = service.artifacts.put_bytes(regressor.to_bytes())
-    store.record_artifact(model, media_type="pickle", run_id=None)
-    run = store.create_run(project_id, "train")
-    store.create_model_version(
-        project_id,
-        "spend",
-        run_id=run.run_id,
-        artifact_digest=model.digest,
-        signature=regressor.signature,
-        metrics={},
-        lineage={"train_digest": train.digest},
-    )
+    lineage = {"train_digest": train.digest}
+    register_bundle(store, service.artifacts, project_id, "spend", regressor, lineage)
     store.set_alias("spend", "champion", 1)
     service.close()
     return folder
