@@ -48,3 +48,20 @@ def small_search(project: Path, trials: int = 4) -> None:
 def set_criteria(project: Path, criteria: list[dict[str, Any]]) -> None:
     """Replace the success criteria of ``project``'s spec."""
     edit_spec(project, lambda spec: spec["problem"].update(success_criteria=criteria))
+
+
+def start_serving(project: Path, log: Path, env: dict[str, str] | None = None) -> tuple[Any, str]:
+    """`loopml serve` of ``project`` on a free loopback port, output to ``log``; returns
+    the process and its URL (not yet healthy: wait for it)."""
+    import subprocess
+    import sys
+
+    port = free_port()
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "loopml", "serve", "--port", str(port), "-C", str(project)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    return process, f"http://127.0.0.1:{port}"

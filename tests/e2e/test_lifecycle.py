@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from tests.helpers import free_port, small_search
+from tests.helpers import small_search, start_serving
 
 from loopml.serve.sink import load_predictions
 from loopml.service import ProjectService
@@ -59,16 +59,8 @@ def test_whole_loop(tmp_path: Path, bank_csv: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr  # the demo's gate must say go
     assert "GO" in run.stdout and "bank@1 (champion)" in run.stdout
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "loopml", "serve", "--port", str(port), "-C", str(project)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    server, url = start_serving(project, log)
     try:
         wait_healthy(url, server)
         ids = []

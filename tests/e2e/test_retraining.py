@@ -5,8 +5,6 @@ in shadow, and the challenger is promoted only once it proved better on 2012 tra
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -15,7 +13,7 @@ import pytest
 from scripts.demo_data import bike, bike_spec
 from scripts.replay import model_columns, replay
 from tests.e2e.test_lifecycle import loopml, wait_healthy
-from tests.helpers import free_port, small_search
+from tests.helpers import small_search, start_serving
 
 from loopml.data.ingest import clean_column_names
 from loopml.service import ProjectService
@@ -72,15 +70,7 @@ def test_drift_retrain_shadow_promote(tmp_path: Path) -> None:
     first = loopml(project, "run", check=False)
     assert first.returncode == 0, first.stdout + first.stderr
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "loopml", "serve", "--port", str(port), "-C", str(project)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server, url = start_serving(project, tmp_path / "serve.log")
     try:
         wait_healthy(url, server)
         columns = model_columns(project)
@@ -107,7 +97,6 @@ def test_drift_retrain_shadow_promote(tmp_path: Path) -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-        log.close()
 
     service = ProjectService.open(project)
     try:

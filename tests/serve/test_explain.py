@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.helpers import start_serving
 
 from loopml.service import ProjectService, init_project
 from loopml.train.bundle import ModelBundle
@@ -50,16 +51,8 @@ def project(tmp_path: Path, regressor: ModelBundle) -> Path:
 @pytest.fixture
 def served(project: Path, tmp_path: Path) -> Iterator[str]:
     """`loopml serve` of the project with an API token; yields its URL."""
-    port, log = free_port(), tmp_path / "serve.log"
-    env = {**os.environ, "LOOPML_TOKEN": TOKEN}
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "loopml", "serve", "--port", str(port), "--dir", str(project)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    process, url = start_serving(project, log, {**os.environ, "LOOPML_TOKEN": TOKEN})
     try:
         wait_until_healthy(process, url, log)
         yield url
