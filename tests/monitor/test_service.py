@@ -214,6 +214,8 @@ def test_retrain_keeps_the_champion_unless_the_challenger_proves_better(
     assert judgement["rows"] == 432 and not judgement["better"]  # 30 % of 1,440
     rejected = events(project, "retrain.rejected")[-1].payload
     assert "needs 500.0%" in rejected["reason"] and "(needs 500.0%)" in result.output
+    again = runner.invoke(app, ["monitor", "bank@1", "-C", str(project)])
+    assert "no new feedback and no spec change since the last retraining" in again.output
     service = ProjectService.open(project)
     try:
         assert [e.kind for e in service.list_events("model.promoted")] == []  # none promoted

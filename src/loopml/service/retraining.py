@@ -57,6 +57,14 @@ class Retrainer:
                 f"{self.settings.min_labelled} (monitor.retrain.min_labelled)"
             )
             return self._record("retrain.skipped", reason, evidence)
+        attempt = {"labelled": len(labelled), "spec": self._training_spec()}
+        if self._tried(champion.ref, attempt):
+            reason = (
+                f"no new feedback and no spec change since the last retraining against "
+                f"{champion.ref} ({len(labelled)} labelled requests)"
+            )
+            return self._record("retrain.skipped", reason, evidence)
+        evidence = {**evidence, "champion": champion.ref, **attempt}
         from loopml.monitor.retrain import split_recent
 
         older, recent = split_recent(labelled, self.settings.recent_share)
@@ -65,7 +73,7 @@ class Retrainer:
             reason = f"{challenger.ref} did not pass the gate; the champion stays"
             return self._record("retrain.rejected", reason, evidence, challenger=challenger.ref)
         judgement = self._judge_on_rows(champion_bundle, challenger, recent)
-        payload = {**evidence, "champion": champion.ref, "challenger": challenger.ref}
+        payload = {**evidence, "challenger": challenger.ref}
         self.store.add_event(
             self.project_id,
             "retrain.evaluated",
@@ -87,6 +95,20 @@ class Retrainer:
             },
         )
         return f"{challenger.ref} beat {champion.ref} on recent traffic; now in shadow"
+
+    def _training_spec(self) -> str:
+        """What a retraining trains with, as a hash: a change is worth another try."""
+        sections = ("problem", "data", "split", "features", "models", "evaluation")
+        return self.service.spec.section_hash(*sections)
+
+    def _tried(self, champion: str, attempt: Mapping[str, Any]) -> bool:
+        """Whether the last retraining against ``champion`` had the same evidence (so a
+        persisting alert does not retrain again and again under ``--watch``)."""
+        decided = ("retrain.evaluated", "retrain.rejected", SHADOWING)
+        for event in reversed(self.store.list_events(self.project_id)):
+            if event.kind in decided and event.payload.get("champion") == champion:
+                return all(event.payload.get(k) == v for k, v in attempt.items())
+        return False
 
     def _labelled_traffic(self, champion: ModelVersion) -> pd.DataFrame:
         from loopml.monitor.retrain import labelled_traffic
