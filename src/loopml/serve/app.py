@@ -24,7 +24,7 @@ import hmac
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -222,6 +222,23 @@ class ModelServer:
         """(status, JSON-ready answer) of one ``POST /predict``; ``body`` is None when it
         passed the size limit."""
         started = time.perf_counter()
+
+        def predict(rows: Sequence[Any]) -> Awaitable[dict[str, Any]]:
+            return self.predict(rows, datetime.now(UTC), started)
+
+        return await self._answer("predict", headers, body, predict)
+
+    async def _answer(
+        self,
+        action: str,
+        headers: Mapping[bytes, bytes],
+        body: bytes | None,
+        handle: Callable[[Sequence[Any]], Awaitable[dict[str, Any]]],
+        unprocessable: tuple[type[Exception], ...] = (),
+    ) -> tuple[int, dict[str, Any]]:
+        """Run ``handle`` on the body's rows and turn what goes wrong into a status: 401
+        without the token, 413 over the size limit, the request's own 400/422, 422 for
+        ``unprocessable`` errors, 500 when the model fails. Counted in the metrics."""
         status, answer = 200, None
         try:
             if not _token_ok(headers, self.options.token):
@@ -232,15 +249,17 @@ class ModelServer:
                     413, f"request body is larger than {limit} bytes; send fewer rows"
                 )
             else:
-                answer = await self.predict(rows_of(parse_json(body)), datetime.now(UTC), started)
+                answer = await handle(rows_of(parse_json(body)))
         except RequestError as exc:
             status, answer = exc.status, exc.body
+        except unprocessable as exc:
+            status, answer = 422, {"detail": str(exc)}
         except Exception as exc:  # noqa: BLE001 - any model failure is a 500
             ref = self.routing.primary.ref if self.routing else "the model"
-            log.exception("model %s failed to predict", ref)
+            log.exception("model %s failed to %s", ref, action)
             status = 500
-            answer = {"detail": f"the model failed to predict: {type(exc).__name__}"}
-        self.metrics.request("predict", status)
+            answer = {"detail": f"the model failed to {action}: {type(exc).__name__}"}
+        self.metrics.request(action, status)
         return status, answer
 
     async def predict(self, rows: Sequence[Any], at: datetime, started: float) -> dict[str, Any]:
@@ -311,25 +330,7 @@ class ModelServer:
         ``/predict``, and 422 for rows the explanation cannot take."""
         from loopml.errors import DataError
 
-        status, answer = 200, None
-        try:
-            if not _token_ok(headers, self.options.token):
-                status, answer = 401, _UNAUTHORIZED
-            elif body is None:
-                limit = self.options.max_body_bytes
-                raise RequestError(413, f"request body is larger than {limit} bytes")
-            else:
-                answer = await self.explain(rows_of(parse_json(body)))
-        except RequestError as exc:
-            status, answer = exc.status, exc.body
-        except DataError as exc:
-            status, answer = 422, {"detail": str(exc)}
-        except Exception as exc:  # noqa: BLE001 - any model failure is a 500
-            log.exception("the model failed to explain")
-            status = 500
-            answer = {"detail": f"the model failed to explain: {type(exc).__name__}"}
-        self.metrics.request("explain", status)
-        return status, answer
+        return await self._answer("explain", headers, body, self.explain, (DataError,))
 
     async def explain(self, rows: Sequence[Any]) -> dict[str, Any]:
         """Each row's prediction by the primary model with every input column's

@@ -95,12 +95,18 @@ class ServiceBase:
             for e in events
         ]
 
-    def _training_sample(self, version: ModelVersion, rows: int = 200) -> Any:
-        """Up to ``rows`` training rows of ``version`` (None when its lineage has none)."""
+    def _training_rows(self, version: ModelVersion) -> Any:
+        """The rows ``version`` was trained on (None when its lineage has none)."""
         import pandas as pd
 
         digest = version.lineage.get("train_digest")
         if not digest or not self.artifacts.exists(digest):
             return None
-        frame = pd.read_parquet(io.BytesIO(self.artifacts.get_bytes(digest)))
+        return pd.read_parquet(io.BytesIO(self.artifacts.get_bytes(digest)))
+
+    def _training_sample(self, version: ModelVersion, rows: int = 200) -> Any:
+        """Up to ``rows`` training rows of ``version`` (None when its lineage has none)."""
+        frame = self._training_rows(version)
+        if frame is None:
+            return None
         return frame.sample(n=min(rows, len(frame)), random_state=0)

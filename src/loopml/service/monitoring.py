@@ -84,17 +84,18 @@ class MonitoringMixin(ServiceBase):
         return {ref: self._check_traffic(ref)[1].outcome.staleness for ref in refs}
 
     def _check_traffic(self, ref: str | None) -> tuple[ModelVersion, Any]:
-        import pandas as pd
 
         from loopml.monitor.performance import make_scorer
         from loopml.monitor.watch import check_traffic
         from loopml.spec import greater_is_better
 
         version, bundle = self.load_model(ref)
-        train_digest = version.lineage.get("train_digest")
-        if not train_digest:
-            raise NotFoundError(f"{version.ref} records no training data in its lineage")
-        reference = pd.read_parquet(io.BytesIO(self.artifacts.get_bytes(train_digest)))
+        reference = self._training_rows(version)
+        if reference is None:
+            raise NotFoundError(
+                f"{version.ref} records no training data in its lineage, or its rows are "
+                "gone from the artifact store"
+            )
         reference, outputs = _with_outputs(bundle, reference)
         batches = self.store.list_prediction_batches(version.name, None)
         log = (self._logged_batch(b) for b in batches)
