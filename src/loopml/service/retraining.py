@@ -179,12 +179,19 @@ class Retrainer:
         trial = self.trial()
         if trial is None:
             return None
-        deployment, started = trial
+        deployment, _ = trial
         challenger = int(deployment.config["challenger"])
+        import pandas as pd
+
         from loopml.monitor.retrain import shadow_pairs, shadow_requests
         from loopml.serve.sink import load_predictions
 
-        log = load_predictions(self.store, self.service.artifacts, self.name, None)
+        logs = [
+            load_predictions(self.store, self.service.artifacts, self.name, version)
+            for version in (deployment.version, challenger)
+        ]  # only the two models on trial, not every version ever served
+        logs = [log for log in logs if not log.empty]
+        log = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame()
         seen = shadow_requests(log, challenger)
         pairs = shadow_pairs(log, self._feedback(), challenger)
         needed, labelled = self.settings.shadow_requests, self.settings.min_shadow_feedback
