@@ -182,36 +182,6 @@ def test_a_prepare_it_does_not_know_runs_on_a_frame() -> None:
     np.testing.assert_allclose(got.probabilities, bundle.predict(frame).probabilities)
 
 
-@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
-def test_compiled_trees_give_identical_outputs(task: str) -> None:
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
-    from loopml.serve.trees import CompiledHGB, compile_hgb
-
-    rng = np.random.default_rng(4)
-    X = rng.normal(size=(400, 6))
-    X[rng.random(X.shape) < 0.1] = np.nan
-    y = target(pd.DataFrame({"age": X[:, 0] * 20 + 40, "job": ["x"] * 400}), task)
-    model = (
-        HistGradientBoostingRegressor(max_iter=30, random_state=0)
-        if task == "regression"
-        else HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=15, random_state=0)
-    ).fit(X, y)
-    compiled = compile_hgb(model)
-    assert isinstance(compiled, CompiledHGB)
-    new = rng.normal(size=(257, 6))
-    new[rng.random(new.shape) < 0.2] = np.nan
-    for rows in (new[:1], new[:32], new):  # the last one goes through sklearn
-        np.testing.assert_array_equal(compiled.raw_predict(rows), model._raw_predict(rows))
-        assert compiled.n_features_in_ == 6  # the rest is the model's
-        np.testing.assert_array_equal(compiled.predict(rows), model.predict(rows))
-        if task != "regression":
-            np.testing.assert_array_equal(compiled.predict_proba(rows), model.predict_proba(rows))
-    categorical = HistGradientBoostingClassifier(max_iter=5, categorical_features=[0])
-    categorical.fit(np.c_[rng.integers(0, 3, 400), X[:, 1]], y if task != "regression" else y > 1)
-    assert compile_hgb(categorical) is categorical  # categorical splits: left to sklearn
-
-
 def test_the_array_path_applies_the_chosen_threshold() -> None:
     bundle = fitted({}, "binary", LogisticRegression(max_iter=200))
     frame = make_frame(300, 5)
