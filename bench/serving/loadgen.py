@@ -57,10 +57,19 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 
 
 async def client(
-    host: str, port: int, payload: bytes, count: int, latencies: list[float], errors: list[int]
+    host: str,
+    port: int,
+    payload: bytes,
+    count: int,
+    latencies: list[float],
+    errors: list[int],
+    until: float = 0.0,
 ) -> None:
+    """``count`` requests, and more until ``until`` (a ``perf_counter`` time) has passed."""
     reader, writer = await asyncio.open_connection(host, port)
-    for _ in range(count):
+    sent = 0
+    while sent < count or time.perf_counter() < until:
+        sent += 1
         started = time.perf_counter()
         writer.write(payload)
         status, close = await read_response(reader)
@@ -79,8 +88,12 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
     payload = request_bytes(args.host, args.port, args.path, body, headers)
     per_client = max(1, args.requests // args.clients)
     warm: list[float] = []
+    until = time.perf_counter() + args.warmup_s
     await asyncio.gather(
-        *(client(args.host, args.port, payload, args.warmup, warm, []) for _ in range(args.clients))
+        *(
+            client(args.host, args.port, payload, args.warmup, warm, [], until)
+            for _ in range(args.clients)
+        )
     )
     latencies: list[float] = []
     errors: list[int] = []
@@ -114,6 +127,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--requests", type=int, default=2000, help="in all, after warm-up")
     parser.add_argument("--warmup", type=int, default=50, help="per client")
+    parser.add_argument("--warmup-s", type=float, default=0.0, help="and at least this long")
     parser.add_argument("--token", default="")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args))))

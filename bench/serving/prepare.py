@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from sklearn.preprocessing import OrdinalEncoder
 
 from loopml.data.schema import infer_schema
 from loopml.domain import ColumnKind
-from loopml.serve.package import write_package
+from loopml.serve.package import COMPILE_KERNEL, write_package
 from loopml.train.bundle import ModelBundle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +69,9 @@ def main(out: Path) -> None:
         positive_class=1,
     )
     meta = {"name": "bank", "version": 1, "signature": signature.to_dict()}
-    write_package(out / "package", bundle.to_bytes(), meta, force=True)
+    folder = write_package(out / "package", bundle.to_bytes(), meta, force=True)
+    # the Dockerfile's compile step: the servers load the tree kernel, as in an image
+    subprocess.run([sys.executable, "-c", COMPILE_KERNEL], cwd=folder, check=True)
     rows = X.sample(10_000, random_state=0)
     records = json.loads(rows.to_json(orient="records"))
     one = records[0]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import orjson
@@ -232,6 +235,27 @@ def test_openapi_describes_the_signature(client: TestClient) -> None:
     assert row["required"] == ["age", "balance", "job"]
     assert row["properties"]["age"] == {"type": ["number"]}
     assert row["properties"]["balance"] == {"type": ["number", "null"]}
+    explain = schema["paths"]["/explain"]["post"]["requestBody"]["content"]["application/json"]
+    assert explain == body
+    assert {"/health", "/ready", "/metrics", "/feedback", "/admin/reload"} <= set(schema["paths"])
+    assert "get" in schema["paths"]["/health"] and "post" in schema["paths"]["/feedback"]
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/openapi.json" in docs.text
+
+
+def test_the_server_starts_without_fastapi(classifier: ModelBundle) -> None:
+    """FastAPI only builds the docs, on their first request: a server starts faster."""
+    code = (
+        "import pickle, sys; from loopml.serve.app import create_app; "
+        "bundle = pickle.loads(sys.stdin.buffer.read()); "
+        "create_app(bundle, model_name='bank', version=1, sink=lambda frame: None); "
+        "print('fastapi' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=pickle.dumps(classifier), capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().strip() == "False"
 
 
 def test_a_number_is_a_category(client: TestClient) -> None:

@@ -27,6 +27,21 @@ def package(tmp_path: Path, classifier: ModelBundle) -> Path:
     return write_package(tmp_path / "bank-3", classifier.to_bytes(), meta)
 
 
+def test_the_dockerfile_compiles_the_tree_kernel_into_the_folder(
+    tmp_path: Path, classifier: ModelBundle
+) -> None:
+    folder = package(tmp_path, classifier)
+    step = next(
+        line for line in (folder / "Dockerfile").read_text().splitlines() if "warm_up" in line
+    )
+    assert step.startswith('RUN python -c "') and step.endswith('"')
+    cache = folder / "loopml" / "serve" / "__pycache__"
+    assert not list(cache.glob("trees.*.nbi"))
+    command = step.removeprefix('RUN python -c "').removesuffix('"')
+    subprocess.run([sys.executable, "-c", command], cwd=folder, check=True)
+    assert list(cache.glob("trees._predict_rows-*.nbi"))  # what the server will load
+
+
 def test_the_package_folder_serves_without_a_store(tmp_path: Path, classifier: ModelBundle) -> None:
     folder = package(tmp_path, classifier)
     names = {p.name for p in folder.iterdir()}
@@ -35,6 +50,7 @@ def test_the_package_folder_serves_without_a_store(tmp_path: Path, classifier: M
     assert 'CMD ["python", "serve.py", "--host", "0.0.0.0"' in (folder / "Dockerfile").read_text()
     pinned = (folder / "requirements.txt").read_text().splitlines()
     assert any(line.startswith("scikit-learn==") for line in pinned)
+    assert any(line.startswith("numba==") for line in pinned)
     assert all("==" in line for line in pinned)
 
     port, log_dir, log = free_port(), tmp_path / "log", tmp_path / "server.log"

@@ -32,9 +32,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import orjson
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from loopml.serve.arrays import compile_bundle
 from loopml.serve.batcher import MicroBatcher
@@ -471,7 +473,7 @@ def create_app(
     flush_interval_s: float | None = None,
     max_body_bytes: int | None = None,
     max_buffered_rows: int | None = None,
-) -> FastAPI:
+) -> ServingApp:
     """Build the app that serves ``bundle`` as ``model_name@version``.
 
     Args:
@@ -510,7 +512,7 @@ def create_app(
     server = ModelServer(bundle, model_name, version, pick_sink, options, deployments, background)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await server.start()
         watcher = None
         if deployments is not None:
@@ -522,50 +524,103 @@ def create_app(
                 watcher.cancel()
             await server.stop()
 
-    app = FastAPI(title=f"loopml: {model_name}@{version}", lifespan=lifespan)
+    routes = _routes(server, feedback)
+    app = ServingApp(routes=routes, lifespan=lifespan)
+    app.fast_path = PredictFastPath(_predict_answer(server), options.max_body_bytes)
     app.state.server = server
-    _add_routes(app, server, bundle, feedback)
+    docs = _Docs(f"loopml: {model_name}@{version}", Validator(bundle.signature), routes)
+    app.router.routes.extend(Route(path, docs) for path in _Docs.PATHS)
     return app
 
 
-def _add_routes(
-    app: FastAPI, server: ModelServer, bundle: ModelBundle, feedback: FeedbackSink | None
-) -> None:
-    options = server.options
-    metrics = server.metrics
+class ServingApp(Starlette):
+    """The model server: ``POST /predict`` is answered by ``fast_path`` before any
+    middleware or routing; every other route is a plain Starlette route."""
 
-    @app.get("/health")
-    def health() -> dict[str, Any]:
-        routing = server.routing
-        return {"status": "ok", "model": None if routing is None else routing.primary.ref}
+    fast_path: PredictFastPath | None = None
 
-    @app.get("/ready")
-    def ready() -> Response:
-        if not server.ready or server.routing is None:
-            return _json(503, {"status": "not ready"})
-        return _json(200, {"status": "ready", **server.routing.describe()})
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.fast_path is not None and PredictFastPath.handles(scope):
+            await self.fast_path(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
-    @app.get("/metrics")
-    def prometheus() -> Response:
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
+def _predict_answer(server: ModelServer) -> Callable[..., Awaitable[tuple[int, bytes]]]:
     async def answer(headers: dict[bytes, bytes], body: bytes | None) -> tuple[int, bytes]:
         status, payload = await server.answer_predict(headers, body)
         return status, orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
 
-    app.add_middleware(PredictFastPath, handler=answer, max_body_bytes=options.max_body_bytes)
+    return answer
 
-    @app.post("/predict", openapi_extra=Validator(bundle.signature).openapi_body())
-    async def predict(request: Request) -> Response:
-        """Answered by ``PredictFastPath``; this route documents it and backs it up."""
-        headers = {k.encode("latin-1"): v.encode("latin-1") for k, v in request.headers.items()}
-        try:
-            body: bytes | None = await read_body(request, options.max_body_bytes)
-        except RequestError:
-            body = None
-        return _json(*await server.answer_predict(headers, body))
 
-    @app.post("/explain", openapi_extra=Validator(bundle.signature).openapi_body())
+class _Docs:
+    """``/openapi.json`` and ``/docs``, built by FastAPI on the first request for them (so
+    that a server starts without importing FastAPI): the same paths, with the request
+    body of ``/predict`` and ``/explain`` described from the model's signature."""
+
+    PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+
+    def __init__(self, title: str, validator: Validator, routes: list[Route]) -> None:
+        self.title = title
+        self.body = validator.openapi_body()
+        self.routes = routes
+        self._app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            self._app = self._build()
+        await self._app(scope, receive, send)
+
+    def _build(self) -> Any:
+        from fastapi import FastAPI
+
+        docs = FastAPI(title=self.title)
+        docs.add_api_route(
+            "/predict", _documented, methods=["POST"], openapi_extra=self.body,
+            summary="Predict", description=_PREDICT_DOC,
+        )  # fmt: skip
+        for route in self.routes:
+            docs.add_api_route(
+                route.path, _documented, methods=sorted((route.methods or set()) - {"HEAD"}),
+                openapi_extra=self.body if route.path == "/explain" else None,
+                summary=route.name.replace("_", " ").capitalize(),
+                description=(route.endpoint.__doc__ or "").strip() or None,
+            )  # fmt: skip
+        return docs
+
+
+_PREDICT_DOC = (
+    "Predictions, probabilities, the answering model version and a prediction id per "
+    "row, for one row, a list of rows or columns of values."
+)
+
+
+async def _documented() -> None:  # pragma: no cover - documents a route, never called
+    raise NotImplementedError
+
+
+def _routes(server: ModelServer, feedback: FeedbackSink | None) -> list[Route]:
+    options = server.options
+    metrics = server.metrics
+
+    async def health(request: Request) -> Response:
+        """The process is up."""
+        routing = server.routing
+        return _json(
+            200, {"status": "ok", "model": None if routing is None else routing.primary.ref}
+        )
+
+    async def ready(request: Request) -> Response:
+        """A model is loaded and the server is not shutting down (else 503)."""
+        if not server.ready or server.routing is None:
+            return _json(503, {"status": "not ready"})
+        return _json(200, {"status": "ready", **server.routing.describe()})
+
+    async def prometheus(request: Request) -> Response:
+        """Requests, errors, latency and rows per model version, in Prometheus' format."""
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
     async def explain(request: Request) -> Response:
         """Each row's prediction with every input column's contribution and the base
         value: ``base_value`` + the contributions = ``output`` (``units`` says what)."""
@@ -576,8 +631,9 @@ def _add_routes(
             body = None
         return _json(*await server.answer_explain(headers, body))
 
-    @app.post("/feedback")
     async def post_feedback(request: Request) -> Response:
+        """Ground truth for earlier prediction ids:
+        ``{"items": [{"prediction_id": "...", "value": ...}, ...]}``."""
         if not _authorized(request, options.token):
             metrics.request("feedback", 401)
             return _json(401, _UNAUTHORIZED)
@@ -593,17 +649,27 @@ def _add_routes(
         metrics.request("feedback", 200)
         return _json(200, {"accepted": stored})
 
-    @app.get("/admin/deployment")
-    def deployment(request: Request) -> Response:
+    async def deployment(request: Request) -> Response:
+        """The routing in service: versions, mode and split."""
         if not _authorized(request, options.token):
             return _json(401, _UNAUTHORIZED)
         assert server.routing is not None
         return _json(200, server.routing.describe())
 
-    @app.post("/admin/reload")
     async def reload(request: Request) -> Response:
+        """Check the store for a new active deployment now."""
         if not _authorized(request, options.token):
             return _json(401, _UNAUTHORIZED)
         if server.deployments is None:
             return _json(404, {"detail": "this server serves one model; nothing to reload"})
         return _json(200, await server.refresh())
+
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+        Route("/explain", explain, methods=["POST"]),
+        Route("/feedback", post_feedback, methods=["POST"]),
+        Route("/admin/deployment", deployment, methods=["GET"]),
+        Route("/admin/reload", reload, methods=["POST"]),
+    ]

@@ -1,9 +1,10 @@
-"""``POST /predict`` as a bare ASGI middleware, ahead of FastAPI's routing.
+"""``POST /predict`` as a bare ASGI handler, ahead of FastAPI's middleware and routing.
 
-FastAPI's request objects, dependency solving and exception layers cost more than the
-model's own predict on one row. This middleware answers ``POST /predict`` itself (the
-FastAPI route stays, for the OpenAPI schema and for servers built without it) and passes
-every other request on untouched. Statuses are those of ``loopml.serve.validate``.
+FastAPI's middleware layers, request objects, dependency solving and exception handlers
+cost more than the model's own predict on one row. ``loopml.serve.app.ServingApp`` hands
+``POST /predict`` to this handler before any of them (the FastAPI route stays, for the
+OpenAPI schema); every other request goes through FastAPI. Statuses are those of
+``loopml.serve.validate``.
 """
 
 from __future__ import annotations
@@ -22,17 +23,17 @@ _HEADERS = [(b"content-type", b"application/json")]
 
 
 class PredictFastPath:
-    """ASGI middleware: ``POST /predict`` goes to ``handler``, the rest to ``app``."""
+    """The ASGI answer to ``POST /predict``: the body read under the limit, then ``handler``."""
 
-    def __init__(self, app: Any, handler: Handler, max_body_bytes: int) -> None:
-        self.app = app
+    def __init__(self, handler: Handler, max_body_bytes: int) -> None:
         self.handler = handler
         self.max_body_bytes = max_body_bytes
 
+    @staticmethod
+    def handles(scope: Scope) -> bool:
+        return scope["type"] == "http" and scope["path"] == "/predict" and scope["method"] == "POST"
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/predict" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
         headers = dict(scope["headers"])
         body = await self._body(headers, receive)
         status, payload = await self.handler(headers, body)

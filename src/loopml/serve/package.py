@@ -38,11 +38,19 @@ if __name__ == "__main__":
     main(folder=HERE)
 '''
 
+# compiles the tree kernel into the folder's loopml/serve/__pycache__, so that a server
+# started from the folder loads it instead of compiling it (about 3 s) on its first start
+COMPILE_KERNEL = (
+    "import sys; sys.path.insert(0, '.'); "
+    "from loopml.serve.trees import warm_up; warm_up(wait=True)"
+)
+
 DOCKERFILE = """FROM python:3.11-slim
 WORKDIR /srv/model
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
+RUN python -c "{compile}"
 ENV OMP_NUM_THREADS=1
 EXPOSE {port}
 # LOOPML_TOKEN, when set, is the API token the server requires.
@@ -89,7 +97,8 @@ def write_package(
         (staging / META_FILE).write_text(json.dumps({**meta, "sha256": digest}, indent=2))
         (staging / "requirements.txt").write_text("\n".join(requirements()) + "\n")
         (staging / "serve.py").write_text(SERVE_PY)
-        (staging / "Dockerfile").write_text(DOCKERFILE.format(port=PORT))
+        dockerfile = DOCKERFILE.format(port=PORT, compile=COMPILE_KERNEL)
+        (staging / "Dockerfile").write_text(dockerfile)
         shutil.copytree(LOOPML_DIR, staging / "loopml", ignore=_SKIP)
         if output.exists():
             shutil.rmtree(output)

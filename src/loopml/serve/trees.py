@@ -206,6 +206,8 @@ def warm_up(wait: bool = False) -> None:
     """Compile the kernel in a background thread (once per process); ``wait`` blocks
     until it is ready. Until then ``CompiledHGB`` sums with NumPy."""
     global _compiling
+    if _compiling is not None and not wait:
+        return
     with _compiling_lock:
         if _compiling is None:
             _compiling = threading.Thread(target=_compile_or_keep_numpy, name="loopml-jit")
@@ -219,7 +221,9 @@ def _compile_or_keep_numpy() -> None:
     try:
         _compile_kernel()
     except Exception as error:  # noqa: BLE001 - NumPy gives the same numbers, slower
-        logging.getLogger("loopml.serve").warning("tree kernel not compiled (%s): using NumPy", error)
+        logging.getLogger("loopml.serve").warning(
+            "tree kernel not compiled (%s): using NumPy", error
+        )
 
 
 class CompiledHGB:
@@ -229,7 +233,6 @@ class CompiledHGB:
     def __init__(self, model: Any, tables: Tables) -> None:
         self.model = model
         self.tables = tables
-        warm_up()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)
@@ -238,11 +241,12 @@ class CompiledHGB:
         """The model's ``_raw_predict``: (rows, trees per iteration). ``jit`` forces the
         kernel (True, waiting for it) or NumPy (False); by default the kernel if ready."""
         X = np.asarray(X, dtype=np.float64)
-        if jit:
-            warm_up(wait=True)
+        warm_up(wait=bool(jit))  # the first call starts the compiler, and returns at once
         kernel = _kernel if jit is not False else None
         if kernel is None:
             return sum_leaves_numpy(self.tables, self.tables.bins(X))
+        if not (X.flags.c_contiguous and X.flags.writeable):  # the layout it was compiled for
+            X = np.array(X, order="C")
         out = np.empty((X.shape[0], self.tables.per_iteration), dtype=np.float64)
         kernel(X, *self.tables.kernel_arguments(), out)
         return out
