@@ -220,10 +220,12 @@ class PredictionLogger:
 
         counts = [len(e.ids) for e in entries]
         n = sum(counts)
-        stamps = np.array([e.at.replace(tzinfo=None) for e in entries], dtype="datetime64[us]")
+        stamps = pa.array([e.at for e in entries], pa.timestamp("us", tz="UTC"))
+        if n != len(entries):
+            stamps = stamps.take(np.repeat(np.arange(len(entries)), counts))
         columns: dict[str, Any] = {
             "prediction_id": pa.array([i for e in entries for i in e.ids], pa.string()),
-            "predicted_at": pa.array(np.repeat(stamps, counts), pa.timestamp("us", tz="UTC")),
+            "predicted_at": stamps,
             **{name: pa.repeat(pa.scalar(value), n) for name, value in self.labels.items()},
             "latency_ms": np.repeat(np.array([e.latency_ms for e in entries]), counts),
         }

@@ -8,6 +8,7 @@ arrays the compiled model takes (float64 for numbers, objects with NaN elsewhere
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
@@ -84,16 +85,16 @@ class _Column:
     name: str
     nullable: bool
     check: _Checker
-    build: Callable[[list[Any], bool], Any]  # (values, whether a None may be among them)
+    build: Callable[[Sequence[Any], bool], Any]  # (values, whether a None may be among them)
     json_types: list[str]
     types: frozenset[type] = frozenset()  # Python types that always pass ``check``
 
 
-def _float_array(values: list[Any], nulls: bool = True) -> np.ndarray:
+def _float_array(values: Sequence[Any], nulls: bool = True) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)  # None -> NaN
 
 
-def _object_array(values: list[Any], nulls: bool = True) -> np.ndarray:
+def _object_array(values: Sequence[Any], nulls: bool = True) -> np.ndarray:
     array = np.empty(len(values), dtype=object)
     if nulls and None in values:
         values = [np.nan if v is None else v for v in values]
@@ -212,6 +213,10 @@ class Validator:
     def __init__(self, signature: Schema) -> None:
         self.columns = [_column_for(col) for col in signature.columns]
         self.names = frozenset(c.name for c in self.columns)
+        names = [c.name for c in self.columns]
+        getter = operator.itemgetter(*names)
+        # a row's values in column order, always as a tuple
+        self._values_of = getter if len(names) > 1 else (lambda row: (getter(row),))
 
     def columns_of(self, rows: Sequence[Any]) -> dict[str, np.ndarray]:
         """One array per column in signature order; raises RequestError(422) listing
@@ -249,19 +254,18 @@ class Validator:
     def _clean_columns(self, rows: Sequence[Any]) -> dict[str, np.ndarray] | None:
         """The fast path for rows without a problem (checked a column at a time by the
         set of value types); None as soon as something is off."""
-        width = len(self.columns)
-        if not all(type(row) is dict and len(row) == width for row in rows):
+        if set(map(type, rows)) != {dict} or set(map(len, rows)) != {len(self.columns)}:
             return None
-        out = {}
-        try:
-            for col in self.columns:
-                values = [row[col.name] for row in rows]
-                types = set(map(type, values))
-                if not types <= col.types:
-                    return None
-                out[col.name] = col.build(values, type(None) in types)
+        try:  # one tuple per row, then one per column, both in C
+            lists = list(zip(*map(self._values_of, rows), strict=True))
         except KeyError:
             return None
+        out = {}
+        for col, values in zip(self.columns, lists, strict=True):
+            types = set(map(type, values))
+            if not types <= col.types:
+                return None
+            out[col.name] = col.build(values, type(None) in types)
         return out
 
     def _checked_columns(self, rows: list[Any]) -> dict[str, np.ndarray]:
