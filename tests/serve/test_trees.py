@@ -102,3 +102,8 @@ def test_models_the_tables_cannot_hold_are_left_to_scikit_learn(monkeypatch) -> 
     model = fit("binary")
     assert compile_hgb(model) is model
     assert compile_hgb("not a model") == "not a model"
+
+
+def test_each_leaf_bit_has_its_own_slot() -> None:
+    bits = np.array([1 << b for b in range(64)], dtype=np.uint64)
+    assert sorted(trees.slot(bits).tolist()) == list(range(64))

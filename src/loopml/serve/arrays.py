@@ -432,13 +432,37 @@ def _grouper(grouper: Any) -> _ColumnStep:
     return run
 
 
-def _lookups(categories: list[np.ndarray]) -> list[dict[Any, int]] | None:
+_HASHED_ROWS = 64  # from this many rows on, pandas' hash table beats a dict per value
+
+
+class _Lookup:
+    """Category -> code for one column, with Python's equality (``1 == 1.0``): a dict
+    lookup per value for a few rows, pandas' hash table (the same equality, in C) for
+    many."""
+
+    def __init__(self, categories: list[Any]) -> None:
+        self.codes = {v: i for i, v in enumerate(categories)}
+        self._index: pd.Index | None = None
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        """The codes of an object column: -1 for an unknown or missing value."""
+        if len(values) < _HASHED_ROWS:
+            return np.array([self.codes.get(v, -1) for v in values.tolist()], dtype=np.intp)
+        if self._index is None:
+            self._index = pd.Index(list(self.codes), dtype=object)
+        return self._index.get_indexer(pd.Index(values, dtype=object))
+
+
+def _lookups(categories: list[np.ndarray]) -> list[_Lookup] | None:
     """Category -> code per column; None when a category is missing (NaN) itself."""
     out = []
     for values in categories:
         if any(is_missing(v) for v in values.tolist()):
             return None
-        out.append({v: i for i, v in enumerate(values.tolist())})
+        out.append(_Lookup(values.tolist()))
     return out
 
 
@@ -453,10 +477,9 @@ def _onehot(encoder: Any) -> _ColumnStep | None:
     def run(X: np.ndarray) -> np.ndarray:
         out = np.zeros((X.shape[0], offsets[-1]), dtype=dtype)
         for j, lookup in enumerate(lookups):
-            for i, value in enumerate(X[:, j].tolist()):
-                code = lookup.get(value)
-                if code is not None:
-                    out[i, offsets[j] + code] = 1
+            codes = lookup(X[:, j])
+            known = np.flatnonzero(codes >= 0)
+            out[known, offsets[j] + codes[known]] = 1
         return out
 
     return run
@@ -474,9 +497,12 @@ def _ordinal(encoder: Any) -> _ColumnStep | None:
     def run(X: np.ndarray) -> np.ndarray:
         out = np.empty(X.shape, dtype=dtype)
         for j, lookup in enumerate(lookups):
-            out[:, j] = [
-                missing if is_missing(v) else lookup.get(v, unknown) for v in X[:, j].tolist()
-            ]
+            codes = lookup(X[:, j])
+            out[:, j] = codes
+            other = np.flatnonzero(codes < 0)  # unknown or missing: look at those alone
+            if len(other):
+                values = X[other, j].tolist()
+                out[other, j] = [missing if is_missing(v) else unknown for v in values]
         return out
 
     return run
@@ -493,10 +519,10 @@ def _target(encoder: Any) -> _ColumnStep | None:
     def run(X: np.ndarray) -> np.ndarray:
         out = np.empty((X.shape[0], X.shape[1] * per_feature), dtype=np.float64)
         for j, lookup in enumerate(lookups):
-            codes = [lookup.get(v, -1) for v in X[:, j].tolist()]
+            codes = lookup(X[:, j])
             for k in range(per_feature):
-                table = encodings[j * per_feature + k]
-                out[:, j * per_feature + k] = [table[c] if c >= 0 else means[k] for c in codes]
+                table = np.append(encodings[j * per_feature + k], means[k])  # -1: the mean
+                out[:, j * per_feature + k] = table[codes]
         return out
 
     return run

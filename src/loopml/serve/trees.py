@@ -23,7 +23,6 @@ Models with categorical splits, trees of more than 64 leaves, or tables over
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ class Tables:
     first_bin: np.ndarray  # per feature in ``features``: its first row in ``masks``
     masks: np.ndarray  # (bins, trees), uint32 or uint64
     all_leaves: np.ndarray  # (trees,): every leaf's bit set
-    leaf_values: np.ndarray  # (trees, leaves)
+    leaf_values: np.ndarray  # (trees, 64): a leaf's value at the ``slot`` of its bit
     baseline: np.ndarray  # (per_iteration,)
     per_iteration: int
 
@@ -57,7 +56,7 @@ class Tables:
         none = np.zeros(0, dtype=np.intp)
         masks: np.ndarray = np.ones((0, 1), dtype=dtype)
         return cls(none, np.zeros(0), np.zeros(1, np.intp), none, masks, np.ones(1, dtype),
-                   np.zeros((1, 1)), np.zeros(1), 1)  # fmt: skip
+                   np.zeros((1, SLOTS)), np.zeros(1), 1)  # fmt: skip
 
     def kernel_arguments(self) -> tuple[Any, ...]:
         return (
@@ -99,7 +98,7 @@ def build_tables(model: Any) -> Tables | None:
         [(1 << int(nodes["is_leaf"].sum())) - 1 for nodes in trees], dtype=np.uint64
     ).astype(dtype)
     masks = np.repeat(all_leaves[None, :], int(sizes.sum()), axis=0)
-    leaf_values = np.zeros((len(trees), most_leaves), dtype=np.float64)
+    leaf_values = np.zeros((len(trees), SLOTS), dtype=np.float64)
     column = {int(f): j for j, f in enumerate(features)}
     for t, nodes in enumerate(trees):
         reach = _leaves_under(nodes, leaf_values[t])
@@ -115,13 +114,25 @@ def build_tables(model: Any) -> Tables | None:
     )  # fmt: skip
 
 
+# A leaf's single bit times this de Bruijn constant has a distinct top 6 bits for each of
+# the 64 bit positions: ``slot`` finds the leaf's value without a loop or a branch.
+DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
+SLOTS = 64
+
+
+def slot(bits: Any) -> Any:
+    """The 0-63 slot of a single set bit (works on NumPy arrays too; the product wraps)."""
+    with np.errstate(over="ignore"):
+        return (np.asarray(bits, dtype=np.uint64) * DE_BRUIJN) >> np.uint64(58)
+
+
 def _leaves_under(nodes: np.ndarray, values: np.ndarray) -> list[int]:
-    """Per node, the bits of the leaves below it (a leaf's own bit); fills ``values``.
-    scikit-learn numbers a child after its parent, so children are done first."""
+    """Per node, the bits of the leaves below it (a leaf's own bit); fills ``values`` by
+    ``slot``. scikit-learn numbers a child after its parent, so children are done first."""
     reach = [0] * len(nodes)
     for bit, leaf in enumerate(np.flatnonzero(nodes["is_leaf"])):
         reach[leaf] = 1 << bit
-        values[bit] = nodes["value"][leaf]
+        values[int(slot(1 << bit))] = nodes["value"][leaf]
     for node in range(len(nodes) - 1, -1, -1):
         if not nodes["is_leaf"][node]:
             reach[node] = reach[nodes["left"][node]] | reach[nodes["right"][node]]
@@ -149,8 +160,8 @@ def sum_leaves_numpy(tables: Tables, bins: np.ndarray) -> np.ndarray:
     reached = np.broadcast_to(tables.all_leaves, (bins.shape[0], len(tables.all_leaves)))
     for j in range(bins.shape[1]):
         reached = reached & np.take(tables.masks, bins[:, j], axis=0)
-    bit = np.frexp(reached.astype(np.float64))[1] - 1
-    values = tables.leaf_values[np.arange(len(tables.all_leaves)), bit]
+    at = slot(reached).astype(np.intp)
+    values = tables.leaf_values[np.arange(len(tables.all_leaves)), at]
     out = np.empty((bins.shape[0], tables.per_iteration), dtype=np.float64)
     for k in range(tables.per_iteration):
         total = np.full(bins.shape[0], tables.baseline[k])
@@ -184,11 +195,12 @@ def _predict_rows(  # noqa: ANN001 - Numba compiles it
             row = masks[first_bin[j] + where]
             for t in range(n_trees):
                 reached[t] &= row[t]
-        for k in range(per_iteration):
-            out[i, k] = baseline[k]
-        for t in range(n_trees):
-            bit = math.frexp(np.float64(reached[t]))[1] - 1
-            out[i, t % per_iteration] += leaf_values[t, bit]
+        for k in range(per_iteration):  # tree t adds to output t % per_iteration
+            total = baseline[k]
+            for t in range(k, n_trees, per_iteration):
+                at = (np.uint64(reached[t]) * DE_BRUIJN) >> np.uint64(58)
+                total += leaf_values[t, at]
+            out[i, k] = total
 
 
 def _compile_kernel() -> None:

@@ -8,7 +8,6 @@ arrays the compiled model takes (float64 for numbers, objects with NaN elsewhere
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
@@ -213,10 +212,6 @@ class Validator:
     def __init__(self, signature: Schema) -> None:
         self.columns = [_column_for(col) for col in signature.columns]
         self.names = frozenset(c.name for c in self.columns)
-        names = [c.name for c in self.columns]
-        getter = operator.itemgetter(*names)
-        # a row's values in column order, always as a tuple
-        self._values_of = getter if len(names) > 1 else (lambda row: (getter(row),))
 
     def columns_of(self, rows: Sequence[Any]) -> dict[str, np.ndarray]:
         """One array per column in signature order; raises RequestError(422) listing
@@ -256,16 +251,16 @@ class Validator:
         set of value types); None as soon as something is off."""
         if set(map(type, rows)) != {dict} or set(map(len, rows)) != {len(self.columns)}:
             return None
-        try:  # one tuple per row, then one per column, both in C
-            lists = list(zip(*map(self._values_of, rows), strict=True))
+        out = {}
+        try:
+            for col in self.columns:
+                values = [row[col.name] for row in rows]
+                types = set(map(type, values))
+                if not types <= col.types:
+                    return None
+                out[col.name] = col.build(values, type(None) in types)
         except KeyError:
             return None
-        out = {}
-        for col, values in zip(self.columns, lists, strict=True):
-            types = set(map(type, values))
-            if not types <= col.types:
-                return None
-            out[col.name] = col.build(values, type(None) in types)
         return out
 
     def _checked_columns(self, rows: list[Any]) -> dict[str, np.ndarray]:
