@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from loopml.domain import ColumnKind, ColumnSchema, Schema
-from loopml.serve.logger import PredictionLogger
+from loopml.serve.logger import COMPACT_ROWS, PredictionLogger
 
 SCHEMA = Schema(
     (
@@ -96,6 +96,16 @@ def test_flushes_when_max_rows_is_reached() -> None:
     assert sink.delivered.wait(5)
     assert sink.ids == first + second
     logger.close()
+
+
+def test_requests_are_compacted_long_before_the_flush() -> None:
+    sink = Sink()
+    logger = PredictionLogger(sink, flush_interval_s=60, max_rows=1000, schema=SCHEMA)
+    ids = [i for start in range(0, 300, 3) for i in log_request(logger, 3, start=start)]
+    wait_for(lambda: logger._pending_rows < COMPACT_ROWS)  # requests let go, as batches
+    assert sink.frames == [] and logger.pending_rows == 300  # none written, none lost
+    logger.close()
+    assert sink.ids == ids
 
 
 def test_close_flushes_the_rest_and_later_logs_are_written_at_once() -> None:

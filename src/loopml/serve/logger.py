@@ -1,8 +1,12 @@
 """Prediction logging off the request path: buffer in memory, flush to a sink in batches.
 
 The request path only appends a reference to what it already holds (O(1) under a lock).
-A background thread turns buffered requests into one DataFrame and hands it to the sink
-every ``flush_interval_s`` seconds, or sooner once ``max_rows`` predictions are waiting.
+A background thread compacts the buffered requests, every ``COMPACT_ROWS`` predictions,
+into a column batch (an Arrow table) and lets the requests go, and hands the batches to
+the sink every ``flush_interval_s`` seconds, or sooner once ``max_rows`` predictions are
+waiting. Compacting little and often keeps each pause of the serving thread short: a
+thousand requests freed at once stall it for milliseconds, and requests kept for a
+second live long enough for the garbage collector's slow full passes to see them.
 A sink that raises keeps its rows: they are retried on the next flush, and the failure
 is reported as a warning on the ``loopml.serve`` logger. ``close()`` stops the thread and
 flushes what is left, so a graceful shutdown loses nothing that was answered.
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +34,8 @@ PredictionSink = Callable[[Any], None]
 try again later"."""
 
 log = logging.getLogger("loopml.serve")
+
+COMPACT_ROWS = 128  # predictions buffered as requests before they become a column batch
 
 
 @dataclass(frozen=True)
@@ -83,9 +90,12 @@ class PredictionLogger:
         self.schema = schema
         self.labels = dict(labels or {})
         self._lock = threading.Lock()  # guards _pending and _pending_rows
-        self._flush_lock = threading.Lock()  # one flush at a time; guards _unsent
+        self._flush_lock = threading.Lock()  # one compaction or flush at a time
         self._pending: list[_Entry] = []
         self._pending_rows = 0
+        self._compact_at = min(COMPACT_ROWS, max_rows)
+        self._batches: list[Any] = []  # compacted, not yet written (under _flush_lock)
+        self._batched_rows = 0
         self._unsent: Any = None  # a batch the sink refused, to retry
         self._pandas_metadata: dict[tuple[tuple[str, str], ...], Any] = {}
         self._wake = threading.Event()
@@ -119,11 +129,11 @@ class PredictionLogger:
         with self._lock:
             self._pending.append(entry)
             self._pending_rows += len(ids)
-            full = self._pending_rows >= self.max_rows
+            compact = self._pending_rows >= self._compact_at
             closed = self._closed
         if closed:
             self.flush()
-        elif full:
+        elif compact:
             self._wake.set()
 
     @property
@@ -132,7 +142,7 @@ class PredictionLogger:
         with self._lock:
             buffered = self._pending_rows
         unsent = self._unsent
-        return buffered + (0 if unsent is None else len(unsent))
+        return buffered + self._batched_rows + (0 if unsent is None else len(unsent))
 
     def flush(self) -> int:
         """Write everything buffered now; return the number of rows the sink accepted.
@@ -140,28 +150,39 @@ class PredictionLogger:
         A sink error is logged as a warning and the rows are kept for the next flush.
         """
         with self._flush_lock:
-            with self._lock:
-                entries, self._pending = self._pending, []
-                self._pending_rows = 0
-            frames = [] if self._unsent is None else [self._unsent]
-            if entries:
-                frames.append(self._to_batch(entries))
-            if not frames:
-                return 0
-            batch = frames[0] if len(frames) == 1 else _concat(frames)
-            try:
-                self.sink(batch)
-            except Exception as exc:  # noqa: BLE001 - any sink failure keeps the rows
-                self._unsent = batch
-                log.warning(
-                    "prediction sink failed (%s: %s); keeping %d rows to retry",
-                    type(exc).__name__,
-                    exc,
-                    len(batch),
-                )
-                return 0
-            self._unsent = None
-            return len(batch)
+            self._compact()
+            return self._write()
+
+    def _compact(self) -> None:
+        """The buffered requests as one more batch; the requests themselves are let go."""
+        with self._lock:
+            entries, self._pending = self._pending, []
+            self._pending_rows = 0
+        if entries:
+            batch = self._to_batch(entries)
+            self._batches.append(batch)
+            self._batched_rows += len(batch)
+
+    def _write(self) -> int:
+        """Hand every compacted batch (and one the sink refused before) to the sink."""
+        batches = ([] if self._unsent is None else [self._unsent]) + self._batches
+        self._batches, self._batched_rows = [], 0
+        if not batches:
+            return 0
+        batch = batches[0] if len(batches) == 1 else _concat(batches)
+        try:
+            self.sink(batch)
+        except Exception as exc:  # noqa: BLE001 - any sink failure keeps the rows
+            self._unsent = batch
+            log.warning(
+                "prediction sink failed (%s: %s); keeping %d rows to retry",
+                type(exc).__name__,
+                exc,
+                len(batch),
+            )
+            return 0
+        self._unsent = None
+        return len(batch)
 
     def close(self) -> None:
         """Stop the background thread and flush what is left. Safe to call twice.
@@ -181,13 +202,19 @@ class PredictionLogger:
             log.error("%d logged predictions could not be written: the sink keeps failing", left)
 
     def _run(self) -> None:
+        written = time.monotonic()
         while not self._stop.is_set():
-            self._wake.wait(self.flush_interval_s)
+            self._wake.wait(max(0.0, written + self.flush_interval_s - time.monotonic()))
             self._wake.clear()
             if self._stop.is_set():
                 return
             try:
-                self.flush()
+                with self._flush_lock:
+                    self._compact()
+                    due = time.monotonic() >= written + self.flush_interval_s
+                    if due or self._batched_rows >= self.max_rows:
+                        self._write()
+                        written = time.monotonic()
             except Exception:  # noqa: BLE001 - the thread must survive a bad batch
                 log.exception("prediction logger failed to build a batch")
             if self._unsent is not None:
