@@ -2,11 +2,12 @@
 
 The request path only appends a reference to what it already holds (O(1) under a lock).
 A background thread compacts the buffered requests, every ``COMPACT_ROWS`` predictions,
-into a column batch (an Arrow table) and lets the requests go, and hands the batches to
+into a column batch (an Arrow table) and lets the requests go; it hands the batches to
 the sink every ``flush_interval_s`` seconds, or sooner once ``max_rows`` predictions are
-waiting. Compacting little and often keeps each pause of the serving thread short: a
-thousand requests freed at once stall it for milliseconds, and requests kept for a
-second live long enough for the garbage collector's slow full passes to see them.
+waiting. Compacting little and often keeps each pause of the serving thread short:
+freeing a thousand requests at once is one cascade of deallocations that holds the GIL
+for milliseconds, and requests kept for a second live long enough for the garbage
+collector's slow full passes to see them.
 A sink that raises keeps its rows: they are retried on the next flush, and the failure
 is reported as a warning on the ``loopml.serve`` logger. ``close()`` stops the thread and
 flushes what is left, so a graceful shutdown loses nothing that was answered.
@@ -125,6 +126,8 @@ class PredictionLogger:
         arguments are kept by reference: do not mutate them afterwards. After
         ``close()`` the rows are written at once, on the caller's thread.
         """
+        if columns is not None and self.schema is not None:
+            rows = ()  # the batch is built from the columns: the rows' objects can go now
         entry = _Entry(rows, ids, predictions, probabilities, float(latency_ms), at, columns)
         with self._lock:
             self._pending.append(entry)

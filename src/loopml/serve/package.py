@@ -38,11 +38,12 @@ if __name__ == "__main__":
     main(folder=HERE)
 '''
 
-# compiles the tree kernel into the folder's loopml/serve/__pycache__, so that a server
-# started from the folder loads it instead of compiling it (about 3 s) on its first start
+# compiles the folder's loopml to bytecode and the tree kernel into its
+# loopml/serve/__pycache__, so that a server started from the folder loads both instead
+# of compiling them (about 3 s for the kernel) on its first start
 COMPILE_KERNEL = (
-    "import sys; sys.path.insert(0, '.'); "
-    "from loopml.serve.trees import warm_up; warm_up(wait=True)"
+    "import compileall, sys; compileall.compile_dir('loopml', quiet=1); "
+    "sys.path.insert(0, '.'); from loopml.serve.trees import warm_up; warm_up(wait=True)"
 )
 
 DOCKERFILE = """FROM python:3.11-slim
