@@ -49,3 +49,5 @@ if [[ "$MLFLOW" == 1 ]]; then
     "$CACHE/mlflow_model" 2> "$CACHE/mlflow_save.log"
 fi
 "$PY" bench/serving/bench.py "$CACHE" "${ARGS[@]}"
+echo
+"$PY" bench/serving/trees.py "$CACHE"
