@@ -263,7 +263,9 @@ class PredictionLogger:
             values = np.concatenate([e.columns[col.name] for e in entries])  # type: ignore[index]
             columns[col.name] = _arrow_feature(values, col.kind)
         predictions = np.concatenate([np.asarray(e.predictions) for e in entries])
-        columns["prediction"] = pa.array(predictions.tolist())
+        columns["prediction"] = pa.array(
+            predictions.tolist() if predictions.dtype == object else predictions
+        )
         if any(e.probabilities is not None for e in entries):
             columns["probability"] = np.concatenate(
                 [
@@ -368,15 +370,15 @@ def _arrow_feature(values: np.ndarray, kind: ColumnKind) -> Any:
         return np.asarray(values, dtype=np.float64)
     if kind is ColumnKind.BOOLEAN:
         return pa.array(values, pa.bool_(), from_pandas=True)
-    types = set(map(type, values))
-    plain = types <= {str} or (
-        types <= {str, float} and all(type(v) is str or v != v for v in values)
-    )
-    if not plain and kind is ColumnKind.CATEGORICAL:
+    try:  # strings and missing values (NaN, None) as they are: null for missing
+        return pa.array(values, pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # a number or a boolean among them
+        pass
+    if kind is ColumnKind.CATEGORICAL:
         values = category_strings(pd.Series(values)).to_numpy(dtype=object)
-    elif not plain:
+    else:
         values = pd.Series(values).astype("str").to_numpy(dtype=object)
-    return pa.array(values, pa.string(), from_pandas=True)  # text, NaN as null
+    return pa.array(values, pa.string(), from_pandas=True)
 
 
 def _pandas_metadata(table: Any, schema: Schema) -> Any:
