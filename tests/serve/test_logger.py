@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from loopml.domain import ColumnKind, ColumnSchema, Schema
-from loopml.serve.logger import COMPACT_ROWS, PredictionLogger
+from loopml.serve.logger import BLOCK_ROWS, COMPACT_ROWS, PredictionLogger
 
 SCHEMA = Schema(
     (
@@ -52,6 +52,44 @@ def log_request(logger: PredictionLogger, n: int, start: int = 0) -> list[str]:
         rows, ids, np.array(["a"] * n, dtype=object), np.full(n, 0.25), 1.5, datetime.now(UTC)
     )
     return ids
+
+
+def log_columns(logger: PredictionLogger, n: int, start: int, with_columns: bool = True) -> None:
+    """``n`` rows, ids ``id<start>``...; latency ``start`` ms, time ``start`` s after 2026."""
+    x = np.arange(start, start + n, dtype=np.float64)
+    colors = np.array([f"c{i % 3}" for i in range(start, start + n)], dtype=object)
+    flags = np.array([i % 2 == 0 for i in range(start, start + n)], dtype=object)
+    rows = [{"x": a, "color": c, "flag": f} for a, c, f in zip(x, colors, flags, strict=True)]
+    at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=start)
+    probabilities = None if start % 7 == 0 else x / 1000
+    columns = {"x": x, "color": colors, "flag": flags} if with_columns else None
+    ids = [f"id{i}" for i in range(start, start + n)]
+    predictions = np.array([f"p{i}" for i in range(start, start + n)], dtype=object)
+    logger.log(rows, ids, predictions, probabilities, float(start), at, columns=columns)
+
+
+def test_small_requests_are_copied_into_blocks_and_keep_their_order() -> None:
+    sink = Sink()
+    logger = PredictionLogger(sink, flush_interval_s=60, max_rows=10**6, schema=SCHEMA)
+    sizes = [1, 3, 1, 200, 2, 1] * 30 + [1] * (2 * BLOCK_ROWS)  # blocks fill and seal
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()
+    for i, (start, n) in enumerate(zip(starts, sizes, strict=True)):
+        log_columns(logger, n, start, with_columns=i % 50 != 7)  # a few without columns
+    logger.close()
+    frame = pd.concat(sink.frames, ignore_index=True)
+    rows = sum(sizes)
+    assert frame["prediction_id"].tolist() == [f"id{i}" for i in range(rows)]
+    assert frame["x"].tolist() == list(range(rows))
+    assert frame["color"].tolist() == [f"c{i % 3}" for i in range(rows)]
+    assert frame["flag"].tolist() == [i % 2 == 0 for i in range(rows)]
+    assert frame["prediction"].tolist() == [f"p{i}" for i in range(rows)]
+    start_of = np.repeat(starts, sizes)  # each row's request
+    assert frame["latency_ms"].tolist() == start_of.astype(float).tolist()
+    offsets = (frame["predicted_at"] - pd.Timestamp("2026-01-01", tz="UTC")).dt.total_seconds()
+    assert offsets.tolist() == start_of.astype(float).tolist()
+    without = start_of % 7 == 0
+    assert frame["probability"][without].isna().all()
+    assert frame["probability"][~without].tolist() == (np.arange(rows)[~without] / 1000).tolist()
 
 
 def wait_for(condition, timeout: float = 5.0) -> None:
@@ -102,7 +140,7 @@ def test_requests_are_compacted_long_before_the_flush() -> None:
     sink = Sink()
     logger = PredictionLogger(sink, flush_interval_s=60, max_rows=1000, schema=SCHEMA)
     ids = [i for start in range(0, 300, 3) for i in log_request(logger, 3, start=start)]
-    wait_for(lambda: logger._pending_rows < COMPACT_ROWS)  # requests let go, as batches
+    wait_for(lambda: logger._pending_rows < COMPACT_ROWS)  # compacted into batches
     assert sink.frames == [] and logger.pending_rows == 300  # none written, none lost
     logger.close()
     assert sink.ids == ids

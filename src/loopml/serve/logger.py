@@ -1,13 +1,15 @@
 """Prediction logging off the request path: buffer in memory, flush to a sink in batches.
 
-The request path only appends a reference to what it already holds (O(1) under a lock).
-A background thread compacts the buffered requests, every ``COMPACT_ROWS`` predictions,
-into a column batch (an Arrow table) and lets the requests go; it hands the batches to
+The request path only appends what it already holds, under a lock: a big request's
+arrays by reference, a small one's values copied into the open *block* (preallocated
+column arrays, ``BLOCK_ROWS`` rows), so that the logger holds arrays rather than
+thousands of requests' objects. A background thread compacts the buffered predictions,
+every ``COMPACT_ROWS``, into a column batch (an Arrow table), and hands the batches to
 the sink every ``flush_interval_s`` seconds, or sooner once ``max_rows`` predictions are
-waiting. Compacting little and often keeps each pause of the serving thread short:
-freeing a thousand requests at once is one cascade of deallocations that holds the GIL
-for milliseconds, and requests kept for a second live long enough for the garbage
-collector's slow full passes to see them.
+waiting. Both keep each pause of the serving thread short: freeing a thousand requests
+at once is one cascade of deallocations that holds the GIL for milliseconds, and
+requests kept for a second live long enough for the garbage collector's slow full
+passes to see them.
 A sink that raises keeps its rows: they are retried on the next flush, and the failure
 is reported as a warning on the ``loopml.serve`` logger. ``close()`` stops the thread and
 flushes what is left, so a graceful shutdown loses nothing that was answered.
@@ -20,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -36,20 +38,67 @@ try again later"."""
 
 log = logging.getLogger("loopml.serve")
 
-COMPACT_ROWS = 128  # predictions buffered as requests before they become a column batch
+COMPACT_ROWS = 256  # predictions buffered before they become a column batch
+BLOCK_ROWS = 256  # rows of one block of small requests
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
 class _Entry:
-    """One request's worth of predictions, held as the request left them."""
+    """One request's worth of predictions, held as the request left them (or a block's:
+    then ``latency_ms`` and ``at``, in microseconds since the epoch, are per row)."""
 
     rows: Sequence[Mapping[str, Any]]
     ids: Sequence[str]
     predictions: Any
     probabilities: Any
-    latency_ms: float
-    at: datetime
+    latency_ms: float | np.ndarray
+    at: datetime | np.ndarray
     columns: Mapping[str, np.ndarray] | None = None
+
+
+class _Block:
+    """Small requests' predictions, written one after another into preallocated arrays."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.size = 0
+        self.columns = {
+            c.name: np.empty(BLOCK_ROWS, np.float64 if c.kind is ColumnKind.NUMERIC else object)
+            for c in schema.columns
+        }
+        self.ids: list[str] = []
+        self.at = np.empty(BLOCK_ROWS, dtype=np.int64)
+        self.latency_ms = np.empty(BLOCK_ROWS, dtype=np.float64)
+        self.predictions = np.empty(BLOCK_ROWS, dtype=object)
+        self.probabilities: np.ndarray | None = None
+
+    def has_room(self, rows: int) -> bool:
+        return self.size + rows <= BLOCK_ROWS
+
+    def add(self, entry: _Entry) -> None:
+        start = self.size
+        stop = self.size = start + len(entry.ids)
+        assert entry.columns is not None and isinstance(entry.at, datetime)
+        for name, values in self.columns.items():
+            values[start:stop] = entry.columns[name]
+        self.ids.extend(entry.ids)
+        self.at[start:stop] = (entry.at - _EPOCH) // _MICROSECOND
+        self.latency_ms[start:stop] = entry.latency_ms
+        self.predictions[start:stop] = entry.predictions
+        if entry.probabilities is not None:
+            if self.probabilities is None:
+                self.probabilities = np.full(BLOCK_ROWS, np.nan)
+            self.probabilities[start:stop] = entry.probabilities
+
+    def entry(self) -> _Entry:
+        """What was written, as one entry."""
+        n = self.size
+        probabilities = None if self.probabilities is None else self.probabilities[:n]
+        columns = {name: values[:n] for name, values in self.columns.items()}
+        predictions = self.predictions[:n]
+        return _Entry((), self.ids, predictions, probabilities, self.latency_ms[:n],
+                      self.at[:n], columns)  # fmt: skip
 
 
 class PredictionLogger:
@@ -93,7 +142,8 @@ class PredictionLogger:
         self._lock = threading.Lock()  # guards _pending and _pending_rows
         self._flush_lock = threading.Lock()  # one compaction or flush at a time
         self._pending: list[_Entry] = []
-        self._pending_rows = 0
+        self._pending_rows = 0  # in _pending and in _block
+        self._block: _Block | None = None  # the open block of small requests
         self._compact_at = min(COMPACT_ROWS, max_rows)
         self._batches: list[Any] = []  # compacted, not yet written (under _flush_lock)
         self._batched_rows = 0
@@ -129,8 +179,13 @@ class PredictionLogger:
         if columns is not None and self.schema is not None:
             rows = ()  # the batch is built from the columns: the rows' objects can go now
         entry = _Entry(rows, ids, predictions, probabilities, float(latency_ms), at, columns)
+        small = not rows and len(ids) <= BLOCK_ROWS // 4
         with self._lock:
-            self._pending.append(entry)
+            if small:
+                self._write_into_block(entry)
+            else:
+                self._seal_block()  # the rows stay in the order they were logged
+                self._pending.append(entry)
             self._pending_rows += len(ids)
             compact = self._pending_rows >= self._compact_at
             closed = self._closed
@@ -138,6 +193,21 @@ class PredictionLogger:
             self.flush()
         elif compact:
             self._wake.set()
+
+    def _write_into_block(self, entry: _Entry) -> None:
+        """Copy a small request into the open block (a new one when it is full)."""
+        if self._block is not None and not self._block.has_room(len(entry.ids)):
+            self._seal_block()
+        if self._block is None:
+            assert self.schema is not None
+            self._block = _Block(self.schema)
+        self._block.add(entry)
+
+    def _seal_block(self) -> None:
+        """The open block becomes a pending entry (under ``_lock``)."""
+        if self._block is not None:
+            self._pending.append(self._block.entry())
+            self._block = None
 
     @property
     def pending_rows(self) -> int:
@@ -159,6 +229,7 @@ class PredictionLogger:
     def _compact(self) -> None:
         """The buffered requests as one more batch; the requests themselves are let go."""
         with self._lock:
+            self._seal_block()
             entries, self._pending = self._pending, []
             self._pending_rows = 0
         if entries:
@@ -248,16 +319,14 @@ class PredictionLogger:
         metadata gives the dtypes ``_frame_of_rows`` has."""
         import pyarrow as pa
 
-        counts = [len(e.ids) for e in entries]
-        n = sum(counts)
-        stamps = pa.array([e.at for e in entries], pa.timestamp("us", tz="UTC"))
-        if n != len(entries):
-            stamps = stamps.take(np.repeat(np.arange(len(entries)), counts))
+        n = sum(len(e.ids) for e in entries)
         columns: dict[str, Any] = {
             "prediction_id": pa.array([i for e in entries for i in e.ids], pa.string()),
-            "predicted_at": stamps,
+            "predicted_at": pa.array(
+                np.concatenate([_micros(e) for e in entries]), pa.timestamp("us", tz="UTC")
+            ),
             **{name: pa.repeat(pa.scalar(value), n) for name, value in self.labels.items()},
-            "latency_ms": np.repeat(np.array([e.latency_ms for e in entries]), counts),
+            "latency_ms": np.concatenate([_latencies(e) for e in entries]),
         }
         for col in schema.columns:
             values = np.concatenate([e.columns[col.name] for e in entries])  # type: ignore[index]
@@ -289,17 +358,17 @@ class PredictionLogger:
     def _frame_of_rows(self, entries: list[_Entry]) -> pd.DataFrame:
         rows: list[Mapping[str, Any]] = []
         ids: list[str] = []
-        at: list[datetime] = []
-        latency: list[float] = []
+        micros: list[np.ndarray] = []
+        latency: list[np.ndarray] = []
         predictions: list[Any] = []
         probabilities: list[Any] = []
         has_probability = False
         for entry in entries:
             n = len(entry.ids)
-            rows.extend(entry.rows)
+            rows.extend(entry.rows if entry.rows or entry.columns is None else _rows(entry))
             ids.extend(entry.ids)
-            at.extend([entry.at] * n)
-            latency.extend([entry.latency_ms] * n)
+            micros.append(_micros(entry))
+            latency.append(_latencies(entry))
             predictions.extend(_as_list(entry.predictions))
             if entry.probabilities is None:
                 probabilities.extend([None] * n)
@@ -313,9 +382,9 @@ class PredictionLogger:
         head = pd.DataFrame(
             {
                 "prediction_id": pd.array(ids, dtype="str"),
-                "predicted_at": pd.to_datetime(at, utc=True),
+                "predicted_at": pd.to_datetime(np.concatenate(micros), unit="us", utc=True),
                 **{name: [value] * len(ids) for name, value in self.labels.items()},
-                "latency_ms": np.asarray(latency, dtype=np.float64),
+                "latency_ms": np.concatenate(latency),
             }
         )
         tail: dict[str, Any] = {"prediction": predictions}
@@ -324,6 +393,27 @@ class PredictionLogger:
                 [np.nan if p is None else p for p in probabilities], dtype=np.float64
             )
         return pd.concat([head, features, pd.DataFrame(tail)], axis=1)
+
+
+def _micros(entry: _Entry) -> np.ndarray:
+    """Each row's request time, in microseconds since the epoch."""
+    if isinstance(entry.at, np.ndarray):  # a block's
+        return entry.at
+    return np.full(len(entry.ids), (entry.at - _EPOCH) // _MICROSECOND, dtype=np.int64)
+
+
+def _rows(entry: _Entry) -> list[dict[str, Any]]:
+    """An entry's rows rebuilt from its columns (kept as columns only)."""
+    assert entry.columns is not None
+    names = list(entry.columns)
+    return [
+        dict(zip(names, values, strict=True))
+        for values in zip(*entry.columns.values(), strict=True)
+    ]
+
+
+def _latencies(entry: _Entry) -> np.ndarray:
+    return np.broadcast_to(np.asarray(entry.latency_ms, dtype=np.float64), (len(entry.ids),))
 
 
 def _as_list(values: Any) -> list[Any]:
