@@ -8,7 +8,8 @@ and every split on that feature is decided by the bin alone. Each leaf of a tree
 bit; for every (feature, bin) and tree the table holds the leaves that the splits on that
 feature leave reachable. A row's leaf in a tree is then the one bit that survives the AND
 of its features' masks: no branches, no node chasing, and a row costs
-``features x trees`` ANDs that the CPU does several at a time.
+``features x trees`` ANDs that the CPU does several at a time. A de Bruijn multiply
+turns that bit into the slot of the leaf's value, again without a branch.
 
 The leaf values are summed in scikit-learn's order (baseline first, then tree after
 tree) and the model's own link is applied, so the outputs are identical to the model's,
@@ -38,7 +39,7 @@ MAX_LEAVES = 64
 class Tables:
     """The compiled model: ``masks[bin, tree]`` are the reachable leaves of ``tree`` for a
     value in ``bin``; a feature's bins start at ``first_bin[feature]``; ``leaf_values[tree,
-    bit]`` is the value of the leaf that owns that bit."""
+    slot(bit)]`` is the value of the leaf that owns that bit."""
 
     features: np.ndarray  # the features that are split on, in the model's column order
     cuts: np.ndarray  # every feature's sorted thresholds, one after the other
