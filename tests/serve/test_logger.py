@@ -316,3 +316,23 @@ def test_columns_and_rows_agree_for_every_kind_of_column(tmp_path: Path) -> None
     first, second = (pd.read_parquet(f) for f in sorted(folder.glob("*.parquet")))
     pd.testing.assert_frame_equal(first, second)
     assert len(load_folder_predictions(folder)) == 24
+
+
+def test_log_files_keep_time_statistics_for_readers_that_filter_by_time(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from loopml.serve.sink import folder_sink, load_folder_predictions
+
+    logger = PredictionLogger(folder_sink(tmp_path, "m-1"), flush_interval_s=60, schema=SCHEMA)
+    for start in range(0, 300, 3):
+        log_columns(logger, 3, start)
+    logger.close()
+    (path,) = tmp_path.glob("*.parquet")
+    column = pq.ParquetFile(path).schema_arrow.get_field_index("predicted_at")
+    stats = pq.ParquetFile(path).metadata.row_group(0).column(column).statistics
+    assert stats is not None and stats.has_min_max
+    assert stats.min == pd.Timestamp("2026-01-01", tz="UTC")
+    assert stats.max == pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(seconds=297)
+    frame = load_folder_predictions(tmp_path)
+    assert frame["prediction_id"].tolist() == [f"id{i}" for i in range(300)]
+    assert frame["color"].tolist() == [f"c{i % 3}" for i in range(300)]
