@@ -1,4 +1,4 @@
-"""The model server: a FastAPI app that validates JSON rows, predicts and logs each answer.
+"""The model server: a Starlette app that validates JSON rows, predicts and logs each answer.
 
 Routes: ``POST /predict`` (``{"row": {...}}``, ``{"rows": [...]}`` or, cheapest for big
 batches, ``{"columns": {"name": [...], ...}}``), ``POST /explain`` (the same bodies: each

@@ -26,7 +26,7 @@ class ServingMixin(ServiceBase):
     def serving_app(
         self, ref: str | None = None, *, token: str | None = None, **options: Any
     ) -> tuple[Any, ModelVersion]:
-        """A FastAPI app for the active deployment (else ``ref``, default the champion)
+        """The model server app for the active deployment (else ``ref``, default the champion)
         that logs every prediction and feedback to this project and follows
         ``loopml deploy`` / ``loopml rollback`` without a restart; ``POST /explain``
         measures contributions from the served version's training rows. ``token`` (default
