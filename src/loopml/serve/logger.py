@@ -176,10 +176,11 @@ class PredictionLogger:
         arguments are kept by reference: do not mutate them afterwards. After
         ``close()`` the rows are written at once, on the caller's thread.
         """
-        if columns is not None and self.schema is not None:
+        as_columns = columns is not None and self.schema is not None
+        if as_columns:
             rows = ()  # the batch is built from the columns: the rows' objects can go now
         entry = _Entry(rows, ids, predictions, probabilities, float(latency_ms), at, columns)
-        small = not rows and len(ids) <= BLOCK_ROWS // 4
+        small = as_columns and len(ids) <= BLOCK_ROWS // 4
         with self._lock:
             if small:
                 self._write_into_block(entry)
