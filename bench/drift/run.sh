@@ -22,23 +22,12 @@ while [[ $# -gt 0 ]]; do
 done
 [[ ${#SIZES[@]} -eq 0 ]] && SIZES=(100000 1000000)
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-PY="$ROOT/.venv/bin/python"
-EPY="$ROOT/bench/.venv-evidently/bin/python"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 CACHE="$ROOT/bench/.cache"
 mkdir -p "$CACHE"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-
-if [[ ! -x "$PY" ]]; then
-  echo "no .venv: run 'make test' (or 'make demo') first to build it" >&2
-  exit 2
-fi
-if [[ "$EVIDENTLY" == 1 && ! -x "$EPY" ]]; then
-  echo "building bench/.venv-evidently (evidently 0.7.23, pandas<3)..." >&2
-  python3 -m venv "$ROOT/bench/.venv-evidently"
-  "$EPY" -m pip install --quiet --upgrade pip
-  "$EPY" -m pip install --quiet "evidently==0.7.23" "pandas<3"
+if [[ "$EVIDENTLY" == 1 ]]; then
+  EPY="$(side_venv evidently "evidently==0.7.23" "pandas<3")"
 fi
 
 RESULTS=()

@@ -20,21 +20,11 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-PY="$ROOT/.venv/bin/python"
-YPY="$ROOT/bench/.venv-ydata/bin/python"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 CACHE="$ROOT/bench/.cache"
 mkdir -p "$CACHE"
-
-if [[ ! -x "$PY" ]]; then
-  echo "no .venv: run 'make test' (or 'make demo') first to build it" >&2
-  exit 2
-fi
-if [[ "$YDATA" == 1 && ! -x "$YPY" ]]; then
-  echo "building bench/.venv-ydata (ydata-profiling, pandas<3)..." >&2
-  python3 -m venv "$ROOT/bench/.venv-ydata"
-  "$YPY" -m pip install --quiet 'pandas<3' ydata-profiling pyarrow setuptools
+if [[ "$YDATA" == 1 ]]; then
+  YPY="$(side_venv ydata 'pandas<3' ydata-profiling pyarrow setuptools)"
 fi
 
 "$PY" bench/profile/make_data.py --rows "$ROWS"

@@ -13,13 +13,7 @@
 # OpenMP-threaded fits unevenly (see README.md).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-PY="$ROOT/.venv/bin/python"
-if [[ ! -x "$PY" ]]; then
-  echo "no .venv: run 'make test' (or 'make demo') first to build it" >&2
-  exit 2
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 export PYTHONUNBUFFERED=1
 
 if [[ $# -gt 0 ]]; then

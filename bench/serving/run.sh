@@ -22,24 +22,13 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-PY="$ROOT/.venv/bin/python"
-MPY="$ROOT/bench/.venv-mlflow/bin/python"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 CACHE="$ROOT/bench/.cache/serving"
 export OMP_NUM_THREADS=1
 mkdir -p "$CACHE"
-
-if [[ ! -x "$PY" ]]; then
-  echo "no .venv: run 'make test' (or 'make demo') first to build it" >&2
-  exit 2
-fi
-if [[ "$MLFLOW" == 1 && ! -x "$MPY" ]]; then
-  echo "building bench/.venv-mlflow (mlflow, the same scikit-learn as .venv)..." >&2
+if [[ "$MLFLOW" == 1 ]]; then  # the same scikit-learn as .venv: both unpickle one model
   SKLEARN="$("$PY" -c 'import sklearn; print(sklearn.__version__)')"
-  python3 -m venv "$ROOT/bench/.venv-mlflow"
-  "$MPY" -m pip install --quiet --upgrade pip
-  "$MPY" -m pip install --quiet mlflow "scikit-learn==$SKLEARN"
+  MPY="$(side_venv mlflow mlflow "scikit-learn==$SKLEARN")"
 fi
 
 echo "training the model and writing the loopml package..." >&2

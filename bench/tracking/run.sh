@@ -23,22 +23,11 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-PY="$ROOT/.venv/bin/python"
-MPY="$ROOT/bench/.venv-mlflow/bin/python"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 CACHE="$ROOT/bench/.cache"
 mkdir -p "$CACHE"
-
-if [[ ! -x "$PY" ]]; then
-  echo "no .venv: run 'make test' (or 'make demo') first to build it" >&2
-  exit 2
-fi
-if [[ "$MLFLOW" == 1 && ! -x "$MPY" ]]; then
-  echo "building bench/.venv-mlflow (mlflow)..." >&2
-  python3 -m venv "$ROOT/bench/.venv-mlflow"
-  "$MPY" -m pip install --quiet --upgrade pip
-  "$MPY" -m pip install --quiet mlflow
+if [[ "$MLFLOW" == 1 ]]; then
+  MPY="$(side_venv mlflow mlflow)"
 fi
 
 LOOPML_JSON="$CACHE/tracking_loopml.json"

@@ -7,8 +7,6 @@ import io
 import math
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from loopml.service import ProjectService, init_project
 from loopml.train.bundle import ModelBundle
 
 from .conftest import make_frame, register_bundle
-from .test_server import free_port, wait_until_healthy
+from .test_server import start_bare_server, wait_until_healthy
 
 TOKEN = "s3cret-explain"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -111,18 +109,7 @@ def test_tree_explanations_add_up_to_the_served_probability(
 ) -> None:
     """A bare model server (no store, no background): TreeSHAP in log-odds, whose sum is
     the logit of the probability /predict answers."""
-    bundle_path = tmp_path / "bundle.pkl"
-    bundle_path.write_bytes(classifier.to_bytes())
-    out, port, log = tmp_path / "predictions", free_port(), tmp_path / "server.log"
-    out.mkdir()
-    helper = Path(__file__).with_name("server_helper.py")
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, str(helper), str(bundle_path), str(out), str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    process, url, _, log = start_bare_server(tmp_path, classifier)
     rows = [{"age": 25.0 + 20 * i, "balance": None, "job": "student"} for i in range(3)]
     try:
         wait_until_healthy(process, url, log)

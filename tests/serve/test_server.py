@@ -43,21 +43,27 @@ def wait_until_healthy(
     raise AssertionError("server did not become healthy")
 
 
-@pytest.fixture
-def server(tmp_path: Path, classifier: ModelBundle):
+def start_bare_server(
+    tmp_path: Path, bundle: ModelBundle
+) -> tuple[subprocess.Popen, str, Path, Path]:
+    """``server_helper.py`` serving ``bundle`` (no store) on a free port: (process, URL,
+    prediction folder, server log); not yet healthy."""
     bundle_path = tmp_path / "bundle.pkl"
-    bundle_path.write_bytes(classifier.to_bytes())
-    out = tmp_path / "predictions"
+    bundle_path.write_bytes(bundle.to_bytes())
+    out, port, log = tmp_path / "predictions", free_port(), tmp_path / "server.log"
     out.mkdir()
-    port = free_port()
-    log = tmp_path / "server.log"
     with log.open("w") as output:
         process = subprocess.Popen(
             [sys.executable, str(HELPER), str(bundle_path), str(out), str(port)],
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}", out, log
+
+
+@pytest.fixture
+def server(tmp_path: Path, classifier: ModelBundle):
+    process, url, out, log = start_bare_server(tmp_path, classifier)
     try:
         wait_until_healthy(process, url, log)
         yield process, url, out, log

@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from loopml.domain import Schema
 from loopml.serve.arrays import compile_bundle
 from loopml.serve.batcher import MicroBatcher
 from loopml.serve.fastpath import PredictFastPath
@@ -533,7 +534,7 @@ def create_app(
     app = ServingApp(routes=routes, lifespan=lifespan)
     app.fast_path = PredictFastPath(_predict_answer(server), options.max_body_bytes)
     app.state.server = server
-    docs = _Docs(f"loopml: {model_name}@{version}", Validator(bundle.signature), routes)
+    docs = _Docs(f"loopml: {model_name}@{version}", bundle.signature, routes)
     app.router.routes.extend(Route(path, docs) for path in _Docs.PATHS)
     return app
 
@@ -566,9 +567,9 @@ class _Docs:
 
     PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 
-    def __init__(self, title: str, validator: Validator, routes: list[Route]) -> None:
+    def __init__(self, title: str, signature: Schema, routes: list[Route]) -> None:
         self.title = title
-        self.body = validator.openapi_body()
+        self.signature = signature
         self.routes = routes
         self._app: Any = None
 
@@ -580,15 +581,16 @@ class _Docs:
     def _build(self) -> Any:
         from fastapi import FastAPI
 
+        body = Validator(self.signature).openapi_body()
         docs = FastAPI(title=self.title)
         docs.add_api_route(
-            "/predict", _documented, methods=["POST"], openapi_extra=self.body,
+            "/predict", _documented, methods=["POST"], openapi_extra=body,
             summary="Predict", description=_PREDICT_DOC,
         )  # fmt: skip
         for route in self.routes:
             docs.add_api_route(
                 route.path, _documented, methods=sorted((route.methods or set()) - {"HEAD"}),
-                openapi_extra=self.body if route.path == "/explain" else None,
+                openapi_extra=body if route.path == "/explain" else None,
                 summary=route.name.replace("_", " ").capitalize(),
                 description=(route.endpoint.__doc__ or "").strip() or None,
             )  # fmt: skip
