@@ -25,8 +25,8 @@ from sklearn.preprocessing import OrdinalEncoder
 
 from loopml.data.schema import infer_schema
 from loopml.domain import ColumnKind
+from loopml.model.bundle import ModelBundle
 from loopml.serve.package import COMPILE_KERNEL, write_package
-from loopml.train.bundle import ModelBundle
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "src" / "loopml" / "resources" / "bank_marketing.csv"

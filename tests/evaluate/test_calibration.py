@@ -28,11 +28,11 @@ from loopml.evaluate.gate import baseline_metrics
 from loopml.evaluate.holdout import positive_truth
 from loopml.evaluate.report import render_evaluation
 from loopml.features.compile import compile_transform
+from loopml.model.bundle import ModelBundle, calibrate
 from loopml.service import ProjectService, RunSummary
 from loopml.spec import load_spec
 from loopml.spec.evaluation import EvaluationSpec
 from loopml.spec.model import ProjectSpec
-from loopml.train.bundle import ModelBundle, calibrate
 from loopml.train.search import fit_default
 from loopml.train.train import infer_signature
 

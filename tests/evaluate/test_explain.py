@@ -17,8 +17,8 @@ from loopml.evaluate.explain import (
     permutation_importance,
     shap_importance,
 )
+from loopml.model.bundle import ModelBundle
 from loopml.spec import ProjectSpec
-from loopml.train.bundle import ModelBundle
 from loopml.train.train import fit_bundle, infer_signature
 
 

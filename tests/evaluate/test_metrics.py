@@ -17,8 +17,8 @@ from loopml.domain import ColumnKind, ColumnSchema, Schema
 from loopml.errors import DataError
 from loopml.evaluate.gate import baseline_metrics
 from loopml.evaluate.metrics import compute_metrics
+from loopml.model.bundle import ModelBundle
 from loopml.spec import CLASSIFICATION_METRICS, REGRESSION_METRICS, ProjectSpec
-from loopml.train.bundle import ModelBundle
 from loopml.train.train import SIMPLE_KINDS, fit_bundle, infer_signature
 
 

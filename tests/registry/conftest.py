@@ -12,9 +12,9 @@ import yaml
 
 from loopml.data.ingest import clean_column_names
 from loopml.features.compile import compile_transform
+from loopml.model.bundle import ModelBundle
 from loopml.service import ProjectService, init_project
 from loopml.spec import load_spec
-from loopml.train.bundle import ModelBundle
 from loopml.train.search import fit_default
 from loopml.train.train import infer_signature
 

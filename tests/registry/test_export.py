@@ -108,7 +108,7 @@ def test_onnx_export_of_a_calibrated_bundle_states_its_calibrator(
 ) -> None:
     from loopml.evaluate.calibration import fit_calibration
     from loopml.evaluate.holdout import positive_truth
-    from loopml.train.bundle import calibrate
+    from loopml.model.bundle import calibrate
 
     bundle, frame = fit_kind(bank_dir, "linear")
     raw = bundle.predict(frame).probabilities

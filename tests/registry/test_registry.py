@@ -13,10 +13,10 @@ from sklearn.pipeline import Pipeline
 
 from loopml.domain import ColumnKind, ColumnSchema, Schema
 from loopml.errors import IntegrityError, NotFoundError
+from loopml.model.bundle import ModelBundle
 from loopml.registry import load_bundle, output_schema, register_model, resolve_model
 from loopml.storage.artifacts import open_artifact_store
 from loopml.storage.metadata import open_metadata_store
-from loopml.train.bundle import ModelBundle
 
 SIGNATURE = Schema((ColumnSchema("x", ColumnKind.NUMERIC, "float64"),))
 

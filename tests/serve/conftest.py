@@ -16,11 +16,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from loopml.domain import ColumnKind, ColumnSchema, ModelVersion, Schema
+from loopml.model.bundle import ModelBundle
 from loopml.serve.deploy import StoreDeployments
 from loopml.storage.artifacts import open_artifact_store
 from loopml.storage.artifacts.protocols import ArtifactStore
 from loopml.storage.metadata import MetadataStore, open_metadata_store
-from loopml.train.bundle import ModelBundle
 
 JOBS = ("admin", "blue-collar", "student")
 

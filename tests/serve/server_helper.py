@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from loopml.model.bundle import ModelBundle
 from loopml.serve.app import create_app
 from loopml.serve.server import run_server
-from loopml.train.bundle import ModelBundle
 
 
 def parquet_sink(folder: Path):

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from loopml.domain import ColumnKind, ColumnSchema, Schema
+from loopml.model.bundle import ModelBundle
 from loopml.serve.app import create_app
-from loopml.train.bundle import ModelBundle
 
 GOOD_ROW = {"age": 41.0, "balance": 1200.5, "job": "admin"}
 

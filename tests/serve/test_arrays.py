@@ -14,9 +14,9 @@ from sklearn.pipeline import Pipeline
 from loopml.data.clean import CleaningLog, apply_cleaning_log
 from loopml.domain import ColumnKind, ColumnSchema, Schema
 from loopml.features.compile import compile_transform
+from loopml.model.bundle import ModelBundle
 from loopml.serve.arrays import compile_bundle
 from loopml.spec.features import FeaturesSpec
-from loopml.train.bundle import ModelBundle
 
 SIGNATURE = Schema(
     (

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from loopml.errors import DataError
+from loopml.model.bundle import ModelBundle
 from loopml.serve.batch import score_file
-from loopml.train.bundle import ModelBundle
 
 from .conftest import make_frame
 

@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
+from loopml.model.bundle import Prediction
 from loopml.serve.batcher import MicroBatcher
-from loopml.train.bundle import Prediction
 
 
 def doubling_model(calls: list[int], threads: set[str]):

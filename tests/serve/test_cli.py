@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from loopml.interfaces.cli.main import app
+from loopml.model.bundle import ModelBundle
 from loopml.service import ProjectService, init_project
-from loopml.train.bundle import ModelBundle
 
 from .conftest import make_frame, register_bundle
 from .test_server import free_port, wait_until_healthy

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from tests.helpers import start_serving
 
+from loopml.model.bundle import ModelBundle
 from loopml.service import ProjectService, init_project
-from loopml.train.bundle import ModelBundle
 
 from .conftest import make_frame, register_bundle
 from .test_server import start_bare_server, wait_until_healthy

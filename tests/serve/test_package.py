@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from loopml.errors import ConflictError, IntegrityError
+from loopml.model.bundle import ModelBundle
 from loopml.serve.package import requirements, write_package
 from loopml.serve.standalone import load_package
-from loopml.train.bundle import ModelBundle
 
 from .test_server import free_port, wait_until_healthy
 

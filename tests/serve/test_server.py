@@ -15,7 +15,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from loopml.train.bundle import ModelBundle
+from loopml.model.bundle import ModelBundle
 
 HELPER = Path(__file__).with_name("server_helper.py")
 JOBS = ["admin", "blue-collar", "student"]

@@ -15,9 +15,10 @@ from loopml.data.infer import infer_spec
 from loopml.data.ingest import clean_column_names, read_source
 from loopml.domain import ColumnKind
 from loopml.errors import DataError, SpecError
+from loopml.model.bundle import ModelBundle
+from loopml.model.labels import match_label
 from loopml.spec import ProjectSpec
-from loopml.train.bundle import ModelBundle
-from loopml.train.train import fit_bundle, infer_signature, make_estimator, match_label
+from loopml.train.train import fit_bundle, infer_signature, make_estimator
 
 
 def make_spec(frame: pd.DataFrame, target: str, **changes: Any) -> ProjectSpec:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from loopml.train.bundle import PLATT_EPS
+from loopml.model.bundle import PLATT_EPS
 
 ISOTONIC_MIN_ROWS = 1000  # auto picks isotonic with at least this many scored rows ...
 ISOTONIC_MIN_CLASS = 50  # ... and at least this many of each class; else Platt
@@ -33,7 +33,7 @@ def choose_method(truth: np.ndarray, method: str = "auto") -> str:
 
 def fit_calibration(truth: np.ndarray, proba: np.ndarray, method: str) -> dict[str, Any] | None:
     """A calibrator of ``proba`` (positive-class probabilities) against ``truth`` (0/1) as
-    JSON-ready data for ``loopml.train.bundle.calibrate``; None for ``none``, for rows of
+    JSON-ready data for ``loopml.model.bundle.calibrate``; None for ``none``, for rows of
     a single class, and for a Platt fit that would reverse the order of the scores.
 
     Raises:

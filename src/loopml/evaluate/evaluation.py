@@ -20,9 +20,9 @@ from loopml.evaluate.gate import baseline_metrics
 from loopml.evaluate.holdout import Scored, holdout_summary, positive_truth, score_rows
 from loopml.evaluate.metrics import METRIC_NAMES
 from loopml.evaluate.thresholds import ThresholdChoice, choose_threshold
+from loopml.model.bundle import ModelBundle, calibrate
 from loopml.spec.model import ProjectSpec, greater_is_better
 from loopml.spec.splits import SplitSpec
-from loopml.train.bundle import ModelBundle, calibrate
 
 OOF_ROWS = 8000  # training rows (at most) whose out-of-fold scores choose the threshold
 OOF_FOLDS = 3

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from loopml.errors import DataError
-from loopml.train.bundle import ModelBundle
+from loopml.model.bundle import ModelBundle
 from loopml.train.zoo import EncodedClassifier
 
 TREE_TYPES = (

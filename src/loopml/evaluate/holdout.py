@@ -13,8 +13,8 @@ import pandas as pd
 from loopml.data.schema import category_string, category_strings
 from loopml.evaluate import bootstrap as bs
 from loopml.evaluate.metrics import labelled_rows
+from loopml.model.bundle import ModelBundle
 from loopml.spec.evaluation import BootstrapSpec
-from loopml.train.bundle import ModelBundle
 
 
 @dataclass(frozen=True)

@@ -37,10 +37,10 @@ from loopml.data.validate import infer_unique, raise_for_failures, validate_fram
 from loopml.domain import Schema, Snapshot
 from loopml.evaluate.gate import ChampionRule, apply_gate
 from loopml.features.compile import compile_transform
+from loopml.model.bundle import ModelBundle
 from loopml.pipeline.step import Step, StepContext
 from loopml.registry import output_schema, register_model, set_challenger
 from loopml.spec import FileSource, ProjectSpec
-from loopml.train.bundle import ModelBundle
 from loopml.train.search import fit_default, fit_final, run_search
 from loopml.train.train import infer_signature
 

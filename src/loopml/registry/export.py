@@ -19,11 +19,11 @@ from typing import Any
 
 from loopml.domain import ModelRef, ModelVersion
 from loopml.errors import ConflictError, DataError, LoopMLError
+from loopml.model.bundle import ModelBundle
 from loopml.registry.mlflow_flavor import BUNDLE_FILE, INFO_FILE
 from loopml.registry.registry import output_schema, resolve_model
 from loopml.storage.artifacts.protocols import ArtifactStore
 from loopml.storage.metadata.protocols import MetadataStore
-from loopml.train.bundle import ModelBundle
 
 FORMATS = ("mlflow", "onnx")
 _LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow")

@@ -7,8 +7,8 @@ from typing import Any
 
 from loopml.domain import ModelVersion
 from loopml.errors import DataError
+from loopml.model.bundle import ModelBundle
 from loopml.registry.registry import output_schema
-from loopml.train.bundle import ModelBundle
 
 
 class LoadedModel:

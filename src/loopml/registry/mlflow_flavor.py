@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from loopml.errors import IntegrityError
-from loopml.train.bundle import ModelBundle
+from loopml.model.bundle import ModelBundle
 
 BUNDLE_FILE = "bundle.pkl"
 INFO_FILE = "loopml.json"

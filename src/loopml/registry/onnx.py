@@ -29,6 +29,7 @@ from typing import Any
 
 from loopml.domain import ModelVersion
 from loopml.errors import LoopMLError
+from loopml.model.bundle import ModelBundle
 from loopml.registry.onnx_ops import (
     MISSING_STRING,
     category_map,
@@ -37,7 +38,6 @@ from loopml.registry.onnx_ops import (
     register_converters,
     string_fill,
 )
-from loopml.train.bundle import ModelBundle
 
 ONNX_FILE = "model.onnx"
 SUPPORTED_KINDS = ("linear", "random_forest", "lightgbm", "xgboost")

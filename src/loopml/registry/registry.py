@@ -12,9 +12,9 @@ from typing import Any
 
 from loopml.domain import ModelRef, ModelVersion, Schema
 from loopml.errors import NotFoundError
+from loopml.model.bundle import ModelBundle
 from loopml.storage.artifacts.protocols import ArtifactStore
 from loopml.storage.metadata.protocols import MetadataStore
-from loopml.train.bundle import ModelBundle
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"

@@ -38,6 +38,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from loopml.domain import Schema
+from loopml.model.bundle import ModelBundle, Prediction
 from loopml.serve.arrays import compile_bundle
 from loopml.serve.batcher import MicroBatcher
 from loopml.serve.fastpath import PredictFastPath
@@ -46,7 +47,6 @@ from loopml.serve.logger import PredictionLogger, PredictionSink
 from loopml.serve.metrics import ServerMetrics
 from loopml.serve.routing import Routing, Slot, routing_for
 from loopml.serve.validate import RequestError, Validator, parse_json, read_body, rows_of
-from loopml.train.bundle import ModelBundle, Prediction
 
 log = logging.getLogger("loopml.serve")
 

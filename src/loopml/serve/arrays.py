@@ -22,8 +22,8 @@ import pandas as pd
 
 from loopml.data.schema import category_string
 from loopml.domain import ColumnKind
+from loopml.model.bundle import ModelBundle, Prediction
 from loopml.serve.trees import compile_hgb
-from loopml.train.bundle import ModelBundle, Prediction
 
 Columns = dict[str, np.ndarray]
 """One array per input column: float64 for numbers, object (NaN where missing) otherwise."""

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from loopml.errors import DataError
-from loopml.train.bundle import ModelBundle
+from loopml.model.bundle import ModelBundle
 
 Progress = Callable[[int, int | None], None]
 """Called after each chunk with (rows scored so far, total rows when known)."""

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from loopml.train.bundle import Prediction
+from loopml.model.bundle import Prediction
 
 Columns = dict[str, np.ndarray]
 

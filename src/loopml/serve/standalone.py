@@ -33,7 +33,7 @@ def load_package(folder: Path) -> tuple[Any, dict[str, Any]]:
         NotFoundError: the folder lacks one of the package files.
         IntegrityError: the bundle's bytes do not match ``model.sha256``.
     """
-    from loopml.train.bundle import ModelBundle
+    from loopml.model.bundle import ModelBundle
 
     for name in (BUNDLE_FILE, DIGEST_FILE, META_FILE):
         if not (folder / name).is_file():

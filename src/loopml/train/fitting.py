@@ -23,11 +23,12 @@ from loopml.compute.executor import available_cores
 from loopml.data.schema import to_datetime
 from loopml.domain import Schema
 from loopml.errors import DataError
+from loopml.model.bundle import ModelBundle
+from loopml.model.labels import plain_value, positive_label, target_values
 from loopml.spec.model import ProjectSpec
 from loopml.spec.models import CustomModel, ModelsSpec
-from loopml.train.bundle import ModelBundle
 from loopml.train.cv import carve_early_stopping
-from loopml.train.train import _feature_signature, _plain, _plain_params, _positive, _target
+from loopml.train.train import _feature_signature, _plain_params
 from loopml.train.zoo import (
     EncodedClassifier,
     check_device,
@@ -98,7 +99,7 @@ def training_rows(
             f"training data lacks columns {missing} (it has {list(map(str, train_df.columns))})"
         )
     rows = train_df[train_df[target].notna()]
-    y = np.asarray(_target(rows[target], spec.problem.task, target))
+    y = np.asarray(target_values(rows[target], spec.problem.task, target))
     return rows[features], y, rows
 
 
@@ -180,9 +181,9 @@ def fit_bundle_with(
         info=info,
     )
     if problem.task == "classification":
-        bundle.classes = [_plain(c) for c in estimator.classes_]
+        bundle.classes = [plain_value(c) for c in estimator.classes_]
         if len(bundle.classes) == 2:
-            bundle.positive_class = _positive(
+            bundle.positive_class = positive_label(
                 bundle.classes, problem.positive_class, problem.target
             )
     return bundle

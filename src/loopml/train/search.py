@@ -39,10 +39,11 @@ from loopml.compute.executor import Executor, executor_for
 from loopml.data.split import cv_splitter
 from loopml.domain import Metric, RunStatus, Schema
 from loopml.errors import DataError, StageError
+from loopml.model.bundle import ModelBundle
+from loopml.model.labels import plain_value, positive_label
 from loopml.spec.model import ProjectSpec, greater_is_better
 from loopml.spec.models import CustomModel, ModelsSpec, ParamSpace
 from loopml.storage.metadata.protocols import RunStore
-from loopml.train.bundle import ModelBundle
 from loopml.train.cv import Fold, check_metric, score_fold
 from loopml.train.fitting import (
     FitSetup,
@@ -52,7 +53,6 @@ from loopml.train.fitting import (
     models_of,
     training_rows,
 )
-from loopml.train.train import _plain, _positive
 from loopml.train.zoo import (
     check_device,
     check_params,
@@ -289,12 +289,12 @@ def _problem(
     task = spec.problem.task
     X, y, rows = training_rows(train_df, spec)
     metric = spec.problem.primary_metric
-    classes = sorted({_plain(v) for v in y}, key=str) if task == "classification" else []
+    classes = sorted({plain_value(v) for v in y}, key=str) if task == "classification" else []
     check_metric(metric, task, len(classes))
     positive = None
     if len(classes) == 2:
-        ordered = [_plain(c) for c in np.unique(y)]
-        positive = _positive(ordered, spec.problem.positive_class, spec.problem.target)
+        ordered = [plain_value(c) for c in np.unique(y)]
+        positive = positive_label(ordered, spec.problem.positive_class, spec.problem.target)
     candidates = {name: resolve_model(name, models) for name in models.candidates}
     spaces = {name: search_space(m, task, models) for name, m in candidates.items()}
     for name, model in candidates.items():

@@ -16,18 +16,17 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from loopml.data.schema import category_string, infer_schema
+from loopml.data.schema import infer_schema
 from loopml.domain import Schema
 from loopml.errors import DataError, SpecError
 from loopml.features.compile import compile_transform
+from loopml.model.bundle import ModelBundle
+from loopml.model.labels import plain_value, positive_label, target_values
 from loopml.spec.model import ProjectSpec
-from loopml.train.bundle import ModelBundle
 
 BASELINE_KIND = "dummy"  # the majority-class / mean baseline, not a candidate
 SIMPLE_KINDS = ("linear", "hist_gradient_boosting")  # the zoo (train/zoo.py) has them all
 TASKS = ("classification", "regression")
-_TRUE_WORDS = {"1", "true", "yes", "y", "t"}
-_BOOL_WORDS = _TRUE_WORDS | {"0", "false", "no", "n", "f"}
 
 
 def make_estimator(kind: str, task: str, random_state: int = 42) -> Any:
@@ -112,7 +111,7 @@ def fit_bundle(
     signature = _feature_signature(signature, features)
     rows = train_df[train_df[target].notna()]
     X = rows[features]
-    y = _target(rows[target], problem.task, target)
+    y = target_values(rows[target], problem.task, target)
     estimator = make_estimator(kind, problem.task, spec.models.random_state)
     transform = compile_transform(
         signature, spec.features, spec.problem.task, random_state=spec.models.random_state
@@ -139,9 +138,9 @@ def fit_bundle(
         info=info,
     )
     if problem.task == "classification":
-        bundle.classes = [_plain(c) for c in pipeline.classes_]
+        bundle.classes = [plain_value(c) for c in pipeline.classes_]
         if len(bundle.classes) == 2:
-            bundle.positive_class = _positive(bundle.classes, problem.positive_class, target)
+            bundle.positive_class = positive_label(bundle.classes, problem.positive_class, target)
     return bundle
 
 
@@ -154,69 +153,6 @@ def _feature_signature(signature: Schema, features: Sequence[str]) -> Schema:
             "training data (infer_signature) or exclude them in features.exclude"
         )
     return Schema(tuple(signature.column(c) for c in features))
-
-
-def _target(y: pd.Series, task: str, name: str) -> pd.Series:
-    if task == "regression":
-        numbers = pd.to_numeric(y, errors="coerce")
-        bad = numbers.isna()
-        if bad.any():
-            first = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(
-                f"target '{name}' must be numeric for regression, but {int(bad.sum())} rows "
-                f"are not (e.g. row {first}: {y.iloc[first]!r}); fix the data or set "
-                "problem.task: classification"
-            )
-        return numbers.astype(float)
-    if y.nunique() < 2:
-        values = y.unique()[:1].tolist()
-        raise DataError(
-            f"target '{name}' holds {len(values)} class {values} in the training rows; "
-            "a classifier needs at least 2"
-        )
-    if isinstance(y.dtype, pd.StringDtype) or y.dtype == object:
-        return y.astype(object)
-    return y
-
-
-def match_label(labels: Sequence[Any], wanted: Any) -> Any | None:
-    """The label in ``labels`` that ``wanted`` names, or None.
-
-    Tried in turn: equality; the same text (``1`` and ``1.0`` are ``"1"``); the same text
-    ignoring case and spaces; for boolean labels, ``1``/``yes``/``true`` for True."""
-    if wanted is None:
-        return None
-    for label in labels:
-        if type(label) is type(wanted) and label == wanted:
-            return label
-    key = category_string(wanted)
-    for label in labels:
-        if category_string(label) == key:
-            return label
-    for label in labels:
-        if category_string(label).strip().lower() == key.strip().lower():
-            return label
-    word = key.strip().lower()
-    if all(isinstance(label, bool | np.bool_) for label in labels) and word in _BOOL_WORDS:
-        truth = word in _TRUE_WORDS
-        return next((label for label in labels if bool(label) is truth), None)
-    return None
-
-
-def _positive(classes: list[Any], wanted: Any, target: str) -> Any:
-    if wanted is None:
-        return classes[-1]
-    label = match_label(classes, wanted)
-    if label is None:
-        raise DataError(
-            f"problem.positive_class {wanted!r} is not a label of '{target}' "
-            f"(labels: {', '.join(map(repr, classes))}); fix it in loopml.yaml"
-        )
-    return label
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _plain_params(estimator: Any) -> dict[str, Any]:
