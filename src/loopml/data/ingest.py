@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Callable
@@ -108,10 +109,9 @@ def _read_json(path: Path, lines: bool) -> pd.DataFrame:
     kind = "JSON lines" if lines else "JSON"
     try:
         if lines:
-            try:
+            # any failure falls through to the pandas reader, whose error is clearer
+            with contextlib.suppress(Exception):
                 return pd.read_json(path, lines=True, engine="pyarrow")
-            except Exception:  # noqa: BLE001 - the pandas reader gives the clearer error
-                pass
         return pd.read_json(path, lines=lines)
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: is not UTF-8 text ({exc.reason}); re-save as UTF-8") from exc

@@ -75,7 +75,7 @@ class FsspecArtifactStore:
 
     @property
     def _tmp(self) -> str:
-        return f"{self._root}/tmp"
+        return f"{self._root}/tmp"  # noqa: S108 - a key under the store's root, not /tmp
 
     # -- writes --------------------------------------------------------------------------
 

@@ -111,7 +111,9 @@ def _current_revision(conn: sa.Connection) -> str | None:
     if not sa.inspect(conn).has_table(VERSION_TABLE):
         _end_read(conn)
         return None
-    revision = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    revision = conn.execute(
+        sa.select(sa.column("version_num")).select_from(sa.table(VERSION_TABLE))
+    ).scalar()
     _end_read(conn)
     return revision
 

@@ -112,4 +112,4 @@ def driver_message(exc: BaseException) -> str:
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(min(0.5, 0.005 * 2**attempt) * (0.5 + random.random()))
+    time.sleep(min(0.5, 0.005 * 2**attempt) * (0.5 + random.random()))  # noqa: S311 - jitter
