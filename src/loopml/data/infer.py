@@ -14,7 +14,7 @@ from loopml.data.ingest import clean_name
 from loopml.data.schema import category_strings, infer_kinds, to_datetime
 from loopml.domain import ColumnKind
 from loopml.errors import DataError
-from loopml.spec.model import (
+from loopml.spec import (
     DataSpec,
     FeaturesSpec,
     FileSource,

@@ -6,16 +6,16 @@ from loopml.spec.model import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
     DataSpec,
-    ModelsSpec,
-    MonitorSpec,
     Problem,
     ProjectSpec,
-    ServeSpec,
     Source,
     SuccessCriterion,
     greater_is_better,
 )
+from loopml.spec.models import ModelsSpec
+from loopml.spec.monitoring import MonitorSpec
 from loopml.spec.quality import CleaningSpec, LabelsSpec, ValidationSpec
+from loopml.spec.serving import ServeSpec
 from loopml.spec.sources import Combine, FileSource, HttpSource, SqlSource
 from loopml.spec.splits import SplitSpec
 

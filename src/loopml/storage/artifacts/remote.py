@@ -202,7 +202,7 @@ class FsspecArtifactStore:
             return False
 
     def _where(self, key: str) -> str:
-        return self._fs.unstrip_protocol(key)
+        return str(self._fs.unstrip_protocol(key))
 
     def _makedirs(self, path: str) -> None:
         """Create a folder where the backend has real ones (object stores have none)."""

@@ -380,7 +380,7 @@ class RunStoreMixin(StoreBase):
                 f"Run prefix '{wanted}' matches several runs ({shown}); "
                 "give more characters of the run id."
             )
-        return found[0]
+        return str(found[0])
 
     def _load_run(self, conn: sa.Connection, run_id: str) -> Run:
         runs = self._runs_with_tags(conn, sa.select(t.runs).where(t.runs.c.run_id == run_id))

@@ -91,7 +91,7 @@ def is_unique_violation(exc: sa_exc.DBAPIError) -> bool:
     orig = exc.orig
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate is not None:
-        return sqlstate == "23505"
+        return str(sqlstate) == "23505"
     return "UNIQUE constraint failed" in str(orig) or "PRIMARY KEY" in str(orig)
 
 

@@ -10,6 +10,7 @@ Written by hand; ``tables.py`` must describe the same schema (a test compares th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -25,11 +26,11 @@ BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 TS = sa.DateTime(timezone=True)
 
 
-def _id() -> sa.Column:
+def _id() -> sa.Column[Any]:
     return sa.Column("id", BIG_ID, primary_key=True, autoincrement=True)
 
 
-def _project_fk() -> sa.Column:
+def _project_fk() -> sa.Column[Any]:
     return sa.Column(
         "project_id", sa.String(ID), sa.ForeignKey("projects.project_id"), nullable=False
     )
