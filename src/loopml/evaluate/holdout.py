@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loopml.data.schema import category_string, category_strings
 from loopml.evaluate import bootstrap as bs
 from loopml.evaluate.metrics import labelled_rows
 from loopml.model.bundle import ModelBundle
+from loopml.model.values import category_string, category_strings
 from loopml.spec.evaluation import BootstrapSpec
 
 

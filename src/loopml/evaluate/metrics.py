@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from loopml.data.schema import category_string, category_strings
 from loopml.errors import DataError
 from loopml.model.bundle import ModelBundle, Prediction
+from loopml.model.values import category_string, category_strings
 
 THRESHOLD = 0.5  # a binary prediction is positive when its probability reaches this
 METRIC_NAMES: dict[str, tuple[str, ...]] = {  # what the array scorers compute, per target

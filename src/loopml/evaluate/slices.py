@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loopml.data.schema import category_strings
 from loopml.errors import DataError
 from loopml.evaluate.holdout import Scored
+from loopml.model.values import category_strings
 from loopml.spec.model import greater_is_better
 
 MISSING = "(missing)"

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from loopml.data.schema import datetime_format, to_datetime
+from loopml.model.values import datetime_format, to_datetime
 
 PARTS = ("year", "month", "day", "dayofweek", "hour", "dayofyear", "is_weekend")
 DEFAULT_PARTS = ("year", "month", "dayofweek", "hour")

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loopml.data.schema import category_strings
+from loopml.model.values import category_strings
 
 
 def to_float(X: Any) -> np.ndarray:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from loopml.data.schema import category_strings
 from loopml.errors import DataError
+from loopml.model.values import category_strings
 
 N_FINE = 100  # percentile bins for Wasserstein and the out-of-range counts
 N_COARSE = 10  # decile bins for PSI and Jensen-Shannon

@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from loopml.data.schema import category_strings
 from loopml.domain import ColumnKind, ColumnSchema, FeatureDrift, Schema
 from loopml.errors import DataError
+from loopml.model.values import category_strings
 from loopml.monitor.statistics import psi
 
 N_BINS = 10

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loopml.data.schema import category_string, category_strings
+from loopml.model.values import category_string, category_strings
 from loopml.monitor.checks import Scorer
 
 

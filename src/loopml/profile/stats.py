@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from loopml.data.schema import category_string, category_strings, to_datetime
 from loopml.domain import ColumnKind
+from loopml.model.values import category_string, category_strings, to_datetime
 
 HIST_BINS = 30  # equal-width bins of a numeric histogram
 DISCRETE_MAX = 30  # integral columns with at most this many values get a bar per value

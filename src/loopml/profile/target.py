@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from loopml.data.infer import positive_class
-from loopml.data.schema import category_strings
 from loopml.domain import ColumnKind
+from loopml.model.values import category_strings
 from loopml.profile.stats import ColumnArrays
 
 SCORE_BINS = 20  # quantile bins of a numeric feature when scoring it

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from loopml.data.infer import MIN_ID_ROWS, is_id_like, leaky_columns
-from loopml.data.schema import category_string
+from loopml.model.values import category_string
 from loopml.profile.stats import ColumnArrays, ColumnStats
 from loopml.profile.target import FeatureScore, TargetSummary
 

@@ -89,7 +89,7 @@ def onnx_inputs(frame: Any, columns: dict[str, str]) -> dict[str, Any]:
     numeric columns, category strings (missing as ``""``) for categorical ones."""
     import numpy as np
 
-    from loopml.data.schema import category_strings
+    from loopml.model.values import category_strings
 
     feed = {}
     for column, kind in columns.items():

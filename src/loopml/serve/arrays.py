@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loopml.data.schema import category_string
 from loopml.domain import ColumnKind
 from loopml.model.bundle import ModelBundle, Prediction
+from loopml.model.values import category_string
 from loopml.serve.trees import compile_hgb
 
 Columns = dict[str, np.ndarray]

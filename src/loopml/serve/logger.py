@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loopml.data.schema import category_strings
 from loopml.domain import ColumnKind, Schema
+from loopml.model.values import category_strings
 
 PredictionSink = Callable[[Any], None]
 """Receives one DataFrame per flush (a ``pyarrow.Table`` when the sink has a true

@@ -43,9 +43,10 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from loopml.config import SPEC_FILE, load_settings
-from loopml.domain import Metric, Project, Run, RunStatus
+from loopml.domain import ArtifactRef, Metric, Project, Run, RunStatus
 from loopml.errors import ConflictError, DataError, LoopMLError, NotFoundError, SpecError
-from loopml.storage.metadata.protocols import ProjectStore, RunStore
+from loopml.storage.artifacts.protocols import ArtifactStore
+from loopml.storage.metadata.protocols import ArtifactIndex, ProjectStore, RunStore
 
 FLUSH_INTERVAL_S = 0.5
 FLUSH_SIZE = 5_000
@@ -54,8 +55,8 @@ FLUSH_SIZE = 5_000
 _Entry = tuple[str, str, float, int, float]
 
 
-class TrackingStore(RunStore, ProjectStore, Protocol):
-    """What a Tracker needs of the metadata store: runs, metrics and projects."""
+class TrackingStore(RunStore, ProjectStore, ArtifactIndex, Protocol):
+    """What a Tracker needs of the metadata store: runs, metrics, projects, artifacts."""
 
 
 class ActiveRun:
@@ -73,6 +74,7 @@ class ActiveRun:
         self._lock = threading.Lock()
         self._params: dict[str, Any] = {}
         self._tags: dict[str, str] = {}
+        self._outputs: dict[str, str] = {}
         self._ended = False
         self._on_end: list[Callable[[ActiveRun], None]] = []
 
@@ -124,6 +126,24 @@ class ActiveRun:
             raise self._ended_error("set tags")
         with self._lock:
             self._tags.update({str(k): str(v) for k, v in tags.items()})
+
+    def log_artifact(self, path: str | Path, name: str | None = None) -> ArtifactRef:
+        """Store the file at ``path`` in the project's artifact store (by its sha256) and
+        name it on this run as output ``name`` (default: the file's name; a second file
+        under the same name replaces the first). The bytes are stored at once; the run
+        lists its outputs once it has ended (`loopml show RUN`).
+
+        Raises DataError when ``path`` is not a file, ConflictError once the run ended.
+        """
+        from loopml.tracking.artifacts import store_run_file
+
+        if self._ended:
+            raise self._ended_error("log artifacts")
+        artifacts = self.tracker.artifacts
+        chosen, ref = store_run_file(artifacts, self.tracker.store, self.run_id, path, name)
+        with self._lock:
+            self._outputs[chosen] = ref.digest
+        return ref
 
     def flush(self) -> None:
         """Write every buffered value, parameter and tag now."""
@@ -188,7 +208,8 @@ class Tracker:
     ``flush_interval`` (seconds) and ``flush_size`` (values) say when the background
     thread writes the buffer. The thread runs only while a run is active. ``close()``
     ends the runs still active (succeeded), writes everything and closes the store when
-    ``owns_store``; it also happens when the interpreter exits.
+    ``owns_store``; it also happens when the interpreter exits. ``artifacts_uri`` is the
+    artifact store that ``log_artifact`` writes to (opened on first use).
 
     Example::
 
@@ -208,6 +229,7 @@ class Tracker:
         flush_interval: float = FLUSH_INTERVAL_S,
         flush_size: int = FLUSH_SIZE,
         owns_store: bool = False,
+        artifacts_uri: str | None = None,
     ) -> None:
         if flush_interval <= 0 or flush_size < 1:
             raise ValueError("flush_interval must be > 0 and flush_size >= 1")
@@ -216,6 +238,8 @@ class Tracker:
         self.flush_interval = flush_interval
         self.flush_size = flush_size
         self.owns_store = owns_store
+        self.artifacts_uri = artifacts_uri
+        self._artifacts: ArtifactStore | None = None
         self._lock = threading.Lock()  # the buffer, the active runs, the thread
         self._flush_lock = threading.Lock()  # one writer at a time: values stay in order
         self._buffer: list[_Entry] = []
@@ -244,7 +268,22 @@ class Tracker:
         except BaseException:
             store.close()
             raise
-        return cls(store, found, owns_store=True)
+        artifacts_uri = load_settings(project_dir).artifacts_uri
+        return cls(store, found, owns_store=True, artifacts_uri=artifacts_uri)
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        """The artifact store runs log files to; ConflictError when none was given."""
+        if self._artifacts is None:
+            if self.artifacts_uri is None:
+                raise ConflictError(
+                    "This Tracker has no artifact store: pass artifacts_uri= or use "
+                    "Tracker.open() to log artifacts."
+                )
+            from loopml.storage.artifacts import open_artifact_store
+
+            self._artifacts = open_artifact_store(self.artifacts_uri)
+        return self._artifacts
 
     def start_run(
         self,
@@ -344,7 +383,9 @@ class Tracker:
         finally:
             with self._lock:
                 self._active.pop(active.run_id, None)
-        return self.store.finish_run(active.run_id, status, error=error)
+        with active._lock:
+            outputs = dict(active._outputs) or None
+        return self.store.finish_run(active.run_id, status, error=error, outputs=outputs)
 
     def _write(self, batch: list[_Entry]) -> None:
         """Write ``batch`` with one log_metrics call per run; unwritten values go back."""
@@ -571,6 +612,19 @@ def set_tag(key: str, value: Any) -> None:
 def set_tags(tags: Mapping[str, Any]) -> None:
     """Set tags of the active run."""
     _require_active().set_tags(tags)
+
+
+def log_artifact(path: str | Path, name: str | None = None) -> ArtifactRef:
+    """Store a file in the project's artifact store, content-addressed, and record it on
+    the active run as output ``name`` (default: the file's name)::
+
+        with loopml.start_run("experiment"):
+            loopml.log_artifact("confusion.png")
+
+    Returns the stored file's sha256 and size. Raises NotFoundError without an active
+    run, DataError when ``path`` is not a file.
+    """
+    return _require_active().log_artifact(path, name)
 
 
 def flush() -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from loopml.data.schema import category_string
 from loopml.errors import SpecError
 from loopml.evaluate.metrics import (
     METRIC_NAMES,
@@ -21,6 +20,7 @@ from loopml.evaluate.metrics import (
     multiclass_metrics,
     regression_metrics,
 )
+from loopml.model.values import category_string
 
 Fold = tuple[np.ndarray, np.ndarray]
 MIN_EARLY_STOPPING_ROWS = 20  # a smaller training part is fitted without an eval set

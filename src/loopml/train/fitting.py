@@ -20,11 +20,11 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from loopml.compute.executor import available_cores
-from loopml.data.schema import to_datetime
 from loopml.domain import Schema
 from loopml.errors import DataError
 from loopml.model.bundle import ModelBundle
 from loopml.model.labels import plain_value, positive_label, target_values
+from loopml.model.values import to_datetime
 from loopml.spec.model import ProjectSpec
 from loopml.spec.models import CustomModel, ModelsSpec
 from loopml.train.cv import carve_early_stopping
