@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from loopml.profile.charts import BLUE, GREY, RED, base_layout
-from loopml.profile.html import Figure
+from loopml.reports.charts import BLUE, GREY, RED, base_layout
+from loopml.reports.html import Figure
 
 GREEN = "#27ae60"
 

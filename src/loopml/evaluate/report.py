@@ -2,7 +2,7 @@
 inlined once, no network), rendered from what the evaluate and gate steps stored.
 
 Everything taken from the data or the spec is HTML-escaped by the template; chart specs
-are JSON with markup characters escaped (see ``loopml.profile.html``).
+are JSON with markup characters escaped (see ``loopml.reports.html``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loopml.evaluate import figures
-from loopml.profile.html import ChartBook, render_page
+from loopml.reports.html import ChartBook, render_page
 from loopml.spec.model import ProjectSpec, greater_is_better
 
 HOLDOUT_TITLES = {"out_of_time": "out of time", "out_of_sample": "out of sample"}

@@ -24,8 +24,8 @@ from loopml.monitor.columns import (
     ColumnWindow,
     NumericReference,
 )
-from loopml.profile.charts import BLUE, FONT, GREY, RED
-from loopml.profile.html import ChartBook, Figure, render_page
+from loopml.reports.charts import BLUE, FONT, GREY, RED
+from loopml.reports.html import ChartBook, Figure, render_page
 
 MAX_CATEGORIES = 20
 

@@ -11,31 +11,10 @@ from typing import Any
 from loopml.profile.profile import Associations, Correlations, MissingMap
 from loopml.profile.stats import ColumnStats, Histogram
 from loopml.profile.target import FeatureScore, TargetRelation, TargetSummary, format_number
+from loopml.reports.charts import BLUE, GREY, RED, base_layout
+from loopml.reports.html import Figure
 
-Figure = dict[str, Any]
-
-BLUE = "#3b6ea8"
-RED = "#c0392b"
-GREY = "#b8c2cc"
-FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12}
 MAX_ANNOTATED = 20  # heatmaps of at most this many columns print their values
-
-
-def base_layout(height: int, **changes: Any) -> dict[str, Any]:
-    """The house layout of a chart ``height`` pixels high, with ``changes`` on top."""
-    layout: dict[str, Any] = {
-        "height": height,
-        "margin": {"l": 50, "r": 20, "t": 30, "b": 40},
-        "font": FONT,
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-        "showlegend": False,
-        "bargap": 0.05,
-        "xaxis": {"gridcolor": "#eee", "zeroline": False, "automargin": True},
-        "yaxis": {"gridcolor": "#eee", "zeroline": False, "automargin": True},
-    }
-    layout.update(changes)
-    return layout
 
 
 def _finite(values: Sequence[float]) -> list[float | None]:

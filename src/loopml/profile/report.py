@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from loopml.profile import charts
-from loopml.profile.html import ChartBook, render_page
 from loopml.profile.profile import Profile
 from loopml.profile.stats import ColumnStats
 from loopml.profile.warnings import Finding
+from loopml.reports.html import ChartBook, render_page
 
 KIND_TITLES = {
     "leakage": "Leakage",
