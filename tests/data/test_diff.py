@@ -57,3 +57,17 @@ def test_duplicate_or_missing_key_is_an_error() -> None:
         diff_frames(pd.concat([a, a.head(1)]), a, key=["id"])
     with pytest.raises(DataError, match="no key column nope"):
         diff_frames(a, a, key=["nope"])
+
+
+def test_shifts_use_the_drift_engine_and_its_settings() -> None:
+    from loopml.spec.monitoring import DriftSettings
+
+    a = frame(2000)
+    b = frame(2000, seed=3)
+    b["age"] = b["age"] + 15
+    diff = diff_frames(a, b)
+    methods = {s.feature: s.method for s in diff.shifts}
+    assert methods == {"id": "ks", "age": "ks", "city": "chisquare"}
+    assert diff.shifted == ["age"] and diff.to_dict()["shifts"][1]["test"] == "ks"
+    psi = diff_frames(a, b, settings=DriftSettings(numeric="psi", categorical="psi"))
+    assert {s.method for s in psi.shifts} == {"psi"} and psi.shifted == ["age"]

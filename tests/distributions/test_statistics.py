@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from loopml.monitor import statistics as st
-from loopml.monitor.columns import numeric_reference
+from loopml.distributions import statistics as st
+from loopml.distributions.columns import numeric_reference
 
 
 def test_js_distance_matches_scipy_in_base_2() -> None:

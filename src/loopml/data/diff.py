@@ -1,4 +1,7 @@
-"""Compare two data snapshots: rows added, removed and changed, schema changes, shifts."""
+"""Compare two data snapshots: rows added, removed and changed, schema changes, shifts.
+
+Shifts are measured by the drift engine monitoring uses (``loopml.distributions``): the
+test chosen by column type and size, with the project's ``monitor.drift`` settings."""
 
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from loopml.data.schema import infer_kinds, infer_schema
-from loopml.domain import FeatureDrift, Schema
+from loopml.distributions.measure import column_types, feature_dict, measure_frames
+from loopml.domain import FeatureDrift
 from loopml.errors import DataError
-from loopml.monitor.drift import compute_drift
+from loopml.spec.monitoring import DriftSettings
 
 
 @dataclass(frozen=True)
@@ -49,15 +53,21 @@ class SnapshotDiff:
             "columns_added": list(self.columns_added),
             "columns_removed": list(self.columns_removed),
             "kind_changes": [list(c) for c in self.kind_changes],
-            "shifts": {s.feature: round(s.score, 6) for s in self.shifts},
+            "shifts": [feature_dict(s) for s in self.shifts],
             "shifted": self.shifted,
         }
 
 
 def diff_frames(
-    a: pd.DataFrame, b: pd.DataFrame, *, key: Sequence[str] = (), threshold: float = 0.2
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    *,
+    key: Sequence[str] = (),
+    settings: DriftSettings | None = None,
 ) -> SnapshotDiff:
-    """Diff two frames; ``key`` names the columns that identify a row (optional).
+    """Diff two frames; ``key`` names the columns that identify a row (optional) and
+    ``settings`` the drift tests and thresholds (the spec's ``monitor.drift``; default:
+    the ``auto`` tests).
 
     Raises DataError when a key column is missing from either frame.
     """
@@ -86,7 +96,7 @@ def diff_frames(
         columns_added=tuple(c for c in b.columns if c not in a.columns),
         columns_removed=tuple(c for c in a.columns if c not in b.columns),
         kind_changes=kind_changes,
-        shifts=tuple(_shifts(a, b, unchanged, threshold)),
+        shifts=tuple(_shifts(a, b, unchanged, settings)),
     )
 
 
@@ -123,9 +133,10 @@ def _keyed(frame: pd.DataFrame, key: list[str], values: list[str]) -> pd.Series:
 
 
 def _shifts(
-    a: pd.DataFrame, b: pd.DataFrame, columns: list[str], threshold: float
+    a: pd.DataFrame, b: pd.DataFrame, columns: list[str], settings: DriftSettings | None
 ) -> list[FeatureDrift]:
+    """Drift of the numeric, categorical and boolean columns of A to B (not dates, text)."""
     if not columns or a.empty or b.empty:
         return []
-    schema: Schema = infer_schema(a[columns])
-    return compute_drift(a, b, schema, threshold=threshold, min_rows=1, subject="snapshot B")
+    types = column_types(a[columns], infer_schema(a[columns]))
+    return measure_frames(a, b, types, settings)

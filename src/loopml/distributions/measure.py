@@ -16,14 +16,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from loopml.domain import ColumnKind, FeatureDrift, Schema
-from loopml.errors import DataError
-from loopml.monitor import statistics as st
-from loopml.monitor.columns import (
+from loopml.distributions import statistics as st
+from loopml.distributions.columns import (
     CategoricalReference,
     CategoricalWindow,
     ColumnReference,
@@ -34,6 +33,8 @@ from loopml.monitor.columns import (
     numeric_reference,
     numeric_values,
 )
+from loopml.domain import ColumnKind, FeatureDrift, Schema
+from loopml.errors import DataError
 from loopml.spec.monitoring import DriftSettings
 
 COLUMN_TYPES = ("numeric", "categorical")
@@ -85,6 +86,39 @@ def check_columns(frame: pd.DataFrame, names: Iterable[str], where: str) -> None
             f"the {where} data has no column {', '.join(repr(m) for m in missing)} "
             f"(it has {', '.join(map(str, frame.columns))})"
         )
+
+
+def measure_frames(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    types: Mapping[str, str],
+    settings: DriftSettings | None = None,
+) -> list[FeatureDrift]:
+    """Drift of each column named in ``types`` (``numeric`` or ``categorical``) from
+    ``reference`` to ``current``, both in memory; one FeatureDrift per column, in order.
+
+    Raises DataError for a missing column or a numeric column holding text.
+    """
+    references = build_references(reference, types)
+    windows = new_windows(references)
+    accumulate(windows, references, current)
+    settings = settings or DriftSettings()
+    return [measure(references[name], windows[name], settings) for name in types]
+
+
+def feature_dict(feature: FeatureDrift) -> dict[str, Any]:
+    """One column's drift, JSON-ready: its test, score (None when unmeasured), verdict."""
+    score = None if feature.score != feature.score else round(feature.score, 6)
+    return {
+        "column": feature.feature,
+        "type": feature.column_type,
+        "test": feature.method,
+        "score": score,
+        "threshold": feature.threshold,
+        "drifted": feature.drifted,
+        "rows": feature.rows,
+        "note": feature.note,
+    }
 
 
 def new_windows(references: Mapping[str, ColumnReference]) -> dict[str, ColumnWindow]:

@@ -15,14 +15,14 @@ from typing import Any
 
 import pandas as pd
 
-from loopml.domain import FeatureDrift
-from loopml.monitor.columns import (
+from loopml.distributions.columns import (
     CategoricalWindow,
     ColumnReference,
     NumericReference,
     NumericWindow,
 )
-from loopml.monitor.measure import measure
+from loopml.distributions.measure import measure
+from loopml.domain import FeatureDrift
 from loopml.monitor.traffic import LogScan, WindowState, window_start
 from loopml.spec.monitoring import MonitorSpec
 

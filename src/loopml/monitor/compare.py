@@ -14,16 +14,17 @@ from typing import Any
 
 import pandas as pd
 
-from loopml.domain import FeatureDrift
-from loopml.domain.monitor import DriftVerdicts
-from loopml.errors import DataError
-from loopml.monitor.measure import (
+from loopml.distributions.measure import (
     accumulate,
     build_references,
     column_types,
+    feature_dict,
     measure,
     new_windows,
 )
+from loopml.domain import FeatureDrift
+from loopml.domain.monitor import DriftVerdicts
+from loopml.errors import DataError
 from loopml.spec.monitoring import DriftSettings, Thresholds
 
 CHUNK_ROWS = 250_000
@@ -49,20 +50,6 @@ class DriftCheck(DriftVerdicts):
             "drifted": self.drifted_features,
             "columns": [feature_dict(f) for f in self.features],
         }
-
-
-def feature_dict(feature: FeatureDrift) -> dict[str, Any]:
-    score = None if feature.score != feature.score else round(feature.score, 6)
-    return {
-        "column": feature.feature,
-        "type": feature.column_type,
-        "test": feature.method,
-        "score": score,
-        "threshold": feature.threshold,
-        "drifted": feature.drifted,
-        "rows": feature.rows,
-        "note": feature.note,
-    }
 
 
 def drift(

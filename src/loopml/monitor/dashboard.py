@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from loopml.monitor.checks import MonitorOutcome, WindowSummary
-from loopml.monitor.columns import (
+from loopml.distributions.columns import (
     CategoricalReference,
     ColumnReference,
     ColumnWindow,
     NumericReference,
 )
+from loopml.monitor.checks import MonitorOutcome, WindowSummary
 from loopml.reports.charts import BLUE, FONT, GREY, RED
 from loopml.reports.html import ChartBook, Figure, render_page
 

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loopml.monitor.columns import ColumnReference, ColumnWindow
-from loopml.monitor.measure import accumulate, new_windows
+from loopml.distributions.columns import ColumnReference, ColumnWindow
+from loopml.distributions.measure import accumulate, new_windows
 from loopml.spec.monitoring import Window
 
 VERSION_COLUMNS = ("model_version", "version")

@@ -15,10 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from loopml.distributions.columns import ColumnReference, ColumnWindow
+from loopml.distributions.measure import build_references, column_types
 from loopml.domain import Schema
 from loopml.monitor.checks import MonitorOutcome, Scorer, judge
-from loopml.monitor.columns import ColumnReference, ColumnWindow
-from loopml.monitor.measure import build_references, column_types
 from loopml.monitor.traffic import scan_log
 from loopml.spec.monitoring import MonitorSpec
 

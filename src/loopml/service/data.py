@@ -139,6 +139,7 @@ class DataMixin(ServiceBase):
             self.load_snapshot(first),
             self.load_snapshot(second),
             key=key if key is not None else list(self.spec.data.key),
+            settings=self.spec.monitor.drift,
         )
 
     def lineage(self, ref: str | None = None) -> tuple[ModelVersion, Snapshot]:

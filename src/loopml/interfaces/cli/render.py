@@ -215,8 +215,11 @@ def snapshot_diff(diff: Any, a: str, b: str) -> None:
     for column, before, after in diff.kind_changes:
         console.print(f"  [yellow]type changed[/] {column}: {before} -> {after}")
     shifted = [s for s in diff.shifts if s.drifted]
-    for s in sorted(shifted, key=lambda s: -s.score):
-        console.print(f"  [yellow]distribution shift[/] {s.feature}: PSI {s.score:.3f}")
+    for s in shifted:
+        console.print(
+            f"  [yellow]distribution shift[/] {s.feature}: {s.method} {s.score:.3g} "
+            f"(threshold {s.threshold:g})"
+        )
     if not shifted:
         console.print("  no distribution shift above the threshold")
 

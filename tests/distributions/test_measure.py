@@ -1,0 +1,70 @@
+"""The drift engine on two frames in memory: the test by type and size, only shifted
+columns flagged, dates and text skipped, errors that name the column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loopml.distributions.measure import column_types, feature_dict, measure_frames
+from loopml.domain import ColumnKind, ColumnSchema, Schema
+from loopml.errors import DataError
+from loopml.spec.monitoring import DriftSettings
+
+SCHEMA = Schema(
+    (
+        ColumnSchema("age", ColumnKind.NUMERIC, "float64"),
+        ColumnSchema("job", ColumnKind.CATEGORICAL, "str"),
+        ColumnSchema("housing", ColumnKind.BOOLEAN, "bool"),
+        ColumnSchema("signed_at", ColumnKind.DATETIME, "datetime64[ns]"),
+    )
+)
+
+
+def sample(n: int, seed: int, *, job_p=(0.7, 0.2, 0.1), age_shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n) + age_shift * 10,
+            "job": rng.choice(["admin", "technician", "student"], n, p=job_p),
+            "housing": rng.random(n) < 0.5,
+            "signed_at": pd.Timestamp("2024-01-01"),
+        }
+    )
+
+
+def test_identical_frames_have_no_drift_and_dates_are_skipped() -> None:
+    reference = sample(2000, 0)
+    types = column_types(reference, SCHEMA)
+    assert types == {"age": "numeric", "job": "categorical", "housing": "categorical"}
+    features = measure_frames(reference, reference.copy(), types)
+    assert [f.feature for f in features] == ["age", "job", "housing"]
+    assert [f.method for f in features] == ["ks", "chisquare", "chisquare"]
+    assert not any(f.drifted for f in features)
+
+
+def test_shifted_columns_are_flagged_and_only_them() -> None:
+    current = sample(1000, 1, job_p=(0.3, 0.4, 0.3), age_shift=1.0)
+    features = measure_frames(sample(2000, 0), current, column_types(current, SCHEMA))
+    assert {f.feature for f in features if f.drifted} == {"age", "job"}
+    assert feature_dict(features[0])["test"] == "ks"
+
+
+def test_settings_choose_the_test_and_threshold() -> None:
+    settings = DriftSettings(numeric="psi", categorical="psi")
+    reference, current = sample(1000, 0), sample(500, 1, age_shift=1.0)
+    features = measure_frames(
+        reference, current, {"age": "numeric", "job": "categorical"}, settings
+    )
+    assert [(f.method, f.threshold) for f in features] == [("psi", 0.2), ("psi", 0.2)]
+    assert [f.feature for f in features if f.drifted] == ["age"]
+
+
+def test_a_missing_or_non_numeric_column_is_named() -> None:
+    with pytest.raises(DataError, match="no column 'job'"):
+        measure_frames(sample(100, 0), sample(100, 1).drop(columns="job"), {"job": "categorical"})
+    current = sample(100, 1).astype({"age": object})
+    current.loc[3, "age"] = "forty"
+    with pytest.raises(DataError, match="'age'"):
+        measure_frames(sample(100, 0), current, {"age": "numeric"})
