@@ -37,11 +37,13 @@ def test_mlflow_export_loads_in_mlflow_and_predicts_like_the_bundle(trained, tmp
     expected = bundle.predict(frame)
     np.testing.assert_array_equal(out["probability"].to_numpy(), expected.probabilities)
     assert list(out["prediction"]) == list(expected.predictions)
+    assert loaded._model_impl.runtime == "installed"  # this process's loopml, not the copy
     needs = (path / "requirements.txt").read_text().split()
-    assert f"loopml=={loopml.__version__}" in needs
+    assert not any(r.startswith("loopml") for r in needs)  # no index has it: it is shipped
     assert any(r.startswith("scikit-learn==") for r in needs)
     mlmodel = (path / "MLmodel").read_text()
-    assert "loopml.registry.mlflow_flavor" in mlmodel and version.artifact_digest in mlmodel
+    assert "loader_module: loopml_mlflow_loader" in mlmodel
+    assert version.artifact_digest in mlmodel and (path / "code" / "loopml").is_dir()
     events = trained.list_events("model.exported")
     assert events[-1].payload["format"] == "mlflow" and events[-1].payload["version"] == 1
 

@@ -1,5 +1,10 @@
 """Export a verified model version to other formats: MLflow's pyfunc model and ONNX.
 
+The MLflow model is portable: it carries, through ``code_paths``, the part of loopml its
+bundle needs (``loopml.registry.runtime``) and the loader, so ``mlflow models serve`` and
+``mlflow.pyfunc.load_model`` work where loopml is not installed; its requirements are the
+packages that code and the pickle import, pinned to the installed versions (never loopml).
+
 The folder appears whole or not at all: it is written beside its final place and renamed.
 """
 
@@ -22,12 +27,11 @@ from loopml.errors import ConflictError, DataError, LoopMLError
 from loopml.model.bundle import ModelBundle
 from loopml.registry.mlflow_flavor import BUNDLE_FILE, INFO_FILE
 from loopml.registry.registry import output_schema, resolve_model
+from loopml.registry.runtime import LOADER_MODULE, Runtime, build_runtime, pin
 from loopml.storage.artifacts.protocols import ArtifactStore
 from loopml.storage.metadata.protocols import MetadataStore
 
 FORMATS = ("mlflow", "onnx")
-_LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow")
-_KIND_LIBRARIES = {"lightgbm": ("lightgbm",), "xgboost": ("xgboost",)}
 
 
 def export_version(
@@ -88,10 +92,18 @@ def model_info(version: ModelVersion, bundle: ModelBundle, data: bytes) -> dict[
     }
 
 
-def requirements(bundle: ModelBundle) -> list[str]:
-    """Pinned pip requirements to load ``bundle``: loopml and the libraries it pickles."""
-    names = ("loopml", *_LIBRARIES, *_KIND_LIBRARIES.get(bundle.model_kind, ()))
-    return [f"{name}=={metadata.version(name)}" for name in names]
+def requirements(data: bytes) -> list[str]:
+    """Pinned pip requirements to load the pickled bundle ``data`` with its shipped
+    runtime: MLflow and the packages the runtime and the pickle import (never loopml)."""
+    return [_mlflow_requirement(), *build_runtime(data).requirements]
+
+
+def _mlflow_requirement() -> str:
+    """The MLflow distribution installed: mlflow, else mlflow-skinny (it serves too)."""
+    for name in ("mlflow", "mlflow-skinny"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            return pin(name)
+    raise LoopMLError("exporting to MLflow needs the mlflow (or mlflow-skinny) package")
 
 
 def _write_mlflow(version: ModelVersion, bundle: ModelBundle, data: bytes, path: Path) -> None:
@@ -104,32 +116,56 @@ def _write_mlflow(version: ModelVersion, bundle: ModelBundle, data: bytes, path:
             "exporting to MLflow needs the mlflow (or mlflow-skinny) package: "
             "pip install mlflow-skinny"
         ) from exc
+    runtime = build_runtime(data)
     files = path.parent / "data"
     files.mkdir()
     (files / BUNDLE_FILE).write_bytes(data)
-    info = model_info(version, bundle, data)
+    info = {**model_info(version, bundle, data), **_runtime_info(runtime)}
     (files / INFO_FILE).write_text(json.dumps(info, indent=2, default=str))
+    code_paths = runtime.write(path.parent / "code")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mlflow.pyfunc.save_model(
             str(path),
-            loader_module="loopml.registry.mlflow_flavor",
+            loader_module=LOADER_MODULE,
             data_path=str(files),
-            pip_requirements=requirements(bundle),
-            signature=_mlflow_signature(version),
+            code_paths=[str(p) for p in code_paths],
+            pip_requirements=[_mlflow_requirement(), *runtime.requirements],
+            signature=_mlflow_signature(version, bundle),
             metadata={"loopml_model": version.ref, "artifact_sha256": info["artifact_sha256"]},
         )
 
 
-def _mlflow_signature(version: ModelVersion) -> Any:
-    """The input columns with the types training saw (MLflow checks them on predict)."""
+def _runtime_info(runtime: Runtime) -> dict[str, Any]:
+    from loopml import __version__
+
+    return {
+        "loopml_version": __version__,
+        "runtime_modules": list(runtime.modules),
+        "requirements": list(runtime.requirements),
+    }
+
+
+def _mlflow_signature(version: ModelVersion, bundle: ModelBundle) -> Any:
+    """The input columns with the types MLflow checks on predict (it drops other columns).
+
+    A model whose pipeline begins with the cleaning step takes rows as the source held
+    them: each column under its source name, text where the cleaning coerces it (``"yes"``,
+    ``"$1,234.50"``, a date), and under its clean name with the type training saw.
+    """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema, TensorSpec
 
-    columns: list[ColSpec | TensorSpec] = [
-        ColSpec(_mlflow_type(column.dtype), column.name, required=False)
-        for column in version.signature.columns
-    ]
+    cleaner = getattr(bundle, "cleaner", None)
+    sources: dict[str, str] = cleaner.source_names() if cleaner is not None else {}
+    coerced = set(getattr(cleaner, "coercions_", {}))
+    columns: list[ColSpec | TensorSpec] = []
+    for column in version.signature.columns:
+        source = sources.get(column.name, column.name)
+        raw = "string" if column.name in coerced else _mlflow_type(column.dtype)
+        columns.append(ColSpec(raw, source, required=False))
+        if source != column.name:
+            columns.append(ColSpec(_mlflow_type(column.dtype), column.name, required=False))
     return ModelSignature(inputs=Schema(columns))
 
 
