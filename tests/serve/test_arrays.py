@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,10 +9,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from loopml.data.clean import CleaningLog, apply_cleaning_log
+from loopml.data.clean import CleaningLog, apply_cleaning_log, cleaner_for
 from loopml.domain import ColumnKind, ColumnSchema, Schema
 from loopml.features.compile import compile_transform
-from loopml.model.bundle import ModelBundle
+from loopml.model.bundle import ModelBundle, with_cleaner
 from loopml.serve.arrays import compile_bundle
 from loopml.spec.features import FeaturesSpec
 
@@ -77,6 +75,9 @@ def fitted(features: dict, task: str, estimator, *, prepare=True) -> ModelBundle
     y = target(frame, task)
     cleaned = apply_cleaning_log(frame, CLEANING) if prepare else frame
     pipeline.fit(cleaned, y)
+    if prepare:
+        cleaner = cleaner_for(CLEANING, columns=SIGNATURE.names()).fit(frame)
+        pipeline = with_cleaner(pipeline, cleaner)
     classes = None if kind == "regression" else list(pipeline.classes_)
     return ModelBundle(
         pipeline=pipeline,
@@ -86,7 +87,6 @@ def fitted(features: dict, task: str, estimator, *, prepare=True) -> ModelBundle
         model_kind="test",
         classes=classes,
         positive_class=None if classes is None else classes[-1],
-        prepare=functools.partial(apply_cleaning_log, log=CLEANING) if prepare else None,
     )
 
 
@@ -171,15 +171,16 @@ def test_known_steps_run_on_arrays_and_unknown_ones_are_named() -> None:
     assert derived.whole_frame and derived.fallbacks == ["derive"]
 
 
-def test_a_prepare_it_does_not_know_runs_on_a_frame() -> None:
+def test_the_cleaning_step_is_compiled_and_reads_text_as_training_did() -> None:
     features, task, estimator = CASES["defaults"]
-    bundle = fitted(features, task, estimator, prepare=False)
-    bundle.prepare = lambda frame: frame.assign(balance=frame["balance"].fillna(0.0))
+    bundle = fitted(features, task, estimator)
     model = compile_bundle(bundle)
-    assert model.fallbacks == ["prepare"]
-    frame = make_frame(20, seed=5)
-    got = model.predict_columns(served_columns(frame))
-    np.testing.assert_allclose(got.probabilities, bundle.predict(frame).probabilities)
+    assert not model.fallbacks
+    frame = make_frame(40, seed=5)
+    columns = served_columns(frame)
+    columns["age"] = np.array([f"{v:.3f}" if v == v else "" for v in frame["age"]], dtype=object)
+    got = model.predict_columns(columns)
+    np.testing.assert_allclose(got.probabilities, bundle.predict(frame).probabilities, atol=1e-9)
 
 
 def test_the_array_path_applies_the_chosen_threshold() -> None:

@@ -23,20 +23,17 @@ from loopml.data.infer import is_id_like
 from loopml.data.schema import datetime_format, infer_kinds, to_datetime
 from loopml.domain import ColumnKind, Schema
 from loopml.errors import DataError, SpecError
+from loopml.model.cleaning import CleaningTransformer
+from loopml.model.values import (
+    BOOL_WORDS,
+    blank_nulls,
+    is_text,
+    parse_booleans,
+    parse_numbers,
+)
 from loopml.spec.quality import CleaningSpec, Fill, OutlierSpec
 
 MIN_PARSED_SHARE = 0.95  # coerce a text column when this share of its values parse
-_NULL_TOKENS = {"", "na", "n/a", "nan", "null", "none", "-", "?", "missing"}
-_BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "t": True, "f": False}
-_BOOL_WORDS |= {"y": True, "n": False}
-_BOOL_DIGITS = {"1": True, "0": False, "1.0": True, "0.0": False}
-_CURRENCY = "$€£¥₹"
-_LEADING_CURRENCY = re.compile(rf"^([+-]?)\s*[{_CURRENCY}]\s*")
-_TRAILING_CURRENCY = re.compile(rf"\s*[{_CURRENCY}]$")
-_COMMA_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")  # 1,234.5
-_SPACE_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f']\d{3})+([.,]\d+)?$")  # 1 234,5
-_DOT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$")  # 1.234,5
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")  # 12,5 (three decimals read as thousands)
 _LEADING_ZERO = re.compile(r"^[+-]?0\d")  # 007, 02134: codes, not numbers
 
 
@@ -147,40 +144,6 @@ def clean_frame(
 # -- type coercion ------------------------------------------------------------------------
 
 
-def parse_numbers(series: pd.Series) -> pd.Series:
-    """Text as numbers: thousands separators (``1,234.5``, ``1 234``, ``1.234,5``),
-    currency signs (``$12``, ``12 €``), percentages (``12%`` is 0.12) and accounting
-    negatives (``(5)``) are understood; what does not parse becomes NaN (float64)."""
-    text = series.astype("object").where(series.notna(), None).map(str, na_action="ignore")
-    text = text.str.strip()
-    negative = text.str.match(r"^\(.*\)$", na=False)
-    text = text.where(~negative, text.str.slice(1, -1))
-    percent = text.str.endswith("%", na=False)
-    text = text.where(~percent, text.str.slice(0, -1).str.strip())
-    text = text.str.replace(_LEADING_CURRENCY, r"\1", regex=True)
-    text = text.str.replace(_TRAILING_CURRENCY, "", regex=True)
-    comma = text.str.match(_COMMA_THOUSANDS, na=False)
-    text = text.where(~comma, text.str.replace(",", "", regex=False))
-    space = text.str.match(_SPACE_THOUSANDS, na=False)
-    spaced = text.str.replace(r"[ \u00a0\u202f']", "", regex=True).str.replace(",", ".")
-    text = text.where(~space, spaced)
-    dots = text.str.match(_DOT_THOUSANDS, na=False)
-    text = text.where(~dots, text.str.replace(".", "", regex=False).str.replace(",", "."))
-    decimal_comma = text.str.match(_DECIMAL_COMMA, na=False)
-    text = text.where(~decimal_comma, text.str.replace(",", ".", regex=False))
-    numbers = pd.to_numeric(text, errors="coerce").astype(float)
-    numbers = numbers.where(~percent, numbers / 100.0)
-    return numbers.where(~negative, -numbers.abs())
-
-
-def parse_booleans(series: pd.Series, *, digits: bool = True) -> pd.Series:
-    """Words like true/false, yes/no, t/f, y/n (and 1/0 when ``digits``) as a nullable
-    boolean Series; other values become missing."""
-    words = dict(_BOOL_WORDS, **(_BOOL_DIGITS if digits else {}))
-    text = series.astype("object").map(lambda v: str(v).strip().lower(), na_action="ignore")
-    return text.map(words).astype("boolean")
-
-
 def _coerce(
     frame: pd.DataFrame, target: str, schema: Schema | None, log: list[dict[str, Any]]
 ) -> pd.DataFrame:
@@ -216,22 +179,22 @@ def _coerced(
     if kind is ColumnKind.NUMERIC:  # booleans are numbers enough
         if pd.api.types.is_numeric_dtype(dtype):
             return None
-        return parse_numbers(_blank_nulls(series)), "numeric", {}
+        return parse_numbers(blank_nulls(series)), "numeric", {}
     if kind is ColumnKind.DATETIME:
         if pd.api.types.is_datetime64_any_dtype(dtype):
             return None
-        return _as_datetime(_blank_nulls(series), MIN_PARSED_SHARE / 2)
+        return _as_datetime(blank_nulls(series), MIN_PARSED_SHARE / 2)
     if kind is ColumnKind.BOOLEAN:
         if pd.api.types.is_bool_dtype(dtype):
             return None
-        return parse_booleans(_blank_nulls(series)), "boolean", {}
-    if kind is not None or not _is_text(series):
+        return parse_booleans(blank_nulls(series)), "boolean", {}
+    if kind is not None or not is_text(series):
         return None
-    text = _blank_nulls(series)
+    text = blank_nulls(series)
     strings = text.dropna().astype(str).str.strip()
     if strings.empty:
         return None
-    if strings.str.lower().isin(_BOOL_WORDS).all():
+    if strings.str.lower().isin(BOOL_WORDS).all():
         return parse_booleans(text, digits=False), "boolean", {}
     numbers = parse_numbers(text)
     parsed = numbers.notna().sum() / len(strings)
@@ -249,25 +212,9 @@ def _as_datetime(text: pd.Series, min_share: float) -> tuple[pd.Series, str, dic
     return to_datetime(stripped, fmt), "datetime", {"format": fmt}
 
 
-def _is_text(series: pd.Series) -> bool:
-    if isinstance(series.dtype, pd.StringDtype):
-        return True
-    if not pd.api.types.is_object_dtype(series.dtype):
-        return False
-    values = series.dropna()
-    return bool(len(values)) and bool(values.map(type).isin([str]).all())
-
-
-def _blank_nulls(series: pd.Series) -> pd.Series:
-    """``series`` as objects, with null tokens (``""``, ``n/a``, ``-``, ...) missing."""
-    values = series.astype("object").where(series.notna(), None)
-    tokens = values.map(lambda v: isinstance(v, str) and v.strip().lower() in _NULL_TOKENS)
-    return values.where(~tokens.astype(bool), None)
-
-
 def _present(series: pd.Series) -> pd.Series:
     """Values that hold something (not missing, not a null token)."""
-    return _blank_nulls(series).notna()
+    return blank_nulls(series).notna()
 
 
 # -- rows ---------------------------------------------------------------------------------
@@ -344,7 +291,7 @@ def _fill_value(series: pd.Series, policy: Any, column: str, *, explicit: bool) 
         value = policy.fill
         if numeric and not isinstance(value, int | float):
             raise SpecError(f"{where}: fill value {value!r} does not fit numeric column '{column}'")
-        text = isinstance(dtype, pd.StringDtype) or _is_text(series)
+        text = isinstance(dtype, pd.StringDtype) or is_text(series)
         return (str(value) if text else value), "fill"
     if policy in ("mean", "median") and not numeric:
         if explicit:
@@ -472,33 +419,40 @@ def _json_value(value: Any) -> Any:
 
 def apply_cleaning_log(df: pd.DataFrame, log: CleaningLog) -> pd.DataFrame:
     """Re-apply the column-level actions of ``log`` to new rows (e.g. data to score):
-    the same coercions (date formats included), fill values, clip bounds and column drops.
-    Row-level actions (duplicates, dropped missing values or outliers) are not replayed;
-    columns the log names that ``df`` lacks are skipped."""
-    frame = df.copy()
-    for entry in log.actions:
-        column = entry.get("column")
-        if column is None or column not in frame.columns:
-            continue
-        action = entry["action"]
-        series = frame[column]
-        if action == "coerce":
-            text = _blank_nulls(series)
-            if entry["to"] == "numeric" and not _is_number(series):
-                frame[column] = parse_numbers(text)
-            elif entry["to"] == "datetime" and not pd.api.types.is_datetime64_any_dtype(
-                series.dtype
-            ):
-                frame[column] = to_datetime(text, entry.get("format"))
-            elif entry["to"] == "boolean" and not pd.api.types.is_bool_dtype(series.dtype):
-                frame[column] = parse_booleans(text)
-        elif action == "fill_missing" and series.isna().any():
-            value = entry["value"]
-            if pd.api.types.is_datetime64_any_dtype(series.dtype):
-                value = pd.Timestamp(value)
-            frame[column] = series.fillna(value)
-        elif action == "clip_outliers" and _is_number(series):
-            frame[column] = series.clip(entry["low"], entry["high"])
-        elif action == "drop_column":
-            frame = frame.drop(columns=[column])
-    return frame
+    the same coercions (date formats included), fill values, clip bounds and column drops,
+    through the model's own ``CleaningTransformer``. Row-level actions (duplicates,
+    dropped missing values or outliers) are not replayed; columns the log names that
+    ``df`` lacks are skipped."""
+    return cleaner_for(log).fit(df).transform(df)
+
+
+def cleaner_for(
+    log: CleaningLog,
+    column_map: Mapping[str, str] | None = None,
+    columns: Sequence[str] | None = None,
+) -> CleaningTransformer:
+    """An unfitted ``CleaningTransformer`` that replays ``log`` (see its arguments)."""
+    return CleaningTransformer(actions=log.actions, column_map=column_map, columns=columns)
+
+
+def example_row(frame: pd.DataFrame, look_at: int = 1000) -> dict[str, Any]:
+    """A row of ``frame`` as JSON holds it: of the first ``look_at``, the first with the
+    fewest missing values (the example the model server documents)."""
+    if frame.empty:
+        return {}
+    head = frame.iloc[:look_at]
+    row = head.iloc[int(np.argmin(head.isna().sum(axis=1).to_numpy()))]
+    return {str(k): _json_value(v) for k, v in row.items() if not _missing_value(v)}
+
+
+def source_example(cleaning: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+    """The cleaning record's example row, for ``columns`` only, under the source's names."""
+    source = {clean: raw for raw, clean in cleaning.get("column_map", {}).items()}
+    example = cleaning.get("example", {})
+    return {source.get(c, c): example[c] for c in columns if c in example}
+
+
+def _missing_value(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)

@@ -104,8 +104,7 @@ def out_of_fold_scores(
         picked = np.sort(np.random.default_rng(0).choice(len(rows), OOF_ROWS, replace=False))
         rows = rows.iloc[picked]
     truth = positive_truth(bundle, rows[bundle.target])
-    X = bundle.prepare(rows) if bundle.prepare is not None else rows
-    X, y = X[bundle.feature_names], rows[bundle.target]
+    X, y = rows[bundle.feature_names], rows[bundle.target]
     proba = np.full(len(rows), np.nan)
     positive = list(bundle.classes or []).index(bundle.positive_class)
     try:

@@ -110,14 +110,15 @@ def explain_rows(
 
 
 def _inputs(bundle: ModelBundle, rows: pd.DataFrame) -> pd.DataFrame:
+    cleaner = bundle.cleaner
+    rows = cleaner.renamed(rows) if cleaner is not None else rows
     missing = [c for c in bundle.feature_names if c not in rows.columns]
     if missing:
         raise DataError(
             f"explain: the rows lack columns {missing} that the model needs "
             f"(it needs {bundle.feature_names})"
         )
-    prepared = bundle.prepare(rows) if bundle.prepare is not None else rows
-    return prepared[bundle.feature_names].reset_index(drop=True)
+    return rows[bundle.feature_names].reset_index(drop=True)
 
 
 def _estimator(bundle: ModelBundle) -> Any:

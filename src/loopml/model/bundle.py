@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import pickle
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from loopml.domain import Schema
+from loopml.model.cleaning import CleaningTransformer, cleaner_of
 
 PLATT_EPS = 1e-6  # probabilities are clipped to [eps, 1 - eps] before Platt's logit
 
@@ -27,14 +27,17 @@ class Prediction:
 
 @dataclass
 class ModelBundle:
-    """A fitted scikit-learn ``pipeline`` (the fitted feature transform followed by the
-    estimator) with everything needed to call it the way training did.
+    """A fitted scikit-learn ``pipeline`` with everything needed to call it the way
+    training did: the cleaning (a ``CleaningTransformer``: source names, coercions, fills,
+    clips), the fitted feature transform and the estimator, in that order.
 
-    ``signature`` lists the input columns in training order, with kinds and ranges;
-    ``classes`` is the estimator's ``classes_`` for classifiers; ``prepare`` re-applies
-    the fitted column-level cleaning (type coercions, fill values, clip bounds) to new rows
-    before the transform. The same pickled bytes are what training produced and what
-    serving loads, so serving applies exactly what training applied.
+    ``signature`` lists the model's columns (clean names) in training order, with kinds
+    and ranges; the cleaning step accepts each under its source name too, with values as
+    the source held them. ``classes`` is the estimator's ``classes_`` for classifiers.
+    ``info`` holds what training recorded (parameters, the chosen ``threshold``, the
+    ``calibration``, an ``input_example`` row as the source held it). The same pickled
+    bytes are what training produced and what serving loads, so serving applies exactly
+    what training applied.
     """
 
     pipeline: Any
@@ -45,17 +48,33 @@ class ModelBundle:
     classes: list[Any] | None = None
     positive_class: Any = None
     info: dict[str, Any] = field(default_factory=dict)
-    prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None
 
     @property
     def feature_names(self) -> list[str]:
         return self.signature.names()
 
+    @property
+    def cleaner(self) -> CleaningTransformer | None:
+        """The cleaning step the pipeline begins with (None for a model without one)."""
+        return cleaner_of(self.pipeline)
+
+    @property
+    def model_pipeline(self) -> Any:
+        """The pipeline after its cleaning step: the feature transform and the estimator,
+        taking cleaned rows (the whole pipeline when it has no cleaning step)."""
+        if self.cleaner is None:
+            return self.pipeline
+        return self.pipeline[1:]
+
+    def inputs(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` as the pipeline takes it: whole when it begins with the cleaning step
+        (which renames and selects), else the signature's columns."""
+        return X if self.cleaner is not None else X[self.feature_names]
+
     def predict(self, X: pd.DataFrame) -> Prediction:
-        """Predict for rows holding at least the signature's columns (extra ones ignored)."""
-        if self.prepare is not None:
-            X = self.prepare(X)
-        X = X[self.feature_names]
+        """Predict for source rows holding at least the model's columns (under their
+        source or clean names; extra ones ignored)."""
+        X = self.inputs(X)
         if self.task == "regression":
             return Prediction(np.asarray(self.pipeline.predict(X), dtype=float))
         return self.from_probabilities(self.pipeline.predict_proba(X))
@@ -76,9 +95,7 @@ class ModelBundle:
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Class probabilities (columns in ``classes`` order) as ``predict`` scores them:
         a binary classifier's calibrated, when the evaluation calibrated it."""
-        if self.prepare is not None:
-            X = self.prepare(X)
-        proba = np.asarray(self.pipeline.predict_proba(X[self.feature_names]), dtype=float)
+        proba = np.asarray(self.pipeline.predict_proba(self.inputs(X)), dtype=float)
         if len(self.classes or []) != 2 or self.calibration is None:
             return proba
         positive = (self.classes or []).index(self.positive_class)
@@ -99,6 +116,14 @@ class ModelBundle:
         the threshold the evaluation chose (``info["threshold"]``), else 0.5."""
         return float(self.info.get("threshold", 0.5))
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle; a bundle of loopml 0.1 kept its cleaning as a ``prepare`` callable
+        (a partial of ``apply_cleaning_log``): it becomes the pipeline's first step."""
+        prepare = state.pop("prepare", None)
+        self.__dict__.update(state)
+        if prepare is not None and self.cleaner is None:
+            self.pipeline = _with_cleaner(self.pipeline, prepare, self.feature_names)
+
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
         pickle.dump(self, buffer, protocol=pickle.HIGHEST_PROTOCOL)
@@ -111,6 +136,21 @@ class ModelBundle:
         if not isinstance(bundle, ModelBundle):
             raise TypeError(f"artifact holds a {type(bundle).__name__}, not a ModelBundle")
         return bundle
+
+
+def with_cleaner(pipeline: Any, cleaner: CleaningTransformer) -> Any:
+    """``pipeline`` (fitted) with the fitted ``cleaner`` as its first step."""
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("clean", cleaner), *pipeline.steps])
+
+
+def _with_cleaner(pipeline: Any, prepare: Any, columns: list[str]) -> Any:
+    log = getattr(prepare, "keywords", {}).get("log")
+    if log is None:
+        raise TypeError(f"cannot read the cleaning of a 0.1 bundle from {prepare!r}")
+    cleaner = CleaningTransformer(actions=log.actions, columns=columns)
+    return with_cleaner(pipeline, cleaner.fit(pd.DataFrame(columns=columns)))
 
 
 def calibrate(score: np.ndarray, calibration: dict[str, Any] | None) -> np.ndarray:

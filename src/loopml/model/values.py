@@ -9,6 +9,17 @@ import numpy as np
 import pandas as pd
 
 _SAMPLE = 1000  # distinct values looked at when guessing a date format
+_NULL_TOKENS = {"", "na", "n/a", "nan", "null", "none", "-", "?", "missing"}
+BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "t": True, "f": False}
+BOOL_WORDS |= {"y": True, "n": False}
+_BOOL_DIGITS = {"1": True, "0": False, "1.0": True, "0.0": False}
+_CURRENCY = "$€£¥₹"
+_LEADING_CURRENCY = re.compile(rf"^([+-]?)\s*[{_CURRENCY}]\s*")
+_TRAILING_CURRENCY = re.compile(rf"\s*[{_CURRENCY}]$")
+_COMMA_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")  # 1,234.5
+_SPACE_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f']\d{3})+([.,]\d+)?$")  # 1 234,5
+_DOT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$")  # 1.234,5
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")  # 12,5 (three decimals read as thousands)
 # Tried in order on string columns; month-first before day-first (the US habit).
 DATE_FORMATS = (
     "ISO8601",
@@ -92,3 +103,53 @@ def category_string(value: object) -> str:
     if isinstance(value, np.generic):
         return str(value.item())
     return str(value)
+
+
+def parse_numbers(series: pd.Series) -> pd.Series:
+    """Text as numbers: thousands separators (``1,234.5``, ``1 234``, ``1.234,5``),
+    currency signs (``$12``, ``12 €``), percentages (``12%`` is 0.12) and accounting
+    negatives (``(5)``) are understood; what does not parse becomes NaN (float64)."""
+    text = series.astype("object").where(series.notna(), None).map(str, na_action="ignore")
+    text = text.str.strip()
+    negative = text.str.match(r"^\(.*\)$", na=False)
+    text = text.where(~negative, text.str.slice(1, -1))
+    percent = text.str.endswith("%", na=False)
+    text = text.where(~percent, text.str.slice(0, -1).str.strip())
+    text = text.str.replace(_LEADING_CURRENCY, r"\1", regex=True)
+    text = text.str.replace(_TRAILING_CURRENCY, "", regex=True)
+    comma = text.str.match(_COMMA_THOUSANDS, na=False)
+    text = text.where(~comma, text.str.replace(",", "", regex=False))
+    space = text.str.match(_SPACE_THOUSANDS, na=False)
+    spaced = text.str.replace(r"[ \u00a0\u202f']", "", regex=True).str.replace(",", ".")
+    text = text.where(~space, spaced)
+    dots = text.str.match(_DOT_THOUSANDS, na=False)
+    text = text.where(~dots, text.str.replace(".", "", regex=False).str.replace(",", "."))
+    decimal_comma = text.str.match(_DECIMAL_COMMA, na=False)
+    text = text.where(~decimal_comma, text.str.replace(",", ".", regex=False))
+    numbers = pd.to_numeric(text, errors="coerce").astype(float)
+    numbers = numbers.where(~percent, numbers / 100.0)
+    return numbers.where(~negative, -numbers.abs())
+
+
+def parse_booleans(series: pd.Series, *, digits: bool = True) -> pd.Series:
+    """Words like true/false, yes/no, t/f, y/n (and 1/0 when ``digits``) as a nullable
+    boolean Series; other values become missing."""
+    words = dict(BOOL_WORDS, **(_BOOL_DIGITS if digits else {}))
+    text = series.astype("object").map(lambda v: str(v).strip().lower(), na_action="ignore")
+    return text.map(words).astype("boolean")
+
+
+def blank_nulls(series: pd.Series) -> pd.Series:
+    """``series`` as objects, with null tokens (``""``, ``n/a``, ``-``, ...) missing."""
+    values = series.astype("object").where(series.notna(), None)
+    tokens = values.map(lambda v: isinstance(v, str) and v.strip().lower() in _NULL_TOKENS)
+    return values.where(~tokens.astype(bool), None)
+
+
+def is_text(series: pd.Series) -> bool:
+    if isinstance(series.dtype, pd.StringDtype):
+        return True
+    if not pd.api.types.is_object_dtype(series.dtype):
+        return False
+    values = series.dropna()
+    return bool(len(values)) and bool(values.map(type).isin([str]).all())

@@ -20,7 +20,14 @@ from typing import Any
 
 import pandas as pd
 
-from loopml.data.clean import CleaningLog, apply_cleaning_log, clean_frame
+from loopml.data.clean import (
+    CleaningLog,
+    apply_cleaning_log,
+    clean_frame,
+    cleaner_for,
+    example_row,
+    source_example,
+)
 from loopml.data.ingest import clean_column_names
 from loopml.data.labels import (
     LINEAGE_COLUMNS,
@@ -37,7 +44,7 @@ from loopml.data.validate import infer_unique, raise_for_failures, validate_fram
 from loopml.domain import Schema, Snapshot
 from loopml.evaluate.gate import ChampionRule, apply_gate
 from loopml.features.compile import compile_transform
-from loopml.model.bundle import ModelBundle
+from loopml.model.bundle import ModelBundle, with_cleaner
 from loopml.pipeline.step import Step, StepContext
 from loopml.registry import output_schema, register_model, set_challenger
 from loopml.spec import FileSource, ProjectSpec
@@ -112,7 +119,7 @@ def data_steps(
         Step(
             "clean",
             _clean(spec),
-            inputs=(SNAPSHOT, VALIDATION),
+            inputs=(SNAPSHOT, VALIDATION, "ingest"),
             outputs={CLEANED: "parquet", CLEANING: "json"},
             fingerprint=spec.section_hash("data", "problem", "split"),
         ),
@@ -268,7 +275,9 @@ def _validate(spec: ProjectSpec, schema_path: Path) -> Any:
 
 
 def _clean(spec: ProjectSpec) -> Any:
-    def clean(ctx: StepContext, snapshot: bytes, validation: dict[str, Any]) -> Mapping[str, Any]:
+    def clean(
+        ctx: StepContext, snapshot: bytes, validation: dict[str, Any], ingest: dict[str, Any]
+    ) -> Mapping[str, Any]:
         frame = pd.read_parquet(io.BytesIO(snapshot))
         split_columns = [spec.split.time_column, spec.split.group_column]
         protect = [*spec.data.key, *[c for c in split_columns if c]]
@@ -280,7 +289,9 @@ def _clean(spec: ProjectSpec) -> Any:
             protect=protect,
         )
         ctx.log_metrics({f"clean.{action}": float(n) for action, n in log.counts().items()})
-        return {CLEANED: cleaned, CLEANING: log.to_dict()}
+        column_map = ingest.get("column_map", {})
+        record = log.to_dict() | {"column_map": column_map, "example": example_row(frame)}
+        return {CLEANED: cleaned, CLEANING: record}
 
     return clean
 
@@ -371,7 +382,12 @@ def _train(spec: ProjectSpec, store_url: str) -> Any:
         make_transform = functools.partial(
             compile_transform, signature, spec.features, task, random_state=spec.models.random_state
         )
-        prepare = functools.partial(apply_cleaning_log, log=CleaningLog.from_dict(cleaning))
+        cleaner = cleaner_for(
+            CleaningLog.from_dict(cleaning),
+            column_map=cleaning.get("column_map"),
+            columns=spec.feature_columns,
+        ).fit(train[spec.feature_columns])
+        example = source_example(cleaning, spec.feature_columns)
         search = spec.models.search
         if search.trials > 0:
             result = run_search(
@@ -395,7 +411,8 @@ def _train(spec: ProjectSpec, store_url: str) -> Any:
         ctx.progress("fitting the linear baseline", None)
         linear = fit_default("linear", train, spec, make_transform, signature)
         for bundle in (best, linear):
-            bundle.prepare = prepare
+            bundle.pipeline = with_cleaner(bundle.pipeline, cleaner)
+            bundle.info["input_example"] = example
         return {
             SIGNATURE: signature.to_dict(),
             SEARCH: summary,

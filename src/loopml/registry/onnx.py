@@ -105,7 +105,7 @@ def onnx_inputs(frame: Any, columns: dict[str, str]) -> dict[str, Any]:
 def input_columns(bundle: ModelBundle) -> dict[str, str]:
     """The graph's inputs (``float64`` or ``string``) by column, after checking that every
     step of the feature transform has an ONNX form."""
-    transform = bundle.pipeline.steps[0][1]
+    transform = bundle.model_pipeline.steps[0][1]
     names = [name for name, _ in transform.steps]
     if names != ["columns"]:
         extra = ", ".join(n for n in names if n != "columns")
@@ -142,9 +142,9 @@ def _role(name: str, part: Any, cols: list[str]) -> str:
 
 
 def _check_prepare(bundle: ModelBundle) -> None:
-    log = getattr(bundle.prepare, "keywords", {}).get("log")
+    cleaner = bundle.cleaner
     features = set(bundle.feature_names)
-    for entry in getattr(log, "actions", ()):
+    for entry in cleaner.entries_ if cleaner is not None else ():
         if entry["action"] in ("fill_missing", "clip_outliers") and entry["column"] in features:
             raise UnsupportedForOnnx(
                 f"ONNX export cannot replay data.cleaning's {entry['action']} of column "
@@ -185,7 +185,7 @@ def _onnx_ready(bundle: ModelBundle, kind: str) -> Any:
     without its label wrapper, and trees fed float32 as their libraries feed them."""
     import numpy as np
 
-    pipeline = copy.deepcopy(bundle.pipeline)
+    pipeline = copy.deepcopy(bundle.model_pipeline)
     for name, part, _ in pipeline.steps[0][1].named_steps["columns"].transformers_:
         part.steps[0][1].func = None
         numeric = name.startswith("numeric")

@@ -37,7 +37,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from loopml.domain import Schema
 from loopml.model.bundle import ModelBundle, Prediction
 from loopml.serve.arrays import compile_bundle
 from loopml.serve.batcher import MicroBatcher
@@ -128,7 +127,7 @@ class ModelServer:
                     raise LookupError(f"{self.model_name}@{version} is not loaded")
                 bundle = self._bundles[version] = self.deployments.load(version)
             self._compiled[version] = compile_bundle(bundle)
-            self._validators[version] = Validator(bundle.signature)
+            self._validators[version] = Validator.for_bundle(bundle)
 
     def validator(self, slot: Slot) -> Validator:
         return self._validators[slot.version]
@@ -534,7 +533,7 @@ def create_app(
     app = ServingApp(routes=routes, lifespan=lifespan)
     app.fast_path = PredictFastPath(_predict_answer(server), options.max_body_bytes)
     app.state.server = server
-    docs = _Docs(f"loopml: {model_name}@{version}", bundle.signature, routes)
+    docs = _Docs(f"loopml: {model_name}@{version}", bundle, routes)
     app.router.routes.extend(Route(path, docs) for path in _Docs.PATHS)
     return app
 
@@ -567,9 +566,9 @@ class _Docs:
 
     PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 
-    def __init__(self, title: str, signature: Schema, routes: list[Route]) -> None:
+    def __init__(self, title: str, bundle: ModelBundle, routes: list[Route]) -> None:
         self.title = title
-        self.signature = signature
+        self.bundle = bundle
         self.routes = routes
         self._app: Any = None
 
@@ -581,7 +580,7 @@ class _Docs:
     def _build(self) -> Any:
         from fastapi import FastAPI
 
-        body = Validator(self.signature).openapi_body()
+        body = Validator.for_bundle(self.bundle).openapi_body()
         docs = FastAPI(title=self.title)
         docs.add_api_route(
             "/predict", _documented, methods=["POST"], openapi_extra=body,

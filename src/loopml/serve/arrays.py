@@ -22,6 +22,7 @@ import pandas as pd
 
 from loopml.domain import ColumnKind
 from loopml.model.bundle import ModelBundle, Prediction
+from loopml.model.cleaning import CleaningTransformer, Coercion
 from loopml.model.values import category_string
 from loopml.serve.trees import compile_hgb
 
@@ -29,7 +30,6 @@ Columns = dict[str, np.ndarray]
 """One array per input column: float64 for numbers, object (NaN where missing) otherwise."""
 
 _ColumnStep = Callable[[np.ndarray], np.ndarray]  # 2-D array -> 2-D array
-CLEANING_FUNCTION = ("loopml.data.clean", "apply_cleaning_log")
 
 
 def is_missing(value: Any) -> bool:
@@ -49,8 +49,8 @@ class ArrayModel:
         self.bundle = bundle
         self.fallbacks: list[str] = []
         kinds = {c.name: c.kind for c in bundle.signature.columns}
-        self._prepare = _compile_prepare(bundle.prepare, kinds, self.fallbacks)
-        self._transform, self._estimator = _compile_pipeline(bundle.pipeline, self.fallbacks)
+        self._prepare = _compile_cleaning(bundle.cleaner, kinds, self.fallbacks)
+        self._transform, self._estimator = _compile_pipeline(bundle.model_pipeline, self.fallbacks)
 
     @property
     def whole_frame(self) -> bool:
@@ -80,16 +80,14 @@ def _predict(bundle: ModelBundle, estimator: Any, X: np.ndarray) -> Prediction:
 # --- cleaning ----------------------------------------------------------------------------
 
 
-def _compile_prepare(
-    prepare: Any, kinds: Mapping[str, ColumnKind], fallbacks: list[str]
+def _compile_cleaning(
+    cleaner: CleaningTransformer | None, kinds: Mapping[str, ColumnKind], fallbacks: list[str]
 ) -> Callable[[Columns], Columns]:
-    if prepare is None:
+    """The cleaning step as functions of columns (already under their clean names: the
+    server's validator renames them and coerces text, so coercion here is a check)."""
+    if cleaner is None:
         return lambda columns: columns
-    log = _cleaning_log_of(prepare)
-    steps = None if log is None else _cleaning_steps(log.actions, kinds)
-    if steps is None:
-        fallbacks.append("prepare")
-        return functools.partial(_prepare_frame, prepare)
+    steps = _cleaning_steps(cleaner, kinds)
 
     def run(columns: Columns) -> Columns:
         out = dict(columns)
@@ -100,43 +98,49 @@ def _compile_prepare(
     return run
 
 
-def _cleaning_log_of(prepare: Any) -> Any:
-    func = getattr(prepare, "func", None)  # a partial of apply_cleaning_log, by name:
-    name = (getattr(func, "__module__", ""), getattr(func, "__qualname__", ""))
-    if isinstance(prepare, functools.partial) and name == CLEANING_FUNCTION:
-        return prepare.keywords.get("log")  # (importing loopml.data.clean is slow)
-    return None
-
-
-def _prepare_frame(prepare: Any, columns: Columns) -> Columns:
-    frame = prepare(pd.DataFrame(columns, copy=False))
-    return {name: frame[name].to_numpy() for name in frame.columns}
-
-
 def _cleaning_steps(
-    actions: Any, kinds: Mapping[str, ColumnKind]
-) -> list[Callable[[Columns], None]] | None:
-    """Per-column functions for the log's actions; None when one is not replayable here."""
+    cleaner: CleaningTransformer, kinds: Mapping[str, ColumnKind]
+) -> list[Callable[[Columns], None]]:
+    """Per-column functions for the cleaner's actions on the model's columns."""
     steps: list[Callable[[Columns], None]] = []
-    for entry in actions:
-        column = entry.get("column")
-        if column is None or column not in kinds:
+    for entry in cleaner.entries_:
+        column = entry["column"]
+        if column not in kinds:
             continue
-        numeric = kinds[column] is ColumnKind.NUMERIC
         action = entry["action"]
         if action == "coerce":
-            if not (numeric and entry["to"] == "numeric"):
-                return None  # dates and booleans: parsed by the DataFrame path
+            steps.append(functools.partial(_coerce, cleaner.coercions_[column]))
         elif action == "fill_missing":
             steps.append(functools.partial(_fill, column, entry["value"]))
         elif action == "clip_outliers":
-            if numeric:
+            if kinds[column] is ColumnKind.NUMERIC:
                 steps.append(functools.partial(_clip, column, entry["low"], entry["high"]))
         elif action == "drop_column":
             steps.append(functools.partial(_drop, column))
-        else:
-            return None
     return steps
+
+
+def _coerce(coercion: Coercion, columns: Columns) -> None:
+    values = columns.get(coercion.column)
+    if values is None or values.dtype.kind in _COERCED_KINDS[coercion.to]:
+        return
+    if coercion.to == "boolean" and all(type(v) is bool or is_missing(v) for v in values):
+        return
+    coerced = coercion.apply(pd.Series(values, dtype=object))
+    columns[coercion.column] = as_column(coerced)
+
+
+_COERCED_KINDS = {"numeric": "fiub", "boolean": "b", "datetime": "M"}
+
+
+def as_column(series: pd.Series) -> np.ndarray:
+    """A coerced Series as the array path's column: float64 for numbers, datetime64 for
+    dates, objects (NaN where missing) for booleans."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series.to_numpy()
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype(object).where(series.notna(), np.nan).to_numpy(dtype=object)
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _fill(name: str, value: Any, columns: Columns) -> None:

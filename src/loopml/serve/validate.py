@@ -14,9 +14,13 @@ from typing import Any, overload
 
 import numpy as np
 import orjson
+import pandas as pd
 from starlette.requests import Request
 
 from loopml.domain import ColumnKind, ColumnSchema, Schema
+from loopml.model.bundle import ModelBundle
+from loopml.model.cleaning import CleaningTransformer, Coercion
+from loopml.serve.arrays import as_column, is_missing
 
 MAX_LISTED_ERRORS = 100  # a 422 lists at most this many problems (and counts them all)
 _MISSING = object()
@@ -77,9 +81,25 @@ def _check_boolean(value: Any) -> str | None:
     return None if type(value) is bool else f"expected true or false, got {_describe(value)}"
 
 
+def _check_text_or_number(value: Any) -> str | None:
+    if type(value) is str or type(value) is int or type(value) is float:
+        return None
+    return f"expected a number (or a string holding one), got {_describe(value)}"
+
+
+def _check_text_or_boolean(value: Any) -> str | None:
+    if type(value) is bool or type(value) is str or type(value) is int:
+        return None
+    return f'expected true or false (or a string such as "yes"), got {_describe(value)}'
+
+
 @dataclass(frozen=True)
 class _Column:
-    """How one signature column is checked, built into an array, and described in OpenAPI."""
+    """How one signature column is checked, built into an array, and described in OpenAPI.
+
+    ``source`` is the column's name in the training source when ingestion renamed it (a
+    row may use either); ``coercion`` is how the cleaning reads the source's text.
+    """
 
     name: str
     nullable: bool
@@ -87,6 +107,13 @@ class _Column:
     build: Callable[[Sequence[Any], bool], Any]  # (values, whether a None may be among them)
     json_types: list[str]
     types: frozenset[type] = frozenset()  # Python types that always pass ``check``
+    source: str | None = None
+    coercion: Coercion | None = None
+
+    @property
+    def shown_name(self) -> str:
+        """The name clients see documented: the source's."""
+        return self.source or self.name
 
 
 def _float_array(values: Sequence[Any], nulls: bool = True) -> np.ndarray:
@@ -101,24 +128,77 @@ def _object_array(values: Sequence[Any], nulls: bool = True) -> np.ndarray:
     return array
 
 
-def _column_for(col: ColumnSchema) -> _Column:
+def _number_array(values: Sequence[Any], nulls: bool = True) -> np.ndarray:
+    """float64 when every value is a number, else objects for the cleaning to read."""
+    if any(type(v) is str for v in values):
+        return _object_array(values, nulls)
+    return _float_array(values, nulls)
+
+
+_Rule = tuple[_Checker, Callable[[Sequence[Any], bool], Any], list[str], frozenset[type]]
+"""How a kind of column is checked, built, described in JSON and which types always pass."""
+
+_RULES: dict[Any, _Rule] = {  # ColumnKind is a str enum: the text keys differ from its values
+    "text or number": (_check_text_or_number, _number_array, ["number", "string"],
+                frozenset({int, float, str})),
+    "text or boolean": (_check_text_or_boolean, _object_array, ["boolean", "string"],
+                frozenset({bool, str, int})),
+    ColumnKind.NUMERIC: (_check_number, _float_array, ["number"], frozenset({int, float})),
+    ColumnKind.BOOLEAN: (_check_boolean, _object_array, ["boolean"], frozenset({bool})),
+    ColumnKind.CATEGORICAL: (_check_category, _object_array, ["string", "number"],
+                             frozenset({str, int, float})),
+    None: (_check_string, _object_array, ["string"], frozenset({str})),
+}  # fmt: skip
+
+
+def _column_for(
+    col: ColumnSchema, source: str | None = None, coercion: Coercion | None = None
+) -> _Column:
     """Numbers as float64; everything else as an object array (NaN where null) that the
     fitted transform parses as it did in training (categories as strings, dates with the
-    format it learnt)."""
-    name, nullable = col.name, col.nullable
-    null: set[type] = {type(None)} if nullable else set()
-    if col.kind is ColumnKind.NUMERIC:
-        types: frozenset[type] = frozenset({int, float, *null})
-        return _Column(name, nullable, _check_number, _float_array, ["number"], types)
-    if col.kind is ColumnKind.BOOLEAN:
-        types = frozenset({bool, *null})
-        return _Column(name, nullable, _check_boolean, _object_array, ["boolean"], types)
-    if col.kind is ColumnKind.CATEGORICAL:
-        types = frozenset({str, int, float, *null})
-        json_types = ["string", "number"]
-        return _Column(name, nullable, _check_category, _object_array, json_types, types)
-    types = frozenset({str, *null})
-    return _Column(name, nullable, _check_string, _object_array, ["string"], types)
+    format it learnt). A column the cleaning coerces to numbers or booleans also takes the
+    source's text."""
+    key: Any = col.kind
+    if coercion is not None and coercion.to in ("numeric", "boolean"):
+        key = f"text or {'number' if coercion.to == 'numeric' else 'boolean'}"
+    check, build, json_types, types = _RULES.get(key, _RULES[None])
+    if col.nullable:
+        types = types | {type(None)}
+    return _Column(col.name, col.nullable, check, build, json_types, types, source, coercion)
+
+
+_READ_AS = {"numeric": "a number", "boolean": "true or false", "datetime": "a date"}
+
+
+def _coerced(
+    col: _Column, values: np.ndarray, rows: Sequence[Any]
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """``values`` read as the cleaning reads them, and a problem for each value that held
+    something it could not read."""
+    coercion = col.coercion
+    assert coercion is not None
+    before = {"fiub": values.dtype.kind in "fiub", "M": values.dtype.kind == "M"}
+    if coercion.to == "numeric" and before["fiub"] or coercion.to == "datetime" and before["M"]:
+        return values, []
+    if coercion.to == "boolean" and all(type(v) is bool or is_missing(v) for v in values):
+        return values, []
+    series = pd.Series(values, dtype=object)
+    coerced = coercion.apply(series)
+    errors = []
+    for i in coercion.invalid(series, coerced).tolist():
+        value = values[i]
+        what = _READ_AS[coercion.to]
+        if coercion.format and coercion.to == "datetime":
+            what += f" ({coercion.format})"
+        errors.append(
+            {
+                "row": i,
+                "field": col.shown_name,
+                "value": value,
+                "message": f"cannot read {_describe(value)} as {what}",
+            }
+        )
+    return as_column(coerced), errors
 
 
 # --- the request -------------------------------------------------------------------------
@@ -207,11 +287,31 @@ def _column_lists(lists: Any) -> ColumnLists:
 
 
 class Validator:
-    """Checks rows against the signature and gathers their values column by column."""
+    """Checks rows against the model's input signature and gathers their values column by
+    column, under the clean names, with the source's text coerced as training did."""
 
-    def __init__(self, signature: Schema) -> None:
-        self.columns = [_column_for(col) for col in signature.columns]
+    def __init__(
+        self,
+        signature: Schema,
+        cleaner: CleaningTransformer | None = None,
+        example: dict[str, Any] | None = None,
+    ) -> None:
+        sources = cleaner.source_names() if cleaner is not None else {}
+        coercions = cleaner.coercions_ if cleaner is not None else {}
+        self.columns = [
+            _column_for(col, sources.get(col.name), coercions.get(col.name))
+            for col in signature.columns
+        ]
         self.names = frozenset(c.name for c in self.columns)
+        self.accepted = self.names | {c.source for c in self.columns if c.source}
+        self.known = self.accepted | _source_columns(cleaner)
+        self.coerced = [c for c in self.columns if c.coercion is not None]
+        self.example = example or {}
+
+    @classmethod
+    def for_bundle(cls, bundle: ModelBundle) -> Validator:
+        """The validator of ``bundle``'s source records (see the class docstring)."""
+        return cls(bundle.signature, bundle.cleaner, bundle.info.get("input_example"))
 
     def columns_of(self, rows: Sequence[Any]) -> dict[str, np.ndarray]:
         """One array per column in signature order; raises RequestError(422) listing
@@ -220,7 +320,31 @@ class Validator:
             columns = self._clean_lists(rows)
         else:
             columns = self._clean_columns(rows)
-        return columns if columns is not None else self._checked_columns(list(rows))
+        columns = columns if columns is not None else self._checked_columns(list(rows))
+        return self._coerce(columns, rows) if self.coerced else columns
+
+    def _coerce(self, columns: dict[str, np.ndarray], rows: Sequence[Any]) -> dict[str, np.ndarray]:
+        errors: list[dict[str, Any]] = []
+        for col in self.coerced:
+            columns[col.name], problems = _coerced(col, columns[col.name], rows)
+            errors += problems
+        if errors:
+            errors.sort(key=lambda e: e["row"])
+            raise RequestError(422, f"{len(errors)} value(s) cannot be read", errors)
+        return columns
+
+    def _known_fields(self, rows: Sequence[dict[str, Any]]) -> bool:
+        """Whether every field of every row is a column of the source (the model's, or
+        one it does not use, such as an id: those are ignored)."""
+        known = self.known
+        return all(row.keys() <= known for row in rows)
+
+    def _key_of(self, col: _Column, keys: Any) -> str | None:
+        """The name ``col`` goes by among ``keys``: its own or the source's (None when it
+        is under neither, or under both)."""
+        if col.name in keys:
+            return None if col.source in keys else col.name
+        return col.source if col.source in keys else None
 
     def _clean_lists(self, rows: ColumnLists) -> dict[str, np.ndarray] | None:
         """The ``columns`` form checked a list at a time; a missing or unknown column is
@@ -228,18 +352,23 @@ class Validator:
         lists = rows.lists
         errors = [
             {"row": None, "field": name, "message": "unknown column"}
-            for name in lists.keys() - self.names
+            for name in lists.keys() - self.known
         ]
+        keys = {col.name: self._key_of(col, lists) for col in self.columns}
         errors += [
-            {"row": None, "field": col.name, "message": "column is missing"}
+            {
+                "row": None,
+                "field": col.shown_name,
+                "message": _absent(col, lists, "column is missing"),
+            }
             for col in self.columns
-            if col.name not in lists
+            if keys[col.name] is None
         ]
         if errors:
             raise RequestError(422, f"{len(errors)} problem(s) in the request", errors)
         out = {}
         for col in self.columns:
-            values = lists[col.name]
+            values = lists[keys[col.name]]  # type: ignore[index]
             types = set(map(type, values))
             if not types <= col.types:
                 return None
@@ -249,12 +378,16 @@ class Validator:
     def _clean_columns(self, rows: Sequence[Any]) -> dict[str, np.ndarray] | None:
         """The fast path for rows without a problem (checked a column at a time by the
         set of value types); None as soon as something is off."""
-        if set(map(type, rows)) != {dict} or set(map(len, rows)) != {len(self.columns)}:
+        if set(map(type, rows)) != {dict}:
             return None
+        if set(map(len, rows)) != {len(self.columns)} and not self._known_fields(rows):
+            return None
+        first = rows[0]
         out = {}
         try:
             for col in self.columns:
-                values = [row[col.name] for row in rows]
+                key = col.name if col.name in first else col.source
+                values = [row[key] for row in rows]
                 types = set(map(type, values))
                 if not types <= col.types:
                     return None
@@ -271,19 +404,22 @@ class Validator:
                 errors.append({"row": i, "field": None, "message": "a row must be an object"})
                 continue
             for col in self.columns:
-                value = row.get(col.name, _MISSING)
+                key = self._key_of(col, row)
+                value = row[key] if key is not None else _MISSING
                 if value is _MISSING:
-                    errors.append({"row": i, "field": col.name, "message": "field is missing"})
+                    errors.append({"row": i, "field": col.shown_name, "message": _absent(col, row)})
                 elif value is None:
                     if not col.nullable:
-                        errors.append({"row": i, "field": col.name, "message": "may not be null"})
+                        errors.append(
+                            {"row": i, "field": col.shown_name, "message": "may not be null"}
+                        )
                 else:
                     problem = col.check(value)
                     if problem is not None:
-                        errors.append({"row": i, "field": col.name, "message": problem})
+                        errors.append({"row": i, "field": key, "message": problem})
                 values[col.name].append(value)
             if len(row) != len(self.columns) or errors:
-                for name in row.keys() - self.names:
+                for name in row.keys() - self.known:
                     errors.append({"row": i, "field": name, "message": "unknown field"})
         if errors:
             raise RequestError(422, f"{len(errors)} problem(s) in the request", errors)
@@ -295,21 +431,34 @@ class Validator:
         return {
             "type": "object",
             "properties": lists,
-            "required": [c.name for c in self.columns],
+            "required": list(properties),
             "additionalProperties": False,
         }
 
     def openapi_body(self) -> dict[str, Any]:
-        properties = {
-            c.name: {"type": [*c.json_types, "null"] if c.nullable else c.json_types}
+        """The request body's JSON schema: the fields as the source names them, with the
+        source's types (text where the cleaning reads it), and an example row of the
+        training data."""
+        properties: dict[str, dict[str, Any]] = {
+            c.shown_name: {"type": [*c.json_types, "null"] if c.nullable else c.json_types}
             for c in self.columns
         }
-        row = {
+        for c in self.columns:
+            if c.source:
+                properties[c.shown_name] |= {"description": f"also accepted as '{c.name}'"}
+        row: dict[str, Any] = {
             "type": "object",
             "properties": properties,
-            "required": [c.name for c in self.columns],
+            "required": list(properties),
             "additionalProperties": False,
         }
+        example = {
+            c.shown_name: self.example[c.shown_name]
+            for c in self.columns
+            if c.shown_name in self.example
+        }
+        if example:
+            row["example"] = example
         schema = {
             "oneOf": [
                 {"type": "object", "properties": {"row": row}, "required": ["row"]},
@@ -325,9 +474,24 @@ class Validator:
                 },
             ]
         }
-        return {
-            "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
-        }
+        content: dict[str, Any] = {"schema": schema}
+        if example:
+            content["example"] = {"row": example}
+        return {"requestBody": {"required": True, "content": {"application/json": content}}}
+
+
+def _source_columns(cleaner: CleaningTransformer | None) -> set[str]:
+    """Every column of the training source, under its source and its clean name."""
+    if cleaner is None:
+        return set()
+    return set(cleaner.aliases_) | set(cleaner.aliases_.values())
+
+
+def _absent(col: _Column, given: Any, missing: str = "field is missing") -> str:
+    """Why ``col`` has no value in ``given`` (a row or the column lists)."""
+    if col.source and col.name in given and col.source in given:
+        return f"given twice: as '{col.source}' and as '{col.name}'"
+    return missing
 
 
 def parse_json(body: bytes) -> Any:

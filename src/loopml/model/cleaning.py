@@ -1,0 +1,203 @@
+"""The cleaning training applied, as the first fitted step of every model's pipeline.
+
+``CleaningTransformer`` turns a record as the source holds it into the row the feature
+transform was fitted on: the source's column names (``"Paperless Billing"``) become the
+clean ones (``paperless_billing``), text is coerced as the cleaning coerced it (``"yes"``
+to True, ``"$1,234.50"`` to 1234.5, dates in the format it found), missing values are
+filled and outliers clipped with the fitted values, and dropped columns go. The actions
+are those of the data stage's ``CleaningLog`` (see ``loopml.data.clean``), so training,
+batch scoring, serving, ``load_model`` and the exports run one implementation.
+
+Values already in their cleaned form pass through unchanged, so the step is idempotent:
+a pipeline that holds it can be refitted on cleaned rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from loopml.errors import DataError
+from loopml.model.values import blank_nulls, parse_booleans, parse_numbers, to_datetime
+
+COLUMN_ACTIONS = ("coerce", "fill_missing", "clip_outliers", "drop_column")
+"""The actions of a cleaning log that apply to one row at a time (the others, such as
+dropping duplicates, change which rows there are and are not replayed)."""
+
+
+@dataclass(frozen=True)
+class Coercion:
+    """How text in one column becomes the cleaned type: ``to`` is ``numeric``,
+    ``boolean`` or ``datetime`` (``format`` the date format found in training)."""
+
+    column: str
+    to: str
+    format: str | None = None
+
+    def apply(self, values: pd.Series) -> pd.Series:
+        """``values`` in the cleaned type; what cannot be read becomes missing."""
+        if self.to == "numeric":
+            if _is_number(values):
+                return values
+            return parse_numbers(blank_nulls(values))
+        if self.to == "boolean":
+            if pd.api.types.is_bool_dtype(values.dtype):
+                return values
+            return parse_booleans(blank_nulls(values))
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            return values
+        text = blank_nulls(values).map(lambda v: str(v).strip(), na_action="ignore")
+        return to_datetime(text, self.format)
+
+    def invalid(self, values: pd.Series, coerced: pd.Series) -> np.ndarray:
+        """Positions of values that held something but could not be coerced."""
+        present = blank_nulls(values).notna().to_numpy()
+        return np.flatnonzero(present & coerced.isna().to_numpy())
+
+
+class CleaningTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Replays the column-level cleaning on new rows (see the module docstring).
+
+    Args:
+        actions: the cleaning log's entries (``CleaningLog.actions``); those not in
+            ``COLUMN_ACTIONS`` are ignored.
+        column_map: ``{source name: clean name}`` as ingestion renamed the columns; a row
+            may use either name for a column (not both).
+        columns: the columns to return, in order (the model's feature columns); None
+            returns every column.
+
+    Fitted attributes: ``feature_names_in_`` and ``n_features_in_`` (scikit-learn's),
+    ``aliases_`` (every accepted name -> clean name) and ``coercions_`` (clean name ->
+    ``Coercion``).
+    """
+
+    def __init__(
+        self,
+        actions: Sequence[Mapping[str, Any]] = (),
+        column_map: Mapping[str, str] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> None:
+        self.actions = actions
+        self.column_map = column_map
+        self.columns = columns
+
+    def fit(self, X: Any, y: Any = None) -> CleaningTransformer:
+        """Check the actions and learn the input's columns; returns self."""
+        frame = _frame(X)
+        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        entries = [dict(a) for a in self.actions if a.get("action") in COLUMN_ACTIONS]
+        for entry in entries:
+            if not isinstance(entry.get("column"), str):
+                raise DataError(f"cleaning action {entry} names no column")
+        self.entries_ = tuple(entries)
+        self.aliases_ = {str(k): str(v) for k, v in (self.column_map or {}).items()}
+        self.coercions_ = {
+            e["column"]: Coercion(e["column"], str(e["to"]), e.get("format"))
+            for e in entries
+            if e["action"] == "coerce"
+        }
+        return self
+
+    def transform(self, X: Any) -> Any:
+        """The rows cleaned; a DataFrame for a DataFrame, an array for an array.
+
+        Raises:
+            DataError: a column is given under two names, or one of ``columns`` is
+                missing (named, with the columns the rows have).
+        """
+        check_is_fitted(self, "entries_")
+        array_input = not isinstance(X, pd.DataFrame)
+        frame = self.renamed(_frame(X))
+        frame = self._replay(frame)
+        if self.columns is not None:
+            missing = [c for c in self.columns if c not in frame.columns]
+            if missing:
+                raise DataError(
+                    f"the rows lack the model's columns {missing}; they have: "
+                    f"{', '.join(map(str, frame.columns))}"
+                )
+            frame = frame[list(self.columns)]
+        return frame.to_numpy() if array_input else frame
+
+    def renamed(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with source names replaced by clean ones."""
+        check_is_fitted(self, "entries_")
+        rename = {c: self.aliases_[c] for c in frame.columns if c in self.aliases_}
+        rename = {k: v for k, v in rename.items() if k != v}
+        if not rename:
+            return frame
+        twice = sorted(v for v in rename.values() if v in frame.columns)
+        if twice:
+            raise DataError(f"columns {twice} are given twice: under the source name and the clean")
+        return frame.rename(columns=rename)
+
+    def _replay(self, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        for entry in self.entries_:
+            column = entry["column"]
+            if column not in frame.columns:
+                continue
+            action, series = entry["action"], frame[column]
+            if action == "coerce":
+                frame[column] = self.coercions_[column].apply(series)
+            elif action == "fill_missing" and series.isna().any():
+                value = entry["value"]
+                if pd.api.types.is_datetime64_any_dtype(series.dtype):
+                    value = pd.Timestamp(value)
+                frame[column] = series.fillna(value)
+            elif action == "clip_outliers" and _is_number(series):
+                frame[column] = series.clip(entry["low"], entry["high"])
+            elif action == "drop_column":
+                frame = frame.drop(columns=[column])
+        return frame
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The names of the columns ``transform`` returns (scikit-learn's API)."""
+        check_is_fitted(self, "entries_")
+        if self.columns is not None:
+            return np.asarray(list(self.columns), dtype=object)
+        names = [self.aliases_.get(str(c), str(c)) for c in self.feature_names_in_]
+        dropped = {e["column"] for e in self.entries_ if e["action"] == "drop_column"}
+        return np.asarray([n for n in names if n not in dropped], dtype=object)
+
+    def source_names(self) -> dict[str, str]:
+        """``{clean name: source name}`` for the columns ingestion renamed."""
+        check_is_fitted(self, "entries_")
+        return {v: k for k, v in self.aliases_.items() if k != v}
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.input_tags.allow_nan = True
+        tags.requires_fit = True
+        return tags
+
+
+def _frame(X: Any) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    array = np.asarray(X)
+    if array.ndim != 2:
+        raise ValueError(f"expected a 2-D table of rows, got an array of shape {array.shape}")
+    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+
+
+def _is_number(series: pd.Series) -> bool:
+    dtype = series.dtype
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def cleaner_of(pipeline: Any) -> CleaningTransformer | None:
+    """The cleaning step a model's pipeline begins with, or None."""
+    steps = getattr(pipeline, "steps", None)
+    if steps and isinstance(steps[0][1], CleaningTransformer):
+        return steps[0][1]
+    return None
