@@ -21,7 +21,7 @@ def set_alias(
     Raises DataError for a malformed alias, ConflictError when ``champion`` is asked for a
     no-go version or one that waits for (or lost) approval.
     """
-    _check_alias(alias)
+    check_alias(alias)
     if alias == CHAMPION:
         if version.lineage.get("gate") not in (None, "go"):
             raise ConflictError(
@@ -56,7 +56,7 @@ def delete_alias(
     Raises NotFoundError when it is not set and ConflictError for ``champion`` (move it
     to another version instead: serving follows it).
     """
-    _check_alias(alias)
+    check_alias(alias)
     if alias == CHAMPION:
         raise ConflictError(
             f"the champion of '{name}' cannot be deleted, only moved: "
@@ -73,7 +73,8 @@ def _by(prefix: str, by: str) -> str:
     return f"{prefix} {by}" if by else ""
 
 
-def _check_alias(alias: str) -> None:
+def check_alias(alias: str) -> None:
+    """DataError unless ``alias`` is a valid alias name."""
     if not _ALIAS.match(alias):
         raise DataError(
             f"'{alias}' is not a valid alias: start with a letter, then letters, digits, "

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 
 from loopml.service.data import DataMixin
+from loopml.service.external import ExternalModelsMixin
 from loopml.service.files import write_atomic
 from loopml.service.models import ModelsMixin
 from loopml.service.monitoring import MonitoringMixin
@@ -80,7 +81,9 @@ def _target_name(frame: Any, target: str, column_map: dict[str, str]) -> str:
     return resolve_target(frame, target, column_map)
 
 
-class ProjectService(RunsMixin, DataMixin, ModelsMixin, ServingMixin, MonitoringMixin):
+class ProjectService(
+    RunsMixin, DataMixin, ModelsMixin, ExternalModelsMixin, ServingMixin, MonitoringMixin
+):
     """Everything loopml does for the project in one folder."""
 
 
