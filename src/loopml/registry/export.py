@@ -137,10 +137,10 @@ def _write_mlflow(version: ModelVersion, bundle: ModelBundle, data: bytes, path:
 
 
 def _runtime_info(runtime: Runtime) -> dict[str, Any]:
-    from loopml import __version__
+    from importlib.metadata import version  # not `loopml.__version__`: a stage never
 
-    return {
-        "loopml_version": __version__,
+    return {  # imports the package root, which imports the service layer
+        "loopml_version": version("loopml"),
         "runtime_modules": list(runtime.modules),
         "requirements": list(runtime.requirements),
     }
