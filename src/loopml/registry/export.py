@@ -137,9 +137,11 @@ def _write_mlflow(version: ModelVersion, bundle: ModelBundle, data: bytes, path:
 
 
 def _runtime_info(runtime: Runtime) -> dict[str, Any]:
-    from importlib.metadata import version  # not `loopml.__version__`: a stage never
+    # the installed version, not `loopml.__version__`: a stage never imports the package
+    # root (it imports the service layer)
+    from importlib.metadata import version
 
-    return {  # imports the package root, which imports the service layer
+    return {
         "loopml_version": version("loopml"),
         "runtime_modules": list(runtime.modules),
         "requirements": list(runtime.requirements),
