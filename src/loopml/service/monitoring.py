@@ -15,7 +15,7 @@ from loopml.domain import (
 from loopml.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from loopml.service.project import ProjectService
+    from loopml.service.retraining import RetrainingHost
 
 
 from loopml.service.base import ServiceBase
@@ -48,7 +48,7 @@ class MonitoringMixin(ServiceBase):
 
         policies = self.spec.monitor.policies
         check_policies(policies, ("retrain", "rollback"))
-        retrainer = Retrainer(cast("ProjectService", self))
+        retrainer = Retrainer(cast("RetrainingHost", self))
         version, check = self._check_traffic(ref)
         outcome = check.outcome
         report = _latest_drift(version, check)

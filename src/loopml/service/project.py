@@ -19,6 +19,7 @@ from loopml.storage.metadata import open_metadata_store
 
 if TYPE_CHECKING:
     from loopml.registry import LoadedModel
+    from loopml.service.retraining import RetrainingHost
 
 
 from loopml.service.data import DataMixin
@@ -110,3 +111,9 @@ def load_model(ref: str, project_dir: str | Path = ".") -> LoadedModel:
     finally:
         store.close()
     return LoadedModel(version, bundle)
+
+
+if TYPE_CHECKING:
+
+    def _retraining_host(service: ProjectService) -> RetrainingHost:
+        return service  # mypy proves the facade is what the retrainer needs

@@ -17,24 +17,51 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from loopml.domain import Deployment, ModelVersion
+from loopml.domain import Deployment, ModelVersion, Project
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from loopml.service.project import ProjectService
+    from loopml.pipeline.lifecycle import Retraining
+    from loopml.service.runs import RunSummary
+    from loopml.spec import ProjectSpec
     from loopml.spec.monitoring import RetrainSettings
+    from loopml.storage.artifacts.protocols import ArtifactStore
+    from loopml.storage.metadata.protocols import MetadataStore
 
 SHADOWING = "retrain.shadowing"
 CLOSED = ("retrain.promoted", "retrain.rejected")
 
 
+class RetrainingHost(Protocol):
+    """What the retrainer uses of a project's service (``ProjectService`` is one): the
+    stores, the project and its spec; loading, training and deploying a model. The
+    retrainer depends on this, not on the facade, so the service has no import circle."""
+
+    @property
+    def store(self) -> MetadataStore: ...
+
+    @property
+    def artifacts(self) -> ArtifactStore: ...
+
+    @property
+    def project(self) -> Project: ...
+
+    spec: ProjectSpec
+
+    def load_model(self, ref: str | None = None) -> tuple[ModelVersion, Any]: ...
+
+    def run(self, *, retrain: Retraining | None = None) -> RunSummary: ...
+
+    def deploy(self, ref: str, mode: str = "single") -> Deployment: ...
+
+
 class Retrainer:
     """Retraining of one project's model; see the module docstring."""
 
-    def __init__(self, service: ProjectService) -> None:
+    def __init__(self, service: RetrainingHost) -> None:
         self.service = service
         self.store = service.store
         self.project_id = service.project.project_id
