@@ -70,6 +70,13 @@ def bike_csv() -> Path:
 
 
 @pytest.fixture(scope="session")
+def churn_csv() -> Path:
+    """The bundled telco churn CSV (6,000 rows): categorical, yes/no, numbers as text,
+    dates as text, blanks, header names with spaces (see scripts/make_churn_data.py)."""
+    return Path(str(resources.files("loopml.resources") / "telco_churn.csv"))
+
+
+@pytest.fixture(scope="session")
 def chromium() -> Path:
     """Debian's chromium, or a skip (a failure when LOOPML_REQUIRE_BROWSER=1)."""
     from tests.browser import CHROMIUM

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from loopml.errors import DataError
 from loopml.model.values import blank_nulls, parse_booleans, parse_numbers, to_datetime
@@ -89,9 +89,11 @@ class CleaningTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc
 
     def fit(self, X: Any, y: Any = None) -> CleaningTransformer:
         """Check the actions and learn the input's columns; returns self."""
-        frame = _frame(X)
-        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-        self.n_features_in_ = frame.shape[1]
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+            self.n_features_in_ = X.shape[1]
+        else:  # scikit-learn's checks of an array (shape, dtype, sparse, empty)
+            validate_data(self, X, dtype=None, ensure_all_finite=False)
         entries = [dict(a) for a in self.actions if a.get("action") in COLUMN_ACTIONS]
         for entry in entries:
             if not isinstance(entry.get("column"), str):
@@ -114,6 +116,8 @@ class CleaningTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc
         """
         check_is_fitted(self, "entries_")
         array_input = not isinstance(X, pd.DataFrame)
+        if array_input:
+            X = validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False)
         frame = self.renamed(_frame(X))
         frame = self._replay(frame)
         if self.columns is not None:

@@ -54,7 +54,9 @@ class LoadedModel:
         if isinstance(rows, Mapping):
             rows = [rows]
         frame = rows if isinstance(rows, pd.DataFrame) else _records(rows, self.ref)
-        missing = [c for c in self.feature_names if c not in frame.columns]
+        cleaner = self.bundle.cleaner  # source names are as good as clean ones
+        named = cleaner.renamed(frame) if cleaner is not None else frame
+        missing = [c for c in self.feature_names if c not in named.columns]
         if missing:
             raise DataError(
                 f"rows for {self.ref} lack the columns {missing}; it takes {self.feature_names}"
