@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,17 +66,14 @@ def rest_answers(folder: Path, records: list[dict[str, Any]], log: Path) -> dict
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"{url}/ready", timeout=1)
-                break
-            except OSError:
+                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
                 assert process.poll() is None, log.read_text()
-                time.sleep(0.2)
-        body = json.dumps({"rows": records}).encode()
-        request = urllib.request.Request(
-            f"{url}/predict", body, headers={"content-type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return dict(json.loads(response.read()))
+            time.sleep(0.2)
+        response = httpx.post(f"{url}/predict", json={"rows": records}, timeout=30)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -160,9 +160,9 @@ def calibrate(score: np.ndarray, calibration: dict[str, Any] | None) -> np.ndarr
     if calibration is None:
         return score
     if calibration["method"] == "isotonic":
-        return np.interp(score, calibration["x"], calibration["y"])
+        return np.asarray(np.interp(score, calibration["x"], calibration["y"]), dtype=np.float64)
     if calibration["method"] == "platt":
         p = np.clip(score, PLATT_EPS, 1.0 - PLATT_EPS)
         z = calibration["a"] * np.log(p / (1.0 - p)) + calibration["b"]
-        return 1.0 / (1.0 + np.exp(-z))
+        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
     raise ValueError(f"unknown calibration method {calibration['method']!r}")
