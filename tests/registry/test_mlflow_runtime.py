@@ -3,10 +3,12 @@ from the pickle and the sources' imports), and the pinned packages they import."
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -14,7 +16,10 @@ import pytest
 from tests.registry.conftest import fit_kind
 from tests.registry.test_mlflow_portable import isolated_env
 
+import loopml
+from loopml.domain import ModelVersion
 from loopml.errors import LoopMLError
+from loopml.registry.export import export_model
 from loopml.registry.runtime import LOADER_MODULE, build_runtime, module_closure
 
 HEAVY = ("loopml.service", "loopml.storage", "loopml.registry", "loopml.serve", "loopml.cli")
@@ -38,6 +43,21 @@ import loopml
 
 assert Path(loopml.__file__).is_relative_to(code), loopml.__file__
 print(list(model.predict(pd.read_csv(rows)).predictions))
+"""
+
+
+WHICH = """
+import json, sys, warnings
+from pathlib import Path
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import mlflow.pyfunc
+
+model = mlflow.pyfunc.load_model(sys.argv[1])
+import loopml
+
+print(model._model_impl.runtime, Path(loopml.__file__).resolve().is_relative_to(sys.argv[1]))
 """
 
 
@@ -94,3 +114,25 @@ def test_the_closure_follows_imports_but_not_the_api_facade() -> None:
 def test_a_model_naming_an_unindexed_module_is_refused() -> None:
     with pytest.raises(LoopMLError, match="'tests'.*no installed package"):
         build_runtime(pickle.dumps(Local()))
+
+
+def test_an_installed_loopml_of_another_version_leaves_the_shipped_copy(
+    bank_dir: Path, tmp_path: Path
+) -> None:
+    bundle, _ = fit_kind(bank_dir, "linear")
+    version = ModelVersion("bank", 1, "r" * 32, "0" * 64, datetime.now(UTC), bundle.signature)
+    path = export_model(version, bundle, bundle.to_bytes(), "mlflow", tmp_path / "m")
+    (tmp_path / "which.py").write_text(textwrap.dedent(WHICH))
+    env = {**isolated_env(tmp_path), "PYTHONPATH": ""}  # loopml is installed here
+    info = next(path.rglob("loopml.json"))
+
+    def which() -> str:
+        command = [sys.executable, str(tmp_path / "which.py"), str(path.resolve())]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout.strip()
+
+    assert json.loads(info.read_text())["loopml_version"] == loopml.__version__
+    assert which() == "installed False"
+    info.write_text(json.dumps({**json.loads(info.read_text()), "loopml_version": "0.0.1"}))
+    assert which() == "shipped True"  # the code that pickled it, not another release
