@@ -93,6 +93,8 @@ def test_a_notebook_model_goes_through_gate_approval_serving_and_monitoring(
     details = cli(project, "models", "show", "bank@1")
     assert "gate: go" in details.stdout and "origin: external" in details.stdout
     assert "status: awaiting approval" in details.stdout
+    traced = cli(project, "lineage", "bank@1")
+    assert traced.returncode == 0 and "no snapshot: trained outside loopml" in traced.stdout
     approved = cli(project, "approve", "bank@1", "--by", "alice", "--note", "notebook checked")
     assert approved.returncode == 0, approved.stdout + approved.stderr
     assert loopml.load_model("bank@champion").version.version == 1

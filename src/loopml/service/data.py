@@ -142,9 +142,11 @@ class DataMixin(ServiceBase):
             settings=self.spec.monitor.drift,
         )
 
-    def lineage(self, ref: str | None = None) -> tuple[ModelVersion, Snapshot]:
-        """A model version with the snapshot it was trained on (sources, hashes, query)."""
+    def lineage(self, ref: str | None = None) -> tuple[ModelVersion, Snapshot | None]:
+        """A model version with the snapshot it was trained on (sources, hashes, query);
+        None for a model trained outside loopml (``loopml.register_model``)."""
         from loopml.registry import resolve_model
 
         version = resolve_model(self.store, ref or f"{self.spec.name}@champion")
-        return version, self.store.get_snapshot(version.lineage["snapshot_id"])
+        snapshot_id = version.lineage.get("snapshot_id")
+        return version, self.store.get_snapshot(snapshot_id) if snapshot_id else None

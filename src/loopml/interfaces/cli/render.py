@@ -228,6 +228,9 @@ def lineage(version: Any, snapshot: Any) -> None:
     console.print(f"[bold]{version.ref}[/] ({', '.join(version.aliases) or 'no alias'})")
     for key, value in dict(version.lineage).items():
         console.print(f"  {key}: {value}")
+    if snapshot is None:
+        console.print("no snapshot: trained outside loopml; its sample is train_digest")
+        return
     console.print(f"snapshot {snapshot.snapshot_id} ({snapshot.row_count} rows)")
     for source in snapshot.details.get("sources", []):
         query = f" query: {source['query']}" if source.get("query") else ""
