@@ -155,6 +155,14 @@ def test_nulls_are_accepted_where_the_model_predicts_with_them(bank) -> None:
         trees, sample=X_train, metrics={"roc_auc": 0.7}, project_dir=str(project)
     )
     assert all(c.nullable for c in version.signature.columns)
+    service = ProjectService.open(project)  # a bare estimator is explained by occlusion
+    _, explained = service.explain(version.ref, row=X_train.iloc[0].to_dict())
+    service.close()
+    assert explained["method"] == "occlusion" and set(explained["contributions"]) == set(
+        X_train.columns
+    )
+    total = explained["base_value"] + sum(explained["contributions"].values())
+    assert total == pytest.approx(explained["output"])
     linear, _ = fitted(frame)
     strict = loopml.register_model(
         linear, sample=X_train, metrics={"roc_auc": 0.7}, project_dir=str(project)

@@ -101,6 +101,8 @@ def explain_rows(
     """
     rows = _inputs(bundle, rows)
     background = rows if background is None else _inputs(bundle, background)
+    if not hasattr(bundle.pipeline, "steps"):  # a bare estimator (loopml.register_model)
+        return _occlusion(bundle, rows, background)
     estimator = _estimator(bundle)
     if type(estimator).__name__ in TREE_TYPES:
         return _tree(bundle, estimator, rows)
