@@ -1,18 +1,22 @@
-# The two commands: `make demo` and `make test`. Both build .venv from requirements.lock first.
+# The two commands: `make demo` and `make test`. Both build .venv from the hashed locks first:
+# requirements/runtime.lock (what loopml needs to run) and requirements/dev.lock (the tools).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: setup browser demo test check lint lock clean
+.PHONY: setup browser demo test check lint typecheck imports unit lock clean
 
 setup: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+LOCKS := requirements/runtime.lock requirements/dev.lock
+COV_FLOOR := 88
+
+$(STAMP): $(LOCKS) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --require-hashes $(addprefix -r ,$(LOCKS))
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .  
 	touch $(STAMP)
 
@@ -25,22 +29,34 @@ browser:
 demo: setup
 	bash scripts/demo.sh
 
-test: setup browser
-	$(VENV)/bin/lint-imports
-	$(PY) -m pytest --cov --cov-report=term:skip-covered -q
+# Every check, in order; the first that fails stops the rest (and fails .ci/run).
+test: setup browser lint typecheck imports unit
 
-check: setup lint test
+check: test
 
 lint: setup
 	$(VENV)/bin/ruff check src tests scripts
 	$(VENV)/bin/ruff format --check src tests scripts
+
+typecheck: setup
 	$(VENV)/bin/mypy
 
-# Regenerate the lock from pyproject's ranges (run by a maintainer, not by CI).
+imports: setup
+	$(VENV)/bin/lint-imports
+
+unit: setup browser
+	$(PY) -m pytest --cov --cov-report=term:skip-covered --cov-fail-under=$(COV_FLOOR) -q
+
+# Regenerate both locks from pyproject's ranges, keeping today's pins (a maintainer's job,
+# not CI's; UPGRADE=--upgrade moves them). uv runs from a throwaway venv.
 lock:
 	rm -rf /tmp/loopml-lock && $(PYTHON) -m venv /tmp/loopml-lock
-	/tmp/loopml-lock/bin/pip install --quiet -e '.[dev]'
-	/tmp/loopml-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	/tmp/loopml-lock/bin/pip install --quiet uv
+	/tmp/loopml-lock/bin/uv pip compile pyproject.toml $(UPGRADE) --generate-hashes \
+	  --python-version 3.11 --quiet --custom-compile-command "make lock" -o requirements/runtime.lock
+	/tmp/loopml-lock/bin/uv pip compile pyproject.toml --extra dev -c requirements/runtime.lock \
+	  $(UPGRADE) --generate-hashes --python-version 3.11 --quiet --custom-compile-command "make lock" \
+	  -o requirements/dev.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage demo-project
