@@ -214,17 +214,6 @@ def importance(
     }
 
 
-def compare_metrics(
-    model: Mapping[str, float], other: Mapping[str, float], names: list[str]
-) -> dict[str, dict[str, float | None]]:
-    """Side by side: the model's value, the other's and the difference of each metric."""
-    out = {}
-    for name in names:
-        a, b = model.get(name), other.get(name)
-        out[name] = {"model": a, "other": b, "diff": None if a is None or b is None else a - b}
-    return out
-
-
 def split_holdouts(split: SplitSpec, test: pd.DataFrame, sample: pd.DataFrame) -> list[Holdout]:
     """The hold-outs of a split, the gated one first: out of time for a time split (with
     the random sample of the training period beside it), else the one out-of-sample

@@ -52,12 +52,6 @@ class Scored:
         values = self.metric_arrays(np.ones((1, len(self))))
         return {k: float(v[0]) for k, v in values.items() if math.isfinite(v[0])}
 
-    def with_threshold(self, threshold: float) -> Scored:
-        if self.kind != "binary":
-            return self
-        guess = (self.score >= threshold).astype(int)
-        return Scored(self.kind, self.y, self.score, guess, self.rows, threshold, self.classes)
-
 
 def score_rows(bundle: ModelBundle, frame: pd.DataFrame) -> Scored:
     """Predict ``frame``'s rows that have a target value with ``bundle``.

@@ -50,9 +50,6 @@ class Routing:
     deployment_id: str | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
 
-    def slots(self) -> list[Slot]:
-        return [self.primary] if self.challenger is None else [self.primary, self.challenger]
-
     def to_challenger(self, rows: Sequence[Any], ids: list[str]) -> list[bool] | None:
         """Per row, whether the challenger answers it; None when the primary answers all."""
         if self.challenger is None or self.mode not in ("ab", "canary") or self.percent <= 0:
