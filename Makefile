@@ -45,7 +45,7 @@ imports: setup
 	$(VENV)/bin/lint-imports
 
 unit: setup browser
-	$(PY) -m pytest --cov --cov-report=term:skip-covered --cov-fail-under=$(COV_FLOOR) -q
+	$(PY) -m pytest --cov --cov-report=term:skip-covered --cov-fail-under=$(COV_FLOOR) -q $(PYTEST_ARGS)
 
 # Regenerate both locks from pyproject's ranges, keeping today's pins (a maintainer's job,
 # not CI's; UPGRADE=--upgrade moves them). uv runs from a throwaway venv.
