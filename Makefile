@@ -11,7 +11,8 @@ export OMP_NUM_THREADS ?= 2
 setup: $(STAMP)
 
 LOCKS := requirements/runtime.lock requirements/dev.lock
-COV_FLOOR := 90  # the suite covers 94 % (measured with PostgreSQL, without the browser tests)
+# The suite covers 94 % (measured with PostgreSQL, without the browser tests).
+COV_FLOOR := 90
 
 $(STAMP): $(LOCKS) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
