@@ -24,7 +24,7 @@ from loopml.domain import ColumnKind
 from loopml.model.bundle import ModelBundle, Prediction
 from loopml.model.cleaning import CleaningTransformer, Coercion
 from loopml.model.values import category_string
-from loopml.serve.trees import compile_hgb
+from loopml.serve.estimators import compile_estimator
 
 Columns = dict[str, np.ndarray]
 """One array per input column: float64 for numbers, object (NaN where missing) otherwise."""
@@ -189,7 +189,7 @@ def _compile_pipeline(
     if columns_step is None:
         return None, None
     assert not isinstance(estimator, Pipeline)
-    estimator = compile_hgb(estimator)
+    estimator = compile_estimator(estimator)
 
     def transform(columns: Columns) -> np.ndarray:
         X = columns_step(columns)
