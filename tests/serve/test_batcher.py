@@ -70,6 +70,25 @@ def test_a_model_error_reaches_every_caller_of_the_batch() -> None:
         asyncio.run(MicroBatcher(broken).predict({"x": np.ones(1)}, 1))
 
 
+@pytest.mark.parametrize("inline_rows", [0, 64])
+def test_a_model_raising_stop_iteration_fails_its_callers_instead_of_hanging(
+    inline_rows: int,
+) -> None:
+    def empty(columns: dict[str, np.ndarray]) -> Prediction:
+        return next(iter({}))  # what an empty column dict does deep inside a model
+
+    async def scenario() -> list[object]:
+        batcher = MicroBatcher(empty, inline_rows=inline_rows)
+        batcher.start()
+        jobs = [batcher.predict({"x": np.ones(1)}, 1) for _ in range(3)]
+        results = await asyncio.wait_for(asyncio.gather(*jobs, return_exceptions=True), 10)
+        await batcher.stop()
+        return results
+
+    results = asyncio.run(scenario())
+    assert all(isinstance(r, RuntimeError) and "StopIteration" in str(r) for r in results)
+
+
 def test_a_big_request_runs_with_the_batch_threads() -> None:
     """Small batches keep ``model_threads`` OpenMP threads; a request of ``max_rows`` rows
     or more runs on its own thread with ``batch_threads`` of them."""

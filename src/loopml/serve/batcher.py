@@ -108,9 +108,9 @@ class MicroBatcher:
             try:
                 columns = jobs[0].columns if len(jobs) == 1 else _join(jobs)
                 if rows <= self.inline_rows:  # cheaper than handing over the GIL
-                    result = self.model(columns)
+                    result = _call(self.model, columns)
                 else:
-                    result = await loop.run_in_executor(self._executor, self.model, columns)
+                    result = await loop.run_in_executor(self._executor, _call, self.model, columns)
                 self.batches += 1
                 _answer(jobs, result)
             except Exception as exc:  # noqa: BLE001 - each caller gets the model's error
@@ -120,6 +120,15 @@ class MicroBatcher:
             finally:
                 for _ in jobs:
                     queue.task_done()
+
+
+def _call(model: Any, columns: Columns) -> Any:
+    """``model(columns)``; a StopIteration it raises becomes a RuntimeError, since a Future
+    cannot hold one (its callers would wait forever)."""
+    try:
+        return model(columns)
+    except StopIteration as exc:
+        raise RuntimeError(f"the model raised StopIteration {exc!r}") from exc
 
 
 def _join(jobs: list[_Job]) -> Columns:

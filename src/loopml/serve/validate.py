@@ -386,8 +386,8 @@ class Validator:
         out = {}
         try:
             for col in self.columns:
-                key = col.name if col.name in first else col.source
-                values = [row[key] for row in rows]
+                key = self._key_of(col, first) if col.source else col.name
+                values = [row[key] for row in rows]  # type: ignore[index]
                 types = set(map(type, values))
                 if not types <= col.types:
                     return None
