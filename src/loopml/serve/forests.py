@@ -84,9 +84,10 @@ def walk_numpy(nodes: Nodes, X: np.ndarray) -> np.ndarray:
 
 
 def _walk_rows(X, roots, left, right, feature, threshold, nan_left, values, out):  # noqa: ANN001
-    """``walk_numpy``, a row at a time: ``out`` (zeros) is filled."""
-    for i in range(X.shape[0]):
-        for t in range(roots.shape[0]):
+    """``walk_numpy`` in compiled loops, tree by tree (one tree's nodes stay in cache
+    for every row): ``out`` (zeros) is filled."""
+    for t in range(roots.shape[0]):
+        for i in range(X.shape[0]):
             node = roots[t]
             while left[node] >= 0:
                 x = X[i, feature[node]]

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
+from sklearn.utils.extmath import softmax
 
 
 class CompiledLinear:
@@ -34,9 +36,6 @@ class CompiledLinear:
         return scores
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        from scipy.special import expit
-        from sklearn.utils.extmath import softmax
-
         scores = self.decision_function(X)
         if len(self.model.classes_) <= 2:
             prob = expit(scores, out=scores)
