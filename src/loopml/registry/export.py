@@ -153,10 +153,14 @@ def _mlflow_signature(version: ModelVersion, bundle: ModelBundle) -> Any:
 
     A model whose pipeline begins with the cleaning step takes rows as the source held
     them: each column under its source name, text where the cleaning coerces it (``"yes"``,
-    ``"$1,234.50"``, a date), and under its clean name with the type training saw.
+    ``"$1,234.50"``, a date), and under its clean name with the type training saw. Numbers
+    are typed ``any``: MLflow refuses int64 for a double column (and floats for a long
+    one), while a source writes the same column either way from one file to the next; the
+    model's cleaning reads both.
     """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema, TensorSpec
+    from mlflow.types.schema import AnyType
 
     cleaner = getattr(bundle, "cleaner", None)
     sources: dict[str, str] = cleaner.source_names() if cleaner is not None else {}
@@ -164,10 +168,12 @@ def _mlflow_signature(version: ModelVersion, bundle: ModelBundle) -> Any:
     columns: list[ColSpec | TensorSpec] = []
     for column in version.signature.columns:
         source = sources.get(column.name, column.name)
-        raw = "string" if column.name in coerced else _mlflow_type(column.dtype)
+        typed = _mlflow_type(column.dtype)
+        clean: Any = AnyType() if typed in ("long", "double") else typed
+        raw: Any = "string" if column.name in coerced else clean
         columns.append(ColSpec(raw, source, required=False))
         if source != column.name:
-            columns.append(ColSpec(_mlflow_type(column.dtype), column.name, required=False))
+            columns.append(ColSpec(clean, column.name, required=False))
     return ModelSignature(inputs=Schema(columns))
 
 

@@ -170,11 +170,10 @@ def _column_for(
 _READ_AS = {"numeric": "a number", "boolean": "true or false", "datetime": "a date"}
 
 
-def _coerced(
-    col: _Column, values: np.ndarray, rows: Sequence[Any]
-) -> tuple[np.ndarray, list[dict[str, Any]]]:
+def _coerced(col: _Column, values: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """``values`` read as the cleaning reads them, and a problem for each value that held
-    something it could not read."""
+    something it could not read. Dates are checked but kept as the text the client sent
+    (the prediction log stores them so; the model's cleaning step reads them)."""
     coercion = col.coercion
     assert coercion is not None
     before = {"fiub": values.dtype.kind in "fiub", "M": values.dtype.kind == "M"}
@@ -198,6 +197,8 @@ def _coerced(
                 "message": f"cannot read {_describe(value)} as {what}",
             }
         )
+    if coercion.to == "datetime":
+        return values, errors
     return as_column(coerced), errors
 
 
@@ -321,12 +322,12 @@ class Validator:
         else:
             columns = self._clean_columns(rows)
         columns = columns if columns is not None else self._checked_columns(list(rows))
-        return self._coerce(columns, rows) if self.coerced else columns
+        return self._coerce(columns) if self.coerced else columns
 
-    def _coerce(self, columns: dict[str, np.ndarray], rows: Sequence[Any]) -> dict[str, np.ndarray]:
+    def _coerce(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         errors: list[dict[str, Any]] = []
         for col in self.coerced:
-            columns[col.name], problems = _coerced(col, columns[col.name], rows)
+            columns[col.name], problems = _coerced(col, columns[col.name])
             errors += problems
         if errors:
             errors.sort(key=lambda e: e["row"])
