@@ -154,7 +154,7 @@ def build_tables(trees: list[Tree], baseline: Any, per_iteration: int) -> Tables
     if most_leaves > MAX_LEAVES or len(trees) % per_iteration or base.size != per_iteration:
         return None
     dtype = np.uint32 if most_leaves <= 32 else np.uint64
-    splits = [(tree, node) for tree in trees for node in np.flatnonzero(tree.left >= 0)]
+    splits = [(tree, int(node)) for tree in trees for node in np.flatnonzero(tree.left >= 0)]
     features = np.unique([int(tree.feature[node]) for tree, node in splits]).astype(np.intp)
     column = {int(f): j for j, f in enumerate(features)}
     per_feature: list[list[np.ndarray]] = [[] for _ in features]
@@ -173,7 +173,7 @@ def build_tables(trees: list[Tree], baseline: Any, per_iteration: int) -> Tables
     leaf_values = np.zeros((len(trees), SLOTS), dtype=base.dtype)
     for t, tree in enumerate(trees):
         reach = _leaves_under(tree, leaf_values[t])
-        for node in np.flatnonzero(tree.left >= 0):
+        for node in map(int, np.flatnonzero(tree.left >= 0)):
             j = column[int(tree.feature[node])]
             left = tree.goes_left(node, representatives[j])
             keep_if_left = ~dtype(reach[tree.right[node]])
