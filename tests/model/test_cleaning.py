@@ -72,3 +72,37 @@ def test_invalid_values_are_located() -> None:
     assert coercion.invalid(values, coercion.apply(values)).tolist() == [1]
     assert cleaner.source_names() == {"owner": "Home Owner", "age": "Age"}
     assert cleaner.get_feature_names_out().tolist() == ["age", "owner", "income", "signup"]
+
+
+SPELLINGS = [
+    "12", " 12 ", "-3.5", "+7", ".5", "5.", "1e3", "1,234.5", "1,234", "12,5", "1.234,5",
+    "1 234", "1\u00a0234,5", "1'234", "$12", "$ 1,200.50", "-$5", "12 €", "€12", "12%",
+    " 7.5 % ", "(5)", "($1,000)", "(12%)", "inf", "-inf", "nan", "1_000", "0x10", "abc",
+    "", "n/a", "--5", "1,23,4", "12,345,678.9", "1.2.3", "١٢", 3, 4.25, True, None,
+    float("nan"), "  ", "5e-3%", "1,5%",
+]  # fmt: skip
+
+
+def test_one_value_at_a_time_reads_as_the_column_at_once_does() -> None:
+    from loopml.model.cleaning import SCALAR_ROWS, Coercion
+
+    assert len(SPELLINGS) <= SCALAR_ROWS
+    values = np.empty(len(SPELLINGS), dtype=object)
+    values[:] = SPELLINGS
+    for to in ("numeric", "boolean"):
+        coercion = Coercion("c", to)
+        fast, fast_bad = coercion.read(values)
+        many = np.concatenate([values] * 2)  # past SCALAR_ROWS: pandas reads the column
+        slow, slow_bad = coercion.read(many)
+        assert fast_bad == [i for i in slow_bad if i < len(values)]
+        for got, want in zip(fast.tolist(), slow[: len(values)].tolist(), strict=True):
+            assert (pd.isna(got) and pd.isna(want)) or got == want, (to, got, want)
+
+
+def test_booleans_read_from_words_and_digits() -> None:
+    from loopml.model.cleaning import Coercion
+
+    values = np.array(["yes", "No", " TRUE ", "f", "1", 0, "perhaps", None], dtype=object)
+    read, bad = Coercion("c", "boolean").read(values)
+    assert read[:6].tolist() == [True, False, True, False, True, False]
+    assert bad == [6] and pd.isna(read[7])

@@ -3,7 +3,9 @@ written as text. The model's cleaning step, the data stages and serving share th
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -129,6 +131,60 @@ def parse_numbers(series: pd.Series) -> pd.Series:
     numbers = pd.to_numeric(text, errors="coerce").astype(float)
     numbers = numbers.where(~percent, numbers / 100.0)
     return numbers.where(~negative, -numbers.abs())
+
+
+_PARENS = re.compile(r"^\(.*\)$")
+_SEPARATORS = re.compile(r"[ \u00a0\u202f']")
+_PLAIN_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")  # ASCII digits
+
+
+def parse_number(value: Any) -> float:
+    """One value as ``parse_numbers`` reads it (the same rules, in the same order, without
+    pandas: a few values cost microseconds instead of milliseconds); NaN when it does not
+    parse or is missing. Python numbers are taken as they are."""
+    if value is None or (type(value) is float and math.isnan(value)):
+        return math.nan
+    if type(value) is int or type(value) is float:
+        return float(value)
+    text = str(value).strip()
+    negative = _PARENS.match(text) is not None
+    if negative:
+        text = text[1:-1]
+    percent = text.endswith("%")
+    if percent:
+        text = text[:-1].strip()
+    text = _TRAILING_CURRENCY.sub("", _LEADING_CURRENCY.sub(r"\1", text))
+    if _COMMA_THOUSANDS.match(text):
+        text = text.replace(",", "")
+    if _SPACE_THOUSANDS.match(text):
+        text = _SEPARATORS.sub("", text).replace(",", ".")
+    if _DOT_THOUSANDS.match(text):
+        text = text.replace(".", "").replace(",", ".")
+    if _DECIMAL_COMMA.match(text):
+        text = text.replace(",", ".")
+    if _PLAIN_NUMBER.match(text):
+        number = float(text)
+    else:  # the rare spellings pandas reads (inf, ...): ask pandas
+        number = float(pd.to_numeric(pd.Series([text], dtype=object), errors="coerce").iloc[0])
+    if percent:
+        number = number / 100.0
+    return -abs(number) if negative else number
+
+
+def parse_boolean(value: Any, *, digits: bool = True) -> bool | None:
+    """One value as ``parse_booleans`` reads it; None when it is not a boolean word."""
+    if value is None or (type(value) is float and math.isnan(value)):
+        return None
+    word = str(value).strip().lower()
+    found = BOOL_WORDS.get(word)
+    return _BOOL_DIGITS.get(word) if found is None and digits else found
+
+
+def is_null_token(value: Any) -> bool:
+    """Missing, or text that means missing (``""``, ``n/a``, ``-``, ...)."""
+    if value is None or (type(value) is float and math.isnan(value)):
+        return True
+    return isinstance(value, str) and value.strip().lower() in _NULL_TOKENS
 
 
 def parse_booleans(series: pd.Series, *, digits: bool = True) -> pd.Series:

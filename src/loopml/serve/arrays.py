@@ -126,21 +126,10 @@ def _coerce(coercion: Coercion, columns: Columns) -> None:
         return
     if coercion.to == "boolean" and all(type(v) is bool or is_missing(v) for v in values):
         return
-    coerced = coercion.apply(pd.Series(values, dtype=object))
-    columns[coercion.column] = as_column(coerced)
+    columns[coercion.column] = coercion.read(values)[0]
 
 
 _COERCED_KINDS = {"numeric": "fiub", "boolean": "b", "datetime": "M"}
-
-
-def as_column(series: pd.Series) -> np.ndarray:
-    """A coerced Series as the array path's column: float64 for numbers, datetime64 for
-    dates, objects (NaN where missing) for booleans."""
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return series.to_numpy()
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype(object).where(series.notna(), np.nan).to_numpy(dtype=object)
-    return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _fill(name: str, value: Any, columns: Columns) -> None:

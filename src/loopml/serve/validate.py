@@ -14,13 +14,12 @@ from typing import Any, overload
 
 import numpy as np
 import orjson
-import pandas as pd
 from starlette.requests import Request
 
 from loopml.domain import ColumnKind, ColumnSchema, Schema
 from loopml.model.bundle import ModelBundle
 from loopml.model.cleaning import CleaningTransformer, Coercion
-from loopml.serve.arrays import as_column, is_missing
+from loopml.serve.arrays import is_missing
 
 MAX_LISTED_ERRORS = 100  # a 422 lists at most this many problems (and counts them all)
 _MISSING = object()
@@ -181,10 +180,9 @@ def _coerced(col: _Column, values: np.ndarray) -> tuple[np.ndarray, list[dict[st
         return values, []
     if coercion.to == "boolean" and all(type(v) is bool or is_missing(v) for v in values):
         return values, []
-    series = pd.Series(values, dtype=object)
-    coerced = coercion.apply(series)
+    coerced, invalid = coercion.read(values)
     errors = []
-    for i in coercion.invalid(series, coerced).tolist():
+    for i in invalid:
         value = values[i]
         what = _READ_AS[coercion.to]
         if coercion.format and coercion.to == "datetime":
@@ -199,7 +197,7 @@ def _coerced(col: _Column, values: np.ndarray) -> tuple[np.ndarray, list[dict[st
         )
     if coercion.to == "datetime":
         return values, errors
-    return as_column(coerced), errors
+    return coerced, errors
 
 
 # --- the request -------------------------------------------------------------------------
