@@ -29,7 +29,7 @@ import pandas as pd
 
 from loopml.errors import DataError
 from loopml.model.bundle import ModelBundle
-from loopml.train.zoo import EncodedClassifier
+from loopml.model.estimators import EncodedClassifier
 
 TREE_TYPES = (
     "RandomForestClassifier",

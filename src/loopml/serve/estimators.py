@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from loopml.model.estimators import EncodedClassifier
 from loopml.serve.boosters import compile_booster
 from loopml.serve.forests import compile_forest
 from loopml.serve.linear import compile_linear
@@ -66,10 +67,8 @@ def compile_estimator(model: Any) -> Any:
 
 
 def _is_encoded(model: Any) -> bool:
-    """loopml's ``EncodedClassifier``, by name (serving does not import training)."""
-    kind = type(model)
-    named = (kind.__module__, kind.__qualname__) == ("loopml.train.zoo", "EncodedClassifier")
-    return named and hasattr(model, "estimator_")
+    """loopml's ``EncodedClassifier``, fitted."""
+    return isinstance(model, EncodedClassifier) and hasattr(model, "estimator_")
 
 
 def warm_up(wait: bool = False) -> None:

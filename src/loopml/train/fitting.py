@@ -23,6 +23,7 @@ from loopml.compute.executor import available_cores
 from loopml.domain import Schema
 from loopml.errors import DataError
 from loopml.model.bundle import ModelBundle
+from loopml.model.estimators import EncodedClassifier
 from loopml.model.labels import plain_value, positive_label, target_values
 from loopml.model.values import to_datetime
 from loopml.spec.model import ProjectSpec
@@ -30,7 +31,6 @@ from loopml.spec.models import CustomModel, ModelsSpec
 from loopml.train.cv import carve_early_stopping
 from loopml.train.train import _feature_signature, _plain_params
 from loopml.train.zoo import (
-    EncodedClassifier,
     check_device,
     fit_model,
     fitted_rounds,
