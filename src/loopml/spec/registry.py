@@ -5,10 +5,17 @@ In YAML::
     registry:
       require_approval: true        # a version that passes the gate waits as `challenger`
       approvers: [alice, bob]       # who may approve or reject (default: anyone named)
+      champion: {beat_champion: true, tolerance: 0.01, metric: rmse}
 
 Without approval, a version that passes the gate becomes the champion at once. With it,
 only ``loopml approve NAME@VERSION --by NAME`` promotes it; ``loopml reject`` records why
 it never will.
+
+``champion`` (on by default): a version that passes the gate becomes the champion only
+when it is not worse than the current champion on the same hold-out by more than
+``tolerance`` (a share of the champion's value: 0.01 is 1 %) on ``metric`` (the primary
+metric unless named); otherwise it is registered as ``challenger`` and the reason is kept
+in its lineage (``champion_check``). ``beat_champion: false`` turns the comparison off.
 """
 
 from __future__ import annotations
@@ -20,12 +27,24 @@ from pydantic import Field, model_validator
 from loopml.spec.base import Section
 
 
+class ChampionSpec(Section):
+    """Whether a new version must hold its own against the current champion
+    (``beat_champion``), by how much it may be worse (``tolerance``, a share of the
+    champion's value) and on which ``metric`` (the primary metric unless named)."""
+
+    beat_champion: bool = True
+    tolerance: float = Field(default=0.01, ge=0.0, le=1.0)
+    metric: str | None = None
+
+
 class RegistrySpec(Section):
     """``require_approval``: a named person must approve a version before it is champion;
-    ``approvers``: the names allowed to approve or reject (empty: anyone named)."""
+    ``approvers``: the names allowed to approve or reject (empty: anyone named);
+    ``champion``: how a new version is compared with the current champion."""
 
     require_approval: bool = False
     approvers: list[str] = Field(default_factory=list)
+    champion: ChampionSpec = Field(default_factory=ChampionSpec)
 
     @model_validator(mode="after")
     def _clean_names(self) -> Self:
