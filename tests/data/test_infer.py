@@ -31,13 +31,31 @@ def _infer(df: pd.DataFrame, target: str, column_map: dict[str, str] | None = No
     )
 
 
-@pytest.mark.parametrize("target", ["subscribed ", "subscribed", "Subscribed", " SUBSCRIBED"])
-def test_bank_target_by_any_spelling(bank, target: str) -> None:
+@pytest.mark.parametrize("target", ["subscribed ", "subscribed", " subscribed"])
+def test_bank_target_by_clean_or_original_name(bank, target: str) -> None:
     frame, column_map = bank
     spec = infer_spec(
         frame, target=target, source_path="data/bank.csv", column_map=column_map, name="bank"
     )
     assert spec.problem.target == "subscribed"
+
+
+@pytest.mark.parametrize("target", ["Subscribed", " SUBSCRIBED"])
+def test_target_in_another_case_is_refused_with_the_name(bank, target: str) -> None:
+    frame, column_map = bank
+    with pytest.raises(DataError) as info:
+        infer_spec(frame, target=target, source_path="b.csv", column_map=column_map, name="b")
+    message = str(info.value)
+    assert f"no column '{target}'" in message and "case included" in message
+    assert "Did you mean 'subscribed'?" in message
+
+
+def test_original_name_in_another_case_is_refused() -> None:
+    frame, column_map = clean_column_names(pd.DataFrame({"Price": [1.0, 2.0, 3.0], "x": [1, 2, 3]}))
+    assert _infer(frame, "Price", column_map).problem.target == "price"  # the header
+    assert _infer(frame, "price", column_map).problem.target == "price"  # the clean name
+    with pytest.raises(DataError, match=r"Did you mean 'price' or 'Price'\?"):
+        _infer(frame, "PRICE", column_map)
 
 
 def test_bank_spec(bank) -> None:

@@ -106,25 +106,37 @@ def resolve_target(
     *,
     role: str = "to use as the target",
 ) -> str:
-    """The clean column name ``target`` refers to: a clean name, an original name, or
-    either in another case or with stray spaces. DataError (listing the columns) if none."""
+    """The clean column name ``target`` refers to: a clean name or an original name,
+    exactly or up to stray spaces around it.
+
+    A name that matches a column only in another case (``Price`` for ``price``) is
+    refused with the exact name to use: a silent case-insensitive match could pick the
+    wrong one of two columns that differ only in case.
+
+    Raises:
+        DataError: no column has that name (the message lists the columns and the close
+            ones, "did you mean 'price'?").
+    """
     columns = [str(c) for c in df.columns]
     if target in columns:
         return target
     if target in column_map and column_map[target] in columns:
         return column_map[target]
-    wanted = clean_name(target, 0)
-    for candidate in columns:
-        if candidate == wanted or candidate.lower() == target.strip().lower():
-            return candidate
+    stripped = target.strip()
+    if stripped in columns:
+        return stripped
     for original, clean in column_map.items():
-        if original.strip().lower() == target.strip().lower() and clean in columns:
+        if original.strip() == stripped and clean in columns:
             return clean
-    close = difflib.get_close_matches(wanted, columns, n=3)
-    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    folded = [c for c in columns if c.lower() == clean_name(target, 0)]
+    folded += [o.strip() for o, c in column_map.items() if o.strip().lower() == stripped.lower()]
+    close = list(dict.fromkeys(folded)) or difflib.get_close_matches(
+        clean_name(target, 0), columns, n=3
+    )
+    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
     raise DataError(
-        f"{source_path or 'the data'}: no column '{target}' {role}. "
-        f"Available columns: {', '.join(columns)}.{hint}"
+        f"{source_path or 'the data'}: no column '{target}' {role} (names are matched "
+        f"exactly, case included).{hint} Available columns: {', '.join(columns)}."
     )
 
 
