@@ -2,7 +2,9 @@
 
 - ``psi``: population stability index of two count vectors over the same bins.
 - ``js_distance``: Jensen-Shannon distance (square root of the divergence, base 2), 0..1.
-- ``chisquare_pvalue``: chi-square test of homogeneity of two count vectors.
+- ``chisquare_pvalue``: chi-square test of homogeneity of two count vectors, with the
+  levels whose expected count is below ``MIN_EXPECTED`` merged into one bin first (one
+  odd value in a level the reference never had is not "infinitely unlikely").
 - ``ks_test``: two-sample Kolmogorov-Smirnov statistic and asymptotic p-value from a
   sorted reference and the current values (sort-based, float32 is enough).
 - ``wasserstein_binned``: first Wasserstein distance between two samples each summarised
@@ -16,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 EPSILON = 1e-4
+MIN_EXPECTED = 5.0  # chi-square: levels expected fewer times than this are pooled
 
 
 def psi(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
@@ -45,9 +48,29 @@ def chisquare_pvalue(reference_counts: np.ndarray, current_counts: np.ndarray) -
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return 1.0
+    table = pool_rare_levels(table)
+    if table.shape[1] < 2:
+        return 1.0
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0) / table.sum()
     statistic = float(((table - expected) ** 2 / expected).sum())
     return float(chi2.sf(statistic, table.shape[1] - 1))
+
+
+def pool_rare_levels(table: np.ndarray, min_expected: float = MIN_EXPECTED) -> np.ndarray:
+    """``table`` (2 rows of counts, one column per level) with the levels whose smaller
+    expected count is below ``min_expected`` summed into one column; while that pooled
+    column is still too small, the next rarest level joins it."""
+    row_share = table.sum(axis=1, keepdims=True) / table.sum()
+    smallest = (row_share * table.sum(axis=0)).min(axis=0)
+    order = np.argsort(smallest, kind="stable")
+    rare = int(np.count_nonzero(smallest < min_expected))
+    if rare == 0:
+        return table
+    pooled = table[:, order[:rare]].sum(axis=1)
+    rest = list(order[rare:])
+    while rest and (row_share[:, 0] * pooled.sum()).min() < min_expected:
+        pooled = pooled + table[:, rest.pop(0)]
+    return np.column_stack([table[:, rest], pooled]) if rest else pooled[:, None]
 
 
 def ks_test(reference_sorted: np.ndarray, current: np.ndarray) -> tuple[float, float]:

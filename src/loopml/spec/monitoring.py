@@ -11,6 +11,7 @@ monitor:
     large_sample: 10000                 # from this many rows: effect sizes, not p-values
     numeric: auto                       # auto | psi | ks | wasserstein | jensenshannon
     categorical: auto                   # auto | psi | chisquare | jensenshannon
+    min_effect: 0.03                    # a p-value test alerts only if Jensen-Shannon >= this
     thresholds: {wasserstein: 0.05, jensenshannon: 0.025, psi: 0.2, ks: 0.01, chisquare: 0.01}
   quality: {max_missing_increase: 0.05, max_new_category_share: 0.01, max_out_of_range_share: 0.01}
   performance: {max_drop: 0.05}         # live primary metric vs the hold-out
@@ -61,12 +62,15 @@ class DriftSettings(Section):
     numeric: ``ks`` p-value below ``large_sample`` rows, else ``wasserstein`` distance
     normalised by the reference's standard deviation; categorical: ``chisquare``
     p-value below ``large_sample``, else ``jensenshannon`` distance (base 2).
+    A p-value test (``ks``, ``chisquare``) alerts only when the Jensen-Shannon distance
+    also reaches ``min_effect``: a significant but tiny change is not drift.
     """
 
     large_sample: int = Field(default=10_000, ge=2)
     numeric: NumericTest = "auto"
     categorical: CategoricalTest = "auto"
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    min_effect: float = Field(default=0.03, ge=0, le=1)
 
     def choose(self, column_type: str, rows: int) -> DriftTest:
         """The test for a column of ``column_type`` (numeric/categorical) given ``rows``."""
