@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# `make demo`: the whole lifecycle on the bundled data sets, in two acts.
+# `make demo`: the whole lifecycle on the bundled data sets, in three acts.
 #   1. bank: init -> profile -> run (evaluation report, gate) -> run again (reused)
 #      -> explain -> serve -> traffic with feedback -> monitor -> summary
 #   2. bike: a model of 2011 serves 2012 -> drift and performance alerts -> retrain
 #      -> challenger in shadow -> proven better -> promoted and deployed, no restart
+#   3. churn: a raw export (yes/no, "$70.97", dates as text, an ordered scale, blanks)
+#      -> the server takes the export's own records -> batch scoring of the same file
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 py="$root/.venv/bin/python"
@@ -37,7 +39,7 @@ monitor() {  # loopml monitor, where exit 1 means "an alert": expected here
   [ "$code" -le 1 ] || exit "$code"
 }
 
-rm -rf "$demo" && mkdir -p "$demo/bank" "$demo/bike"
+rm -rf "$demo" && mkdir -p "$demo/bank" "$demo/bike" "$demo/churn"
 
 printf '\n\033[1;34m#### Act 1: bank marketing, from a CSV file to a monitored service\033[0m\n'
 cd "$demo/bank"
@@ -107,10 +109,36 @@ sleep 1
 curl -sf "http://127.0.0.1:$port/ready"; echo
 stop_server
 
+printf '\n\033[1;34m#### Act 3: telco churn, a raw export as it comes\033[0m\n'
+cd "$demo/churn"
+step "data: an export with yes/no, numbers as text, dates as text, an ordered scale, blanks"
+"$py" "$root/scripts/demo_data.py" churn data
+head -n 3 data/telco_churn.csv
+"$loopml" init data/telco_churn.csv --target churned --exclude "Customer ID" --name churn
+"$py" "$root/scripts/demo_data.py" churn-spec loopml.yaml
+
+step "loopml run"
+"$loopml" run | tail -n 6
+
+step "serve it: POST /predict takes the export's own records (its names, its text)"
+start_server .
+record=$("$py" -c 'import pandas as pd, sys; print(pd.read_csv(sys.argv[1]).head(1).to_json(orient="records")[1:-1])' data/new_customers.csv)
+echo "$record"
+curl -s "http://127.0.0.1:$port/predict" -H 'content-type: application/json' -d "{\"row\": $record}"; echo
+step "a value the cleaning cannot read is a 422 that names row, field and value"
+bad=$(echo "$record" | sed 's/"Paperless Billing":"[a-z]*"/"Paperless Billing":"perhaps"/')
+curl -s "http://127.0.0.1:$port/predict" -H 'content-type: application/json' -d "{\"row\": $bad}"; echo
+stop_server
+
+step "loopml predict: the same file, scored in batch, gives the same answers"
+"$loopml" predict churn@champion data/new_customers.csv data/scored.csv
+head -n 3 data/scored.csv
+
 step "summary"
 "$loopml" deployments
 "$loopml" models
 "$loopml" events | tail -n 12 || true
 "$loopml" summary
 cd "$demo/bank" && "$loopml" summary
+cd "$demo/churn" && "$loopml" summary
 printf '\nOpen the reports above in a browser. The projects are in %s\n' "$demo"

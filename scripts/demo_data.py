@@ -3,6 +3,8 @@
     python demo_data.py bank OUT_DIR        # bank calls: history + the latest 400 calls
     python demo_data.py bike OUT_DIR        # bike rentals: 2011 + 2012 in two stretches
     python demo_data.py bike-spec SPEC      # the bike project's spec for closing the loop
+    python demo_data.py churn OUT_DIR       # telco churn: customers to train on + the latest
+    python demo_data.py churn-spec SPEC     # the churn project's spec: a short search
 
 The rows are in time order, so the last rows stand in for traffic that arrives after the
 model was trained; their outcome is kept so that the demo can send it back as feedback.
@@ -41,6 +43,23 @@ def bike(out: Path) -> None:
     print(f"2011: {len(year_2011)} hours to train on; 2012: 2,400 + 600 hours of traffic")
 
 
+def churn(out: Path, later_rows: int = 300) -> None:
+    frame = _bundled("telco_churn.csv")
+    history, later = frame.iloc[:-later_rows], frame.iloc[-later_rows:]
+    history.to_csv(out / "telco_churn.csv", index=False)
+    later.drop(columns=["churned"]).to_csv(out / "new_customers.csv", index=False)
+    print(f"history: {len(history)} customers, to score: {len(later)} new ones, in {out}/")
+
+
+def churn_spec(path: Path) -> None:
+    """A short search (the demo's third act shows the data, not the search)."""
+    spec = yaml.safe_load(path.read_text())
+    spec["models"]["candidates"] = ["hist_gradient_boosting", "linear"]
+    spec["models"]["search"].update(trials=4, folds=2)
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    print(f"{path}: a short search")
+
+
 def bike_spec(path: Path) -> None:
     """The date becomes a feature (year, month, weekday, hour) so that a retrained model
     can learn that 2012 is busier; monitoring retrains when the live RMSE degrades."""
@@ -70,8 +89,8 @@ def bike_spec(path: Path) -> None:
 
 if __name__ == "__main__":
     command, target = sys.argv[1], Path(sys.argv[2])
-    if command == "bike-spec":
-        bike_spec(target)
+    if command.endswith("-spec"):
+        {"bike-spec": bike_spec, "churn-spec": churn_spec}[command](target)
     else:
         target.mkdir(parents=True, exist_ok=True)
-        {"bank": bank, "bike": bike}[command](target)
+        {"bank": bank, "bike": bike, "churn": churn}[command](target)
