@@ -203,9 +203,22 @@ def test_the_time_budget_stops_the_search_early(
         spec, candidates=["linear"], search={"trials": 10_000, "timeout_s": 1.5, "folds": 2}
     )
     started = time.perf_counter()
-    result = tracking.search(frame, spec)
+    progress: list[tuple[str, float | None]] = []
+    result = tracking.search(frame, spec, progress=lambda m, f: progress.append((m, f)))
     assert time.perf_counter() - started < 10
-    assert 1 <= result.trials_completed + result.trials_pruned < 10_000
+    assert 1 <= result.trials_run < 10_000 and result.trials_requested == 10_000
+    assert result.stop_reason == "time_budget" and result.timeout_s == 1.5
+    assert 1.5 <= result.elapsed_s < 10
+    # the parent run records how many trials ran and why the search stopped
+    tags = dict(tracking.store.get_run(tracking.parent).tags)
+    assert tags["search_stopped"] == "time_budget"
+    assert tags["search_trials"] == f"{result.trials_run} of 10000"
+    assert tags["search_timeout_s"] == "1.5"
+    # each progress line: trials done of the total, the best so far, elapsed and left
+    message, fraction = progress[-1]
+    assert message.startswith(f"{result.trials_run}/10000 trials · best roc_auc 0.")
+    assert "s elapsed, " in message and "left of 2s" in message
+    assert fraction is not None and 0.5 < fraction <= 1.0  # the time budget's share
 
 
 def test_time_folds_regression_and_final_fits(tracking: Tracking) -> None:
@@ -222,7 +235,10 @@ def test_time_folds_regression_and_final_fits(tracking: Tracking) -> None:
     assert result.metric == "rmse" and not result.greater_is_better
     values = [row["value"] for row in result.trials if row["state"] == "complete"]
     assert result.score == min(values)
-    assert len(progress) == 4 and progress[-1][1] == 1.0 and "trial 4 of 4" in progress[-1][0]
+    assert len(progress) == 4 and progress[-1][1] == 1.0
+    assert progress[-1][0].startswith(f"4/4 trials · best rmse {result.score:.4g} · ")
+    assert "left of" not in progress[-1][0]  # no time budget, nothing left to show
+    assert result.stop_reason == "trials" and result.trials_run == 4
     signature = feature_signature(frame, spec)
     make = transform_factory(frame, spec)
     final = fit_final(frame, spec, result, make, signature, n_threads=1)

@@ -76,7 +76,8 @@ class SearchResult:
     ``metric``); ``trials``: one row per trial (number, algorithm, params, state, value,
     run_id, worker, pid, seconds, error); ``history``: per trial, for charts (number,
     state, value, the best value so far, ``folds``: the running mean after each fold,
-    params). Plain JSON-able values throughout (``to_dict``).
+    params); ``stop_reason``: ``trials`` (every trial asked for ran) or ``time_budget``
+    (``timeout_s`` ran out first). Plain JSON-able values throughout (``to_dict``).
     """
 
     algorithm: str
@@ -91,6 +92,14 @@ class SearchResult:
     workers: int = 1
     trials: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+    trials_requested: int = 0
+    timeout_s: float | None = None
+    stop_reason: str = "trials"
+
+    @property
+    def trials_run(self) -> int:
+        """Trials that ended, whatever their state."""
+        return self.trials_completed + self.trials_pruned + self.trials_failed
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy."""
@@ -165,7 +174,10 @@ def run_search(
             one worker the search runs in this process.
         store_url: the metadata store's URL, opened by each worker process (needed when
             the executor has more than one worker).
-        progress: called as ``progress(message, fraction)`` while trials end.
+        progress: called as ``progress(message, fraction)`` as trials end (and every
+            ``POLL_SECONDS`` with several workers): trials done of the total, the best
+            score so far, the elapsed time and what is left of ``timeout_s``; the
+            fraction is the larger of the trials' and the time budget's share.
 
     Returns:
         The best trial's algorithm, params and mean score, the trial counts and tables.
@@ -194,6 +206,7 @@ def run_search(
     problem = replace(
         problem, project_id=project_id, parent_run_id=parent_run_id, snapshot_id=snapshot_id
     )
+    budget = _Budget(search.trials, search.timeout_s, started, problem.metric, problem.greater)
     report = progress or _no_progress
     direction: Direction = "maximize" if problem.greater else "minimize"
     previous = optuna.logging.get_verbosity()
@@ -207,7 +220,7 @@ def run_search(
                     pruner=_pruner(problem.pruning),
                 )
                 _enqueue_defaults(study, problem, search.trials)
-                callback = _progress_callback(report, search.trials)
+                callback = _progress_callback(report, budget)
                 _optimize(study, problem, store, 0, search.trials, deadline, [callback])
             else:
                 study = _parallel_search(
@@ -217,11 +230,10 @@ def run_search(
                     workers,
                     deadline,
                     folder,
-                    store,
                     store_url or "",
-                    report,
+                    lambda study: report(*budget.line(study)),
                 )
-            result = _result(study, problem, workers, time.perf_counter() - started)
+            result = _result(study, problem, workers, budget)
     finally:
         optuna.logging.set_verbosity(previous)
     _log_summary(store, parent_run_id, result)
@@ -483,9 +495,8 @@ def _parallel_search(
     workers: int,
     deadline: float | None,
     folder: str,
-    store: RunStore,
     store_url: str,
-    report: Progress,
+    report: Callable[[optuna.Study], None],
 ) -> optuna.Study:
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
@@ -522,7 +533,7 @@ def _parallel_search(
                 future.result(timeout=POLL_SECONDS)
                 break
             except concurrent.futures.TimeoutError:
-                _report_runs(store, problem, trials, report)
+                report(study)
     return optuna.load_study(study_name=name, storage=storage)
 
 
@@ -549,26 +560,55 @@ def _search_worker(task: _WorkerTask) -> dict[str, int]:
     return {"worker": task.worker, "pid": os.getpid()}
 
 
-def _report_runs(store: RunStore, problem: _Problem, trials: int, report: Progress) -> None:
-    runs = store.list_runs(
-        problem.project_id,
-        name=TRIAL_RUN,
-        parent_run_id=problem.parent_run_id,
-        limit=max(100, 2 * trials),
-    )
-    done = sum(1 for run in runs if run.status is not RunStatus.RUNNING)
-    report(f"{done} of {trials} trials done", min(1.0, done / max(trials, 1)))
+@dataclass(frozen=True)
+class _Budget:
+    """The search's budget, and the progress line that reports how much of it is used."""
+
+    trials: int
+    timeout_s: float | None
+    started: float  # time.perf_counter() at the start
+    metric: str
+    greater: bool
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def line(self, study: optuna.Study) -> tuple[str, float]:
+        """``(message, fraction)``: "12/50 trials · best rmse 504.6 · 41s elapsed, 139s
+        left of 180s"; the fraction is the larger of the trials' and the time's share."""
+        ended = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
+        values = [
+            t.value
+            for t in ended
+            if t.state is optuna.trial.TrialState.COMPLETE and t.value is not None
+        ]
+        best = (max if self.greater else min)(values) if values else None
+        return self.message(len(ended), best)
+
+    def message(self, done: int, best: float | None) -> tuple[str, float]:
+        elapsed = self.elapsed()
+        parts = [f"{done}/{self.trials} trials"]
+        parts.append(f"best {self.metric} {best:.4g}" if best is not None else "no score yet")
+        clock = f"{_seconds(elapsed)} elapsed"
+        fraction = done / max(self.trials, 1)
+        if self.timeout_s is not None:
+            left = max(0.0, self.timeout_s - elapsed)
+            clock += f", {_seconds(left)} left of {_seconds(self.timeout_s)}"
+            fraction = max(fraction, elapsed / self.timeout_s)
+        parts.append(clock)
+        return " · ".join(parts), min(1.0, fraction)
+
+
+def _seconds(value: float) -> str:
+    whole = round(value)
+    return f"{whole}s" if whole < 120 else f"{whole // 60}m{whole % 60:02d}s"
 
 
 def _progress_callback(
-    report: Progress, trials: int
+    report: Progress, budget: _Budget
 ) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
     def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        done = trial.number + 1
-        algorithm = trial.params.get("algorithm", "?")
-        state = _state(trial)
-        value = "" if trial.value is None else f" {trial.value:.4g}"
-        report(f"trial {done} of {trials}: {algorithm} {state}{value}", min(1.0, done / trials))
+        report(*budget.line(study))
 
     return callback
 
@@ -595,7 +635,14 @@ def _plain_trial_params(trial: optuna.trial.FrozenTrial) -> tuple[str, dict[str,
     return algorithm, params
 
 
-def _result(study: optuna.Study, problem: _Problem, workers: int, elapsed: float) -> SearchResult:
+def _stop_reason(ran: int, budget: _Budget) -> str:
+    """``trials`` when every trial asked for ran, ``time_budget`` when time ran out."""
+    if ran < budget.trials and budget.timeout_s is not None:
+        return "time_budget"
+    return "trials"
+
+
+def _result(study: optuna.Study, problem: _Problem, workers: int, budget: _Budget) -> SearchResult:
     trials = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
     trials.sort(key=lambda t: t.number)
     table: list[dict[str, Any]] = []
@@ -656,10 +703,13 @@ def _result(study: optuna.Study, problem: _Problem, workers: int, elapsed: float
         trials_completed=counts["complete"],
         trials_pruned=counts["pruned"],
         trials_failed=failed,
-        elapsed_s=round(elapsed, 3),
+        elapsed_s=round(budget.elapsed(), 3),
         workers=workers,
         trials=table,
         history=history,
+        trials_requested=budget.trials,
+        timeout_s=budget.timeout_s,
+        stop_reason=_stop_reason(len(table), budget),
     )
 
 
@@ -675,4 +725,12 @@ def _log_summary(store: RunStore, run_id: str, result: SearchResult) -> None:
             Metric("trials_failed", float(result.trials_failed), 0),
             Metric("search_seconds", result.elapsed_s, 0),
         ],
+    )
+    store.set_tags(
+        run_id,
+        {
+            "search_stopped": result.stop_reason,
+            "search_trials": f"{result.trials_run} of {result.trials_requested}",
+            "search_timeout_s": "none" if result.timeout_s is None else f"{result.timeout_s:g}",
+        },
     )
