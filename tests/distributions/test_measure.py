@@ -68,3 +68,48 @@ def test_a_missing_or_non_numeric_column_is_named() -> None:
     current.loc[3, "age"] = "forty"
     with pytest.raises(DataError, match="'age'"):
         measure_frames(sample(100, 0), current, {"age": "numeric"})
+
+
+def churn_halves(churn_csv) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The telco churn rows split in two: a reference and 506 rows of a later window."""
+    frame = pd.read_csv(churn_csv)
+    return frame.iloc[:5000].reset_index(drop=True), frame.iloc[5000:5506].reset_index(drop=True)
+
+
+def test_one_unseen_category_in_506_rows_is_not_drift(churn_csv) -> None:
+    reference, current = churn_halves(churn_csv)
+    current.loc[17, "plan"] = "platinum"
+    plan = measure_frames(reference, current, {"plan": "categorical"})[0]
+    assert plan.method == "chisquare"
+    assert not plan.drifted, plan
+    assert plan.stats["new_category_share"] == pytest.approx(1 / 506)
+
+
+def test_a_real_shift_still_alerts_and_names_the_levels_that_moved(churn_csv) -> None:
+    reference, current = churn_halves(churn_csv)
+    before = (reference["contract"] == "Two year").mean()
+    current.loc[: len(current) // 2, "contract"] = "Two year"
+    contract = measure_frames(reference, current, {"contract": "categorical"})[0]
+    assert contract.drifted
+    after = (current["contract"] == "Two year").mean()
+    assert contract.note.startswith(f"'Two year' {before:.0%} -> {after:.0%}"), contract.note
+
+
+def test_chi_square_pools_levels_with_tiny_expected_counts() -> None:
+    from loopml.distributions.statistics import chisquare_pvalue, pool_rare_levels
+
+    reference = np.array([300, 200, 0])
+    current = np.array([30, 20, 1])  # one value of a level the reference never had
+    assert chisquare_pvalue(reference, current) > 0.5
+    assert pool_rare_levels(np.vstack([reference, current])).shape == (2, 2)
+
+
+def test_a_significant_but_tiny_change_is_held_back_by_min_effect() -> None:
+    reference = sample(9000, 0, job_p=(0.70, 0.2, 0.1))
+    current = sample(9000, 1, job_p=(0.67, 0.23, 0.1))
+    strict = measure_frames(reference, current, {"job": "categorical"})[0]
+    loose = measure_frames(
+        reference, current, {"job": "categorical"}, DriftSettings(min_effect=0.0)
+    )[0]
+    assert loose.drifted and not strict.drifted
+    assert "min_effect 0.03" in strict.note

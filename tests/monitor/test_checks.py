@@ -189,3 +189,20 @@ def test_error_metrics_drop_relative_to_the_hold_out(live_error: float, alert: b
     perf = outcome.latest.performance
     assert perf.value == pytest.approx(live_error)
     assert perf.alert is alert  # max_drop 0.05: an rmse 5 % above the hold-out's
+
+
+def test_one_new_category_is_a_finding_that_names_it_not_an_alert() -> None:
+    live = rows(506, 1)
+    live.loc[17, "job"] = "astronaut"
+    outcome = check([logged(live, 0)]).outcome
+    (finding,) = [i for i in outcome.latest.quality if i.kind == "new_category"]
+    assert "'astronaut'" in finding.message and "1 value(s)" in finding.message
+    assert not finding.alert
+    assert "drift" not in outcome.alerts and "quality" not in outcome.alerts
+
+
+def test_a_drift_alert_says_which_levels_moved() -> None:
+    live = rows(1000, 1, jobs=np.array(["student"], dtype=object))
+    outcome = check([logged(live, 0)]).outcome
+    (evidence,) = [e for e in outcome.alerts["drift"] if e.startswith("job")]
+    assert "'student' 33% -> 100%" in evidence

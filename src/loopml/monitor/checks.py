@@ -32,13 +32,15 @@ Scorer = Callable[[pd.DataFrame], float | None]
 
 @dataclass(frozen=True)
 class QualityIssue:
-    """A data-quality finding of one column in one window."""
+    """A data-quality finding of one column in one window; ``alert`` when its share is
+    past the limit (a finding below it, such as one new category, is shown, not alerted)."""
 
     column: str
     kind: str  # missing | new_category | out_of_range
     share: float
     limit: float
     message: str
+    alert: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,10 @@ class WindowSummary:
         """What alerts in this window, by signal, with the evidence as short strings."""
         found: dict[str, list[str]] = {}
         if self.drifted_features:
-            found["drift"] = [f"{f.feature} ({f.method} {f.score:.4g})" for f in self.drift
-                              if f.drifted]  # fmt: skip
-        if self.quality:
-            found["quality"] = [i.message for i in self.quality]
+            found["drift"] = [_evidence(f) for f in self.drift if f.drifted]
+        alerting = [i.message for i in self.quality if i.alert]
+        if alerting:
+            found["quality"] = alerting
         if self.performance is not None and self.performance.alert:
             found["performance"] = [self.performance.message]
         ops = [o for o in self.operations if o.version == version and o.alert]
@@ -102,6 +104,12 @@ class WindowSummary:
                 f"p95 {o.p95_ms:.1f} ms, error rate {o.error_rate:.2%}" for o in ops
             ]
         return found
+
+
+def _evidence(feature: FeatureDrift) -> str:
+    """``cut (chisquare 1.2e-09): 'Premium' 25% -> 41%``: the test, and what moved."""
+    moved = f": {feature.note}" if feature.note and feature.column_type == "categorical" else ""
+    return f"{feature.feature} ({feature.method} {feature.score:.4g}){moved}"
 
 
 @dataclass(frozen=True)
@@ -210,13 +218,15 @@ def _quality(
             ))  # fmt: skip
         present = max(window.rows - window.missing, 1)
         if isinstance(window, CategoricalWindow):
-            share = float(window.counts[-1]) / present
-            if share > limits.max_new_category_share:
+            new = int(window.counts[-1])
+            if new:
+                share = new / present
                 examples = ", ".join(repr(e) for e in sorted(window.examples)[:5])
                 issues.append(QualityIssue(
                     name, "new_category", share, limits.max_new_category_share,
-                    f"{name}: {share:.1%} of values are categories training never saw "
-                    f"({examples})",
+                    f"{name}: {new} value(s) ({share:.1%}) of categories training never saw: "
+                    f"{examples}",
+                    alert=share > limits.max_new_category_share,
                 ))  # fmt: skip
         elif isinstance(window, NumericWindow) and isinstance(reference, NumericReference):
             share = float(window.counts[0] + window.counts[-1]) / present

@@ -33,12 +33,15 @@ def monitor(
     every: Annotated[float, typer.Option(help="Seconds between checks with --watch.")] = 60.0,
     project_dir: ProjectDir = Path("."),
 ) -> None:
-    """Drift, data quality, live metric and operations of served traffic; exit 1 on alert."""
+    """Drift, data quality, live metric and operations of served traffic; exit 1 on alert.
+
+    Without MODEL: every version the active deployment serves (a shadow apart, whose
+    alerts are shown but do not set the exit code), else the champion."""
     service = open_service(project_dir)
     if not watch:
         result = service.monitor(model)
         _print_monitor(result)
-        if result.outcome.alert:
+        if result.alert:
             raise typer.Exit(1)
         return
     if every <= 0:
@@ -150,13 +153,25 @@ def _print_verdict(drifted: list[str], rows: int) -> None:
         console.print("[green]no drift[/]")
 
 
+_ROLES = {"primary": "", "challenger": " (challenger)", "shadow": " (shadow)"}
+
+
 def _print_monitor(result: Any) -> None:
+    _print_judged(result)
+    for other in result.others:
+        _print_judged(other)
+    if result.retraining:
+        console.print(f"retraining: {result.retraining}")
+
+
+def _print_judged(result: Any) -> None:
     outcome, report = result.outcome, result.report
     latest = outcome.latest
+    ref = f"{report.model_name}@{report.version}{_ROLES.get(result.role, '')}"
     if latest is None:
-        console.print(f"{report.model_name}@{report.version}: {outcome.message}")
+        console.print(f"{ref}: {outcome.message}")
     else:
-        title = f"drift of {report.model_name}@{report.version}, latest window: {latest.rows} rows"
+        title = f"drift of {ref}, latest window: {latest.rows} rows"
         console.print(_drift_table(latest.drift, title))
         if latest.note:
             console.print(f"[yellow]{latest.note}[/]")
@@ -167,15 +182,17 @@ def _print_monitor(result: Any) -> None:
             )
         if latest.performance is not None:
             console.print(latest.performance.message)
+        for issue in latest.quality:
+            if not issue.alert:
+                console.print(f"[yellow]data quality[/]: {issue.message}")
+    shadow = " (shadow, not acted on)" if result.role == "shadow" else ""
     for signal, evidence in outcome.alerts.items():
-        console.print(f"[bold red]ALERT[/] {signal}: {'; '.join(evidence)}")
+        console.print(f"[bold red]ALERT[/]{shadow} {signal}: {'; '.join(evidence)}")
     if not outcome.alert:
         console.print("[green]no alert[/]")
     for action in result.actions:
         color = "green" if action.delivered else "red"
         console.print(f"[{color}]{action.action}[/]: {action.message}")
-    if result.retraining:
-        console.print(f"retraining: {result.retraining}")
     console.print(f"report: {result.report_path}")
 
 
