@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from loopml.data.ordinal import ordinal_order
 from loopml.domain import ColumnKind, ColumnSchema, Schema
+from loopml.errors import DataError
 from loopml.model.values import (  # noqa: F401 - re-exported for the data stages
     DATE_FORMATS,
     category_string,
@@ -51,8 +53,9 @@ def infer_kinds(df: pd.DataFrame) -> dict[str, ColumnKind]:
 
     Numbers stay numeric even when they are codes (declare those ``categorical`` in the
     spec); booleans are boolean; datetimes, and strings that all parse with one date
-    format, are datetime; long or many-worded distinct strings are text; other strings and
-    pandas categoricals are categorical.
+    format, are datetime; long or many-worded distinct strings are text; strings on a
+    known ordered scale or with numeric prefixes (see ``loopml.data.ordinal``) and ordered
+    pandas categoricals are ordinal; other strings and pandas categoricals are categorical.
     """
     return {str(name): _kind(df[name]) for name in df.columns}
 
@@ -64,7 +67,7 @@ def _kind(series: pd.Series) -> ColumnKind:
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return ColumnKind.DATETIME
     if isinstance(dtype, pd.CategoricalDtype):
-        return ColumnKind.CATEGORICAL
+        return ColumnKind.ORDINAL if dtype.ordered else ColumnKind.CATEGORICAL
     if pd.api.types.is_numeric_dtype(dtype):
         return ColumnKind.NUMERIC
     values = series.dropna()
@@ -81,6 +84,8 @@ def _kind(series: pd.Series) -> ColumnKind:
         return ColumnKind.DATETIME
     if _looks_like_text(strings):
         return ColumnKind.TEXT
+    if ordinal_order(strings.unique()) is not None:
+        return ColumnKind.ORDINAL
     return ColumnKind.CATEGORICAL
 
 
@@ -93,20 +98,35 @@ def _looks_like_text(strings: pd.Series) -> bool:
     return bool(sample.nunique() > 0.5 * len(sample) and words.mean() >= _TEXT_MIN_WORDS)
 
 
-def infer_schema(df: pd.DataFrame, kinds: Mapping[str, ColumnKind] | None = None) -> Schema:
+def infer_schema(
+    df: pd.DataFrame,
+    kinds: Mapping[str, ColumnKind] | None = None,
+    orders: Mapping[str, Sequence[str]] | None = None,
+) -> Schema:
     """The schema of ``df``: a kind per column (``kinds`` overrides the inferred ones),
     whether it holds nulls, the range of numeric columns and, for categorical columns with
-    at most ``MAX_CATEGORIES`` levels, the sorted levels as strings."""
+    at most ``MAX_CATEGORIES`` levels, the sorted levels as strings.
+
+    An ordinal column's categories are its levels lowest first: ``orders[name]`` when
+    given, else the order of the scale its values sit on (``ordinal_order``), else their
+    natural order (``1 < 2 < 10``, text alphabetically).
+
+    Raises:
+        DataError: a column with an order in ``orders`` holds a value the order lacks.
+    """
     kinds = kinds or {}
+    orders = orders or {}
     columns = []
     for name in df.columns:
         series = df[name]
         kind = ColumnKind(kinds[name]) if name in kinds else _kind(series)
-        columns.append(_column_schema(str(name), series, kind))
+        columns.append(_column_schema(str(name), series, kind, orders.get(name)))
     return Schema(tuple(columns))
 
 
-def _column_schema(name: str, series: pd.Series, kind: ColumnKind) -> ColumnSchema:
+def _column_schema(
+    name: str, series: pd.Series, kind: ColumnKind, order: Sequence[str] | None = None
+) -> ColumnSchema:
     low = high = None
     categories = None
     if kind is ColumnKind.NUMERIC:
@@ -117,6 +137,8 @@ def _column_schema(name: str, series: pd.Series, kind: ColumnKind) -> ColumnSche
         values = series.dropna().unique()
         if len(values) <= MAX_CATEGORIES:
             categories = tuple(category_strings(pd.Series(_sorted(values))).unique())
+    elif kind is ColumnKind.ORDINAL:
+        categories = ordinal_levels(name, series, order)
     return ColumnSchema(
         name=name,
         kind=kind,
@@ -126,6 +148,27 @@ def _column_schema(name: str, series: pd.Series, kind: ColumnKind) -> ColumnSche
         max=high,
         categories=categories,
     )
+
+
+def ordinal_levels(
+    name: str, series: pd.Series, order: Sequence[str] | None = None
+) -> tuple[str, ...]:
+    """The levels of an ordinal column lowest first (see ``infer_schema``); DataError
+    when ``series`` holds a value that ``order`` lacks."""
+    if isinstance(series.dtype, pd.CategoricalDtype) and series.dtype.ordered and not order:
+        order = [str(c) for c in series.dtype.categories]
+    present = category_strings(pd.Series(_sorted(series.dropna().unique()))).unique()
+    if order:
+        levels = tuple(str(level) for level in order)
+        missing = [str(v) for v in present if v not in levels]
+        if missing:
+            raise DataError(
+                f"column '{name}': {len(missing)} value(s) not in its declared order "
+                f"{list(levels)}, e.g. {missing[:3]}; add them to the order (lowest first) "
+                "or clean them"
+            )
+        return levels
+    return ordinal_order(present) or tuple(str(v) for v in present)
 
 
 def _sorted(values: np.ndarray) -> list[object]:
@@ -209,7 +252,7 @@ def _check_values(col: ColumnSchema, series: pd.Series) -> list[RuleBreak]:
         words = series.astype("object").map(lambda v: str(v).strip().lower())
         bad = present & ~words.isin(_TRUE | _FALSE | {"1.0", "0.0"})
         return _flag(col.name, "type", bad, series, "not true/false")
-    if col.kind is ColumnKind.CATEGORICAL and col.categories is not None:
+    if col.kind.has_categories and col.categories is not None:
         unseen = present & ~category_strings(series).isin(col.categories)
         return _flag(col.name, "unseen_category", unseen, series, "not seen in training")
     return []

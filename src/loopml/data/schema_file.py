@@ -13,6 +13,9 @@ The file sits beside ``loopml.yaml``. One entry per column, in order::
         kind: categorical
         dtype: str
         categories: [admin, cook, pilot]
+      satisfaction:
+        kind: ordinal
+        categories: [low, medium, high]   # lowest first
       customer_id:
         kind: numeric
         unique: true
@@ -41,7 +44,8 @@ VERSION = 1
 _HEADER = """\
 # The schema every new snapshot of the data is checked against (loopml validate).
 # Inferred from the data; edit it to tighten or relax a rule, then run the pipeline again.
-#   kind:        numeric | categorical | boolean | datetime | text (wrong values: 'type')
+#   kind:        numeric | categorical | ordinal | boolean | datetime | text
+#                (wrong values: 'type'; ordinal: categories in order, lowest first)
 #   dtype:       the storage type it was inferred from (informative only)
 #   nullable:    false makes a missing value a violation ('null')
 #   min, max:    numbers outside are violations ('out_of_range'); delete to allow any

@@ -14,14 +14,21 @@ class ColumnKind(enum.StrEnum):
 
     NUMERIC = "numeric"
     CATEGORICAL = "categorical"
+    ORDINAL = "ordinal"
     BOOLEAN = "boolean"
     DATETIME = "datetime"
     TEXT = "text"
 
+    @property
+    def has_categories(self) -> bool:
+        """Categorical or ordinal: values are categories (ordinal ones in a known order)."""
+        return self in (ColumnKind.CATEGORICAL, ColumnKind.ORDINAL)
+
 
 @dataclass(frozen=True)
 class ColumnSchema:
-    """What a column may hold. ``categories`` is set for categorical columns only."""
+    """What a column may hold. ``categories`` is set for categorical and ordinal columns
+    only; for an ordinal column it is the order of its levels, lowest first."""
 
     name: str
     kind: ColumnKind

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_serializer, model_validator
 
 from loopml.domain import ColumnKind
 from loopml.spec.base import Section
+from loopml.spec.columns import join_columns, split_columns
 from loopml.spec.evaluation import EvaluationSpec
 from loopml.spec.features import FeaturesSpec
 from loopml.spec.models import ModelsSpec
@@ -99,8 +100,10 @@ class DataSpec(Section):
 
     ``sources`` (files, SQL, HTTP APIs) are read and combined into one snapshot;
     ``source`` is the shorthand for a single file. ``key`` names the columns that identify
-    a row (for diffs and labels); ``columns`` the kind of each cleaned column;
-    ``schema_file`` the editable schema every new snapshot is checked against.
+    a row (for diffs and labels); ``columns`` the kind of each cleaned column, an
+    ordinal one perhaps with its levels (``{kind: ordinal, order: [low, high]}``, kept in
+    ``orders``; see ``loopml.spec.columns``); ``schema_file`` the editable schema every
+    new snapshot is checked against.
     """
 
     source: FileSource | None = None
@@ -108,10 +111,30 @@ class DataSpec(Section):
     combine: Combine = Field(default_factory=Combine)
     key: list[str] = Field(default_factory=list)
     columns: dict[str, ColumnKind] = Field(default_factory=dict)
+    orders: dict[str, list[str]] = Field(default_factory=dict, exclude=True)
     schema_file: str = "schema.yaml"
     validation: ValidationSpec = Field(default_factory=ValidationSpec)
     cleaning: CleaningSpec = Field(default_factory=CleaningSpec)
     labels: LabelsSpec = Field(default_factory=LabelsSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ordinal_columns(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
+            return data
+        kinds, orders = split_columns(data["columns"])
+        return {**data, "columns": kinds, "orders": {**data.get("orders", {}), **orders}}
+
+    @field_serializer("columns")
+    def _dump_columns(self, columns: dict[str, ColumnKind]) -> dict[str, Any]:
+        return join_columns(columns, self.orders)
+
+    @model_validator(mode="after")
+    def _orders_fit(self) -> Self:
+        for name in self.orders:
+            if self.columns.get(name) is not ColumnKind.ORDINAL:
+                raise ValueError(f"columns.{name}: an order needs 'kind: ordinal'")
+        return self
 
     @model_validator(mode="after")
     def _one_form(self) -> Self:
