@@ -154,3 +154,69 @@ def baseline_metrics(
     signature = infer_signature(train_df, spec)
     bundle = fit_bundle(BASELINE_KIND, train_df, spec, signature)
     return compute_metrics(bundle, test_df)
+
+
+@dataclass(frozen=True)
+class ChampionCheck:
+    """Whether a version that passed the gate may replace the champion ``ref``:
+    ``promote`` and the ``reason`` shown; ``value`` and ``champion_value`` of ``metric``
+    on the same hold-out (None where unknown)."""
+
+    promote: bool
+    reason: str
+    metric: str
+    value: float | None = None
+    champion_value: float | None = None
+    ref: str | None = None
+    tolerance: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        """The check as plain JSON-ready data."""
+        return dict(self.__dict__)
+
+
+def check_champion(
+    metrics: Mapping[str, float],
+    champion: Mapping[str, object] | None,
+    metric: str,
+    tolerance: float,
+) -> ChampionCheck:
+    """Compare a version's hold-out ``metrics`` with the current champion's on the same
+    hold-out (``champion``: its ``ref`` and ``metrics``, or an ``error`` when it could not
+    be scored; None when there is no champion). The version may be promoted unless its
+    ``metric`` is worse than the champion's by more than ``tolerance`` times the
+    champion's value; a champion that could not be scored is kept (the version waits as
+    challenger, saying why)."""
+    value = _value(metrics, metric)
+    if not champion:
+        reason = "no current champion: the version that passes the gate becomes it"
+        return ChampionCheck(True, reason, metric, value, tolerance=tolerance)
+    ref = str(champion.get("ref"))
+    scored = champion.get("metrics")
+    if not isinstance(scored, Mapping):
+        why = champion.get("error") or "it was not scored"
+        reason = (
+            f"the champion {ref} could not be scored on the same hold-out ({why}); it stays "
+            "champion: promote this version by hand if it should replace it"
+        )
+        return ChampionCheck(False, reason, metric, value, None, ref, tolerance)
+    theirs = _value(scored, metric)
+    if theirs is None or value is None:
+        who = "the champion" if theirs is None else "the version"
+        reason = f"{metric} of {who} was not computed on the hold-out; {ref} stays champion"
+        return ChampionCheck(False, reason, metric, value, theirs, ref, tolerance)
+    slack = tolerance * abs(theirs)
+    better = greater_is_better(metric)
+    worse = value < theirs - slack if better else value > theirs + slack
+    allowed = f"beyond the {tolerance:.1%} tolerance" if tolerance else "(no tolerance)"
+    if worse:
+        reason = (
+            f"{metric} {_fmt(value)} is worse than champion {ref} ({_fmt(theirs)}) {allowed} "
+            "on the same hold-out: registered as challenger, the champion stays"
+        )
+    else:
+        reason = (
+            f"{metric} {_fmt(value)} vs champion {ref} ({_fmt(theirs)}) on the same hold-out: "
+            f"not worse {allowed}"
+        )
+    return ChampionCheck(not worse, reason, metric, value, theirs, ref, tolerance)

@@ -42,7 +42,7 @@ from loopml.data.sources import hash_files, match_files, read_sources
 from loopml.data.split import cv_splitter, sample_holdout, split_frame
 from loopml.data.validate import infer_unique, raise_for_failures, validate_frame
 from loopml.domain import Schema, Snapshot
-from loopml.evaluate.gate import ChampionRule, apply_gate
+from loopml.evaluate.gate import ChampionRule, apply_gate, check_champion
 from loopml.features.compile import compile_transform
 from loopml.model.bundle import ModelBundle, with_cleaner
 from loopml.pipeline.step import Step, StepContext
@@ -559,6 +559,11 @@ def _register(spec: ProjectSpec, challenger: bool = False) -> Any:
             "test_digest": ctx.input_digest(TEST),
             "output_schema": output_schema(ModelBundle.from_bytes(data)),
         }
+        check = _champion_check(ctx, spec, gate, test, evaluation["candidates"][best])
+        if check is not None:
+            lineage["champion_check"] = check
+        promote = gate["verdict"] == "go" and (check is None or bool(check["promote"]))
+        held_back = gate["verdict"] == "go" and not promote and not challenger
         version = register_model(
             ctx.store,
             ctx.project_id,
@@ -568,14 +573,14 @@ def _register(spec: ProjectSpec, challenger: bool = False) -> Any:
             signature=Schema.from_dict(signature),
             metrics=evaluation["candidates"][best],
             lineage=lineage,
-            champion=gate["verdict"] == "go" and not challenger,
+            champion=promote and not challenger,
             require_approval=spec.registry.require_approval,
             approvers=spec.registry.approvers,
         )
-        if challenger:
+        if challenger or held_back:
             set_challenger(ctx.store, ctx.project_id, spec.name, version.version)
             version = ctx.store.get_model_version(spec.name, version.version)
-        awaiting = gate["verdict"] == "go" and spec.registry.require_approval
+        awaiting = promote and spec.registry.require_approval
         return {
             REGISTRATION: {
                 "model": spec.name,
@@ -583,10 +588,38 @@ def _register(spec: ProjectSpec, challenger: bool = False) -> Any:
                 "aliases": list(version.aliases),
                 "verdict": gate["verdict"],
                 "approval": "awaiting approval" if awaiting else None,
+                "champion_check": check,
             }
         }
 
     return register
+
+
+def _champion_check(
+    ctx: StepContext,
+    spec: ProjectSpec,
+    gate: dict[str, Any],
+    test: pd.DataFrame,
+    metrics: Mapping[str, float],
+) -> dict[str, Any] | None:
+    """``registry.champion``: the new version against the champion of this moment on the
+    gated hold-out (the gate's scores of it when the champion has not moved since); None
+    when the rule is off or the gate said no-go."""
+    rule = spec.registry.champion
+    if not rule.beat_champion or gate["verdict"] != "go":
+        return None
+    champion = _find_champion(ctx, spec)
+    compared = gate.get("champion")
+    if champion["ref"] is None:
+        compared = None
+    elif not compared or compared.get("digest") != champion["digest"]:
+        compared = _score_champion(ctx, champion, test)
+    metric = rule.metric or spec.problem.primary_metric
+    check = check_champion(metrics, compared, metric, rule.tolerance)
+    if not check.promote:
+        payload = {"model": spec.name, "reason": check.reason, "champion": check.ref}
+        ctx.store.add_event(ctx.project_id, "model.held_back", payload)
+    return check.to_dict()
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:

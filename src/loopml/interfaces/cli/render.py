@@ -85,9 +85,18 @@ def run_summary(summary: Any) -> None:
     for check in gate["checks"]:
         mark = "[green]✓[/]" if check["passed"] else "[red]✗[/]"
         console.print(f"  {mark} {check['reason']}")
+    champion_check(reg.get("champion_check"))
     aliases = f" ({', '.join(reg['aliases'])})" if reg["aliases"] else ""
     console.print(f"model: [bold]{reg['model']}@{reg['version']}[/]{aliases}")
     console.print(f"report: {summary.report_path}")
+
+
+def champion_check(check: dict[str, Any] | None) -> None:
+    """The new version against the current champion (``registry.champion``), when compared."""
+    if not check:
+        return
+    mark = "[green]✓[/]" if check["promote"] else "[yellow]held back[/]"
+    console.print(f"champion: {mark} {check['reason']}")
 
 
 def data_checks(validation: dict[str, Any], cleaning: dict[str, Any]) -> None:
