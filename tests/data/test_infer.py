@@ -198,3 +198,24 @@ def test_copy_of_the_target_is_excluded() -> None:
 )
 def test_project_name(name: str, expected: str) -> None:
     assert project_name(name) == expected
+
+
+def test_the_search_gets_a_time_budget_scaled_to_rows_columns_and_cores(bank) -> None:
+    from loopml.data.infer import search_time_budget
+
+    assert search_time_budget(54_000, 9, cores=2) == 180  # diamonds on a busy laptop
+    assert search_time_budget(54_000, 9, cores=16) == 80
+    assert search_time_budget(100, 3, cores=1) == 60  # tiny data: a minute
+    assert search_time_budget(10_000_000, 50, cores=2) == 1800  # at most 30 minutes
+    frame, column_map = bank
+    for cores, budget in ((1, 310), (8, 90)):  # 44,923 rows x 11 feature columns
+        spec = infer_spec(
+            frame,
+            target="subscribed",
+            source_path="b.csv",
+            column_map=column_map,
+            name="b",
+            cores=cores,
+        )
+        assert spec.models.search.timeout_s == budget
+        assert f"timeout_s: {float(budget)}" in dump_spec(spec)  # the generated spec says so

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,13 +13,14 @@ import numpy as np
 import pandas as pd
 
 from loopml.data.ingest import clean_name
-from loopml.data.schema import category_strings, infer_kinds, to_datetime
+from loopml.data.schema import category_strings, infer_kinds, ordinal_levels, to_datetime
 from loopml.domain import ColumnKind
 from loopml.errors import DataError
 from loopml.spec import (
     DataSpec,
     FeaturesSpec,
     FileSource,
+    ModelsSpec,
     Problem,
     ProjectSpec,
     SplitSpec,
@@ -27,6 +30,9 @@ from loopml.spec import (
 MAX_CLASSES = 20  # an integer target with at most this many values is a class label
 MIN_ID_ROWS = 20  # fewer rows than this are no evidence that a column is an identifier
 _POSITIVE_WORDS = ("1", "true", "yes", "y", "positive", "pos")
+BUDGET_BASE_S = 60  # the time budget of a search on tiny data
+BUDGET_CELLS_PER_CORE_S = 2000  # cells (rows x columns) one core searches per second
+BUDGET_MAX_S = 1800  # the longest budget `loopml init` sets: 30 minutes
 _ID_NAME = re.compile(r"^(id|index|idx|uuid|guid|key|row|row_?id|instant)$|_id$")
 
 
@@ -38,6 +44,7 @@ def infer_spec(
     column_map: Mapping[str, str] | None = None,
     name: str,
     exclude: Sequence[str] = (),
+    cores: int | None = None,
 ) -> ProjectSpec:
     """A project spec for predicting ``target`` from the other columns of ``df``.
 
@@ -49,6 +56,8 @@ def infer_spec(
         name: the project name; characters a name may not hold become ``-``.
         exclude: columns to keep out of the features (e.g. ones known only after the
             outcome, like the bank data's ``duration``), by clean or original name.
+        cores: the machine's CPU cores for the search's time budget; None:
+            ``os.cpu_count()``.
 
     Returns:
         A spec with the task (classification when the target holds strings, booleans or
@@ -56,7 +65,8 @@ def infer_spec(
         default success criterion, the split (``time`` when a date column is in row
         order, else stratified for classification and random for regression), the kind of
         every column, and identifier-like columns and exact copies of the target (alone
-        or as the sum of two columns) excluded from the features.
+        or as the sum of two columns) excluded from the features, and the search's
+        time budget (``models.search.timeout_s``, see ``search_time_budget``).
 
     Raises:
         DataError: the target or an excluded column is not a column (the message lists
@@ -92,10 +102,40 @@ def infer_spec(
     return ProjectSpec(
         name=project_name(name),
         problem=problem,
-        data=DataSpec(sources=[FileSource(path=str(source_path))], columns=kinds),
+        data=DataSpec(
+            sources=[FileSource(path=str(source_path))],
+            columns=kinds,
+            orders={c: list(ordinal_levels(c, df[c])) for c in _ordinals(kinds)},
+        ),
         split=split,
         features=FeaturesSpec(exclude=dropped),
+        models=_models(len(df), len(df.columns) - len(dropped) - 1, cores),
     )
+
+
+def search_time_budget(rows: int, columns: int, cores: int) -> int:
+    """The seconds `loopml init` gives the model search (``models.search.timeout_s``).
+
+    ``60 + rows * columns / (2000 * cores)``, rounded to 10 s and at most 1800 s
+    (30 minutes): a minute for tiny data, plus the time one core takes to search 2,000
+    cells (rows x feature columns) a second, shared by the cores. Diamonds (54,000 rows,
+    9 columns) gets 180 s on 2 cores and 80 s on 16; the search stops starting trials
+    when it runs out, and keeps the best so far.
+    """
+    seconds = BUDGET_BASE_S + rows * columns / (BUDGET_CELLS_PER_CORE_S * max(1, cores))
+    return int(min(BUDGET_MAX_S, math.floor(seconds / 10 + 0.5) * 10))
+
+
+def _models(rows: int, columns: int, cores: int | None) -> ModelsSpec:
+    budget = search_time_budget(rows, max(1, columns), cores or os.cpu_count() or 1)
+    defaults = ModelsSpec()
+    search = defaults.search.model_copy(update={"timeout_s": float(budget)})
+    return defaults.model_copy(update={"search": search})
+
+
+def _ordinals(kinds: Mapping[str, ColumnKind]) -> list[str]:
+    """The ordinal columns: the spec lists their levels, lowest first, for users to see."""
+    return [c for c, kind in kinds.items() if kind is ColumnKind.ORDINAL]
 
 
 def resolve_target(
