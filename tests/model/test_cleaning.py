@@ -106,3 +106,25 @@ def test_booleans_read_from_words_and_digits() -> None:
     read, bad = Coercion("c", "boolean").read(values)
     assert read[:6].tolist() == [True, False, True, False, True, False]
     assert bad == [6] and pd.isna(read[7])
+
+
+def test_the_column_form_replays_as_the_frame_form_does() -> None:
+    from loopml.domain import ColumnKind
+
+    actions = (
+        *ACTIONS,
+        {"action": "fill_missing", "column": "signup", "value": "2024-01-15T00:00:00"},
+        {"action": "fill_missing", "column": "owner", "value": False},
+    )
+    cleaner = CleaningTransformer(actions, COLUMN_MAP).fit(raw_rows())
+    frame = cleaner.transform(raw_rows())
+    kinds = {"age": ColumnKind.NUMERIC, "owner": ColumnKind.BOOLEAN,
+             "income": ColumnKind.NUMERIC, "signup": ColumnKind.DATETIME}  # fmt: skip
+    renamed = cleaner.renamed(raw_rows())
+    columns = {c: renamed[c].to_numpy(dtype=object) for c in kinds}
+    columns["age"] = renamed["age"].to_numpy(dtype=float)
+    out = cleaner.on_columns(kinds)(columns)
+    np.testing.assert_allclose(out["age"], frame["age"].to_numpy(dtype=float))
+    np.testing.assert_allclose(out["income"], frame["income"].to_numpy(dtype=float))
+    assert out["owner"].tolist() == frame["owner"].astype(object).tolist()
+    assert pd.Series(out["signup"]).tolist() == frame["signup"].tolist()

@@ -14,8 +14,9 @@ a pipeline that holds it can be refitted on cleaned rows.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +25,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from loopml.domain import ColumnKind
 from loopml.errors import DataError
 from loopml.model.values import (
     blank_nulls,
+    is_missing,
     is_null_token,
     parse_boolean,
     parse_booleans,
@@ -78,7 +81,7 @@ class Coercion:
             read = _SCALAR[self.to]
             out = [None if is_null_token(v) else read(v) for v in values.tolist()]
             bad = [i for i, (v, o) in enumerate(zip(values.tolist(), out, strict=True))
-                   if _unread(o) and not is_null_token(v)]  # fmt: skip
+                   if is_missing(o) and not is_null_token(v)]  # fmt: skip
             if self.to == "numeric":
                 return np.array([math.nan if o is None else o for o in out], dtype=np.float64), bad
             return _object_column([math.nan if o is None else o for o in out]), bad
@@ -89,10 +92,6 @@ class Coercion:
 
 SCALAR_ROWS = 64  # up to this many values, numbers and booleans are read one by one
 _SCALAR: dict[str, Any] = {"numeric": parse_number, "boolean": parse_boolean}
-
-
-def _unread(value: Any) -> bool:
-    return value is None or (type(value) is float and math.isnan(value))
 
 
 def _object_column(values: list[Any]) -> np.ndarray:
@@ -221,6 +220,33 @@ class CleaningTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc
         dropped = {e["column"] for e in self.entries_ if e["action"] == "drop_column"}
         return np.asarray([n for n in names if n not in dropped], dtype=object)
 
+    def on_columns(self, kinds: Mapping[str, ColumnKind]) -> Callable[[Columns], Columns]:
+        """The same actions on a request's columns (one array per clean name, as the
+        serving array path holds them), for the columns ``kinds`` names: the cleaning
+        step compiled like the model's other steps."""
+        check_is_fitted(self, "entries_")
+        steps: list[Callable[[Columns], None]] = []
+        for entry in self.entries_:
+            column, action = entry["column"], entry["action"]
+            if column not in kinds:
+                continue
+            if action == "coerce":
+                steps.append(functools.partial(_coerce, self.coercions_[column]))
+            elif action == "fill_missing":
+                steps.append(functools.partial(_fill, column, entry["value"]))
+            elif action == "clip_outliers" and kinds[column] is ColumnKind.NUMERIC:
+                steps.append(functools.partial(_clip, column, entry["low"], entry["high"]))
+            elif action == "drop_column":
+                steps.append(functools.partial(_drop, column))
+
+        def run(columns: Columns) -> Columns:
+            out = dict(columns)
+            for step in steps:
+                step(out)
+            return out
+
+        return run
+
     def source_names(self) -> dict[str, str]:
         """``{clean name: source name}`` for the columns ingestion renamed."""
         check_is_fitted(self, "entries_")
@@ -233,6 +259,46 @@ class CleaningTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc
         tags.input_tags.allow_nan = True
         tags.requires_fit = True
         return tags
+
+
+Columns = dict[str, np.ndarray]
+_COERCED_KINDS = {"numeric": "fiub", "boolean": "b", "datetime": "M"}
+
+
+def _coerce(coercion: Coercion, columns: Columns) -> None:
+    values = columns.get(coercion.column)
+    if values is None or values.dtype.kind in _COERCED_KINDS[coercion.to]:
+        return
+    if coercion.to == "boolean" and all(type(v) is bool or is_missing(v) for v in values):
+        return
+    columns[coercion.column] = coercion.read(values)[0]
+
+
+def _fill(name: str, value: Any, columns: Columns) -> None:
+    values = columns.get(name)
+    if values is None:
+        return
+    if values.dtype.kind in "fM":
+        missing = np.isnan(values) if values.dtype.kind == "f" else np.isnat(values)
+        if missing.any():
+            fill = value if values.dtype.kind == "f" else np.datetime64(pd.Timestamp(value))
+            columns[name] = np.where(missing, fill, values)
+        return
+    missing_at = [is_missing(v) for v in values.tolist()]
+    if any(missing_at):
+        out = values.copy()
+        out[missing_at] = value
+        columns[name] = out
+
+
+def _drop(name: str, columns: Columns) -> None:
+    columns.pop(name, None)
+
+
+def _clip(name: str, low: Any, high: Any, columns: Columns) -> None:
+    values = columns.get(name)
+    if values is not None and values.dtype.kind == "f":
+        columns[name] = np.clip(values, low, high)
 
 
 def _frame(X: Any) -> pd.DataFrame:

@@ -180,6 +180,11 @@ def parse_boolean(value: Any, *, digits: bool = True) -> bool | None:
     return _BOOL_DIGITS.get(word) if found is None and digits else found
 
 
+def is_missing(value: Any) -> bool:
+    """None or NaN: what scikit-learn's imputers and encoders treat as missing."""
+    return value is None or (type(value) is float and math.isnan(value))
+
+
 def is_null_token(value: Any) -> bool:
     """Missing, or text that means missing (``""``, ``n/a``, ``-``, ...)."""
     if value is None or (type(value) is float and math.isnan(value)):

@@ -22,19 +22,14 @@ import pandas as pd
 
 from loopml.domain import ColumnKind
 from loopml.model.bundle import ModelBundle, Prediction
-from loopml.model.cleaning import CleaningTransformer, Coercion
-from loopml.model.values import category_string
+from loopml.model.cleaning import CleaningTransformer
+from loopml.model.values import category_string, is_missing
 from loopml.serve.estimators import compile_estimator
 
 Columns = dict[str, np.ndarray]
 """One array per input column: float64 for numbers, object (NaN where missing) otherwise."""
 
 _ColumnStep = Callable[[np.ndarray], np.ndarray]  # 2-D array -> 2-D array
-
-
-def is_missing(value: Any) -> bool:
-    """None or NaN: what scikit-learn's imputers and encoders treat as missing."""
-    return value is None or (type(value) is float and math.isnan(value))
 
 
 class ArrayModel:
@@ -83,78 +78,11 @@ def _predict(bundle: ModelBundle, estimator: Any, X: np.ndarray) -> Prediction:
 def _compile_cleaning(
     cleaner: CleaningTransformer | None, kinds: Mapping[str, ColumnKind], fallbacks: list[str]
 ) -> Callable[[Columns], Columns]:
-    """The cleaning step as functions of columns (already under their clean names: the
-    server's validator renames them and coerces text, so coercion here is a check)."""
+    """The cleaning step on columns (under their clean names: the server's validator
+    renames them and reads text, so coercion here is mostly a check)."""
     if cleaner is None:
         return lambda columns: columns
-    steps = _cleaning_steps(cleaner, kinds)
-
-    def run(columns: Columns) -> Columns:
-        out = dict(columns)
-        for step in steps:
-            step(out)
-        return out
-
-    return run
-
-
-def _cleaning_steps(
-    cleaner: CleaningTransformer, kinds: Mapping[str, ColumnKind]
-) -> list[Callable[[Columns], None]]:
-    """Per-column functions for the cleaner's actions on the model's columns."""
-    steps: list[Callable[[Columns], None]] = []
-    for entry in cleaner.entries_:
-        column = entry["column"]
-        if column not in kinds:
-            continue
-        action = entry["action"]
-        if action == "coerce":
-            steps.append(functools.partial(_coerce, cleaner.coercions_[column]))
-        elif action == "fill_missing":
-            steps.append(functools.partial(_fill, column, entry["value"]))
-        elif action == "clip_outliers":
-            if kinds[column] is ColumnKind.NUMERIC:
-                steps.append(functools.partial(_clip, column, entry["low"], entry["high"]))
-        elif action == "drop_column":
-            steps.append(functools.partial(_drop, column))
-    return steps
-
-
-def _coerce(coercion: Coercion, columns: Columns) -> None:
-    values = columns.get(coercion.column)
-    if values is None or values.dtype.kind in _COERCED_KINDS[coercion.to]:
-        return
-    if coercion.to == "boolean" and all(type(v) is bool or is_missing(v) for v in values):
-        return
-    columns[coercion.column] = coercion.read(values)[0]
-
-
-_COERCED_KINDS = {"numeric": "fiub", "boolean": "b", "datetime": "M"}
-
-
-def _fill(name: str, value: Any, columns: Columns) -> None:
-    values = columns.get(name)
-    if values is None:
-        return
-    if values.dtype.kind == "f":
-        missing = np.isnan(values)
-        if missing.any():
-            columns[name] = np.where(missing, value, values)
-        return
-    if any(is_missing(v) for v in values):
-        out = values.copy()
-        out[[is_missing(v) for v in values]] = value
-        columns[name] = out
-
-
-def _drop(name: str, columns: Columns) -> None:
-    columns.pop(name, None)
-
-
-def _clip(name: str, low: Any, high: Any, columns: Columns) -> None:
-    values = columns.get(name)
-    if values is not None and values.dtype.kind == "f":
-        columns[name] = np.clip(values, low, high)
+    return cleaner.on_columns(kinds)
 
 
 # --- the fitted transform ----------------------------------------------------------------

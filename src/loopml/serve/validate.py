@@ -19,7 +19,7 @@ from starlette.requests import Request
 from loopml.domain import ColumnKind, ColumnSchema, Schema
 from loopml.model.bundle import ModelBundle
 from loopml.model.cleaning import CleaningTransformer, Coercion
-from loopml.serve.arrays import is_missing
+from loopml.model.values import is_missing
 
 MAX_LISTED_ERRORS = 100  # a 422 lists at most this many problems (and counts them all)
 _MISSING = object()
