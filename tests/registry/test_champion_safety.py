@@ -84,3 +84,21 @@ def test_the_rule_can_be_turned_off(bike_project: Path) -> None:
     second = run_project(bike_project)
     assert second.registration["champion_check"] is None
     assert second.registration["aliases"] == ["champion"]
+
+
+def test_register_model_holds_back_a_worse_estimator(bike_project: Path, bike_csv: Path) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    import loopml
+
+    first = run_project(bike_project)
+    assert first.registration["aliases"] == ["champion"]
+    rows = pd.read_csv(bike_csv, nrows=3000).iloc[2000:]
+    weak = LinearRegression().fit(rows[["hr"]], rows["cnt"])  # one feature, a straight line
+    version = loopml.register_model(
+        weak, sample=rows[["hr"]], holdout=rows, project_dir=str(bike_project)
+    )
+    assert version.lineage["gate"] == "go" and version.aliases == ("challenger",)
+    check = version.lineage["champion_check"]
+    assert not check["promote"] and "worse than champion bike@1" in check["reason"]
+    assert loopml.load_model("bike@champion", str(bike_project)).version.version == 1

@@ -56,6 +56,7 @@ class ExternalModelsMixin(ServiceBase):
         )
         rows = holdout_frame(holdout, bundle) if holdout is not None else None
         judged, compared = self._judge(bundle, name, reference, rows, supplied)
+        held = self._champion_check(name, judged, compared)
         lineage = {
             **environment(model),
             "model_kind": f"external ({type(model).__name__})",
@@ -67,6 +68,8 @@ class ExternalModelsMixin(ServiceBase):
             "holdout_rows": None if rows is None else len(rows),
             "gate_unchecked": judged.unchecked,
         }
+        if held is not None:
+            lineage["champion_check"] = held
         self.store.add_event(
             self.project.project_id, "gate.verdict", _gate_payload(name, judged, compared)
         )
@@ -154,12 +157,12 @@ class ExternalModelsMixin(ServiceBase):
         from loopml.registry import find_alias, load_bundle
 
         rule = self.spec.evaluation.beat_champion
-        if rule is None:
+        if rule is None and not self.spec.registry.champion.beat_champion:
             return None, None
-        metric = rule.metric or self.spec.problem.primary_metric
+        metric = (rule and rule.metric) or self.spec.problem.primary_metric
         champion = find_alias(self.store, name, "champion")
         if champion is None:
-            return ChampionRule(metric, rule.by, None, None), None
+            return (rule and ChampionRule(metric, rule.by, None, None)), None
         compared: dict[str, Any] = {"ref": champion.ref}
         if rows is None:
             compared["error"] = "no hold-out was given to score it on"
@@ -169,7 +172,26 @@ class ExternalModelsMixin(ServiceBase):
                 compared["metrics"] = score_rows(bundle, rows).metrics()
             except Exception as exc:  # noqa: BLE001 - the rule then fails, saying why
                 compared["error"] = f"{type(exc).__name__}: {exc}"
+        if rule is None:
+            return None, compared
         return ChampionRule(metric, rule.by, champion.ref, compared.get("metrics")), compared
+
+    def _champion_check(
+        self, name: str, judged: Judged, compared: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """``registry.champion`` for a version that passed the gate: None when the rule
+        is off or the gate said no-go (see ``loopml.evaluate.gate.check_champion``)."""
+        from loopml.evaluate.gate import check_champion
+
+        rule = self.spec.registry.champion
+        if not rule.beat_champion or judged.verdict != "go":
+            return None
+        metric = rule.metric or self.spec.problem.primary_metric
+        check = check_champion(judged.metrics, compared, metric, rule.tolerance)
+        if not check.promote:
+            payload = {"model": name, "reason": check.reason, "champion": check.ref}
+            self.store.add_event(self.project.project_id, "model.held_back", payload)
+        return check.to_dict()
 
     def _record(
         self,
@@ -216,7 +238,7 @@ class ExternalModelsMixin(ServiceBase):
         lineage: dict[str, Any],
         alias: str | None,
     ) -> ModelVersion:
-        from loopml.registry import output_schema, register_model, set_alias
+        from loopml.registry import output_schema, register_model, set_alias, set_challenger
 
         lineage.update(
             gate=judged.verdict,
@@ -224,6 +246,7 @@ class ExternalModelsMixin(ServiceBase):
             test_digest=outputs.get("holdout"),
             output_schema=output_schema(bundle),
         )
+        promote = bool((lineage.get("champion_check") or {"promote": True})["promote"])
         version = register_model(
             self.store,
             self.project.project_id,
@@ -233,10 +256,12 @@ class ExternalModelsMixin(ServiceBase):
             signature=bundle.signature,
             metrics=judged.metrics,
             lineage=lineage,
-            champion=judged.verdict == "go",
+            champion=judged.verdict == "go" and promote,
             require_approval=self.spec.registry.require_approval,
             approvers=self.spec.registry.approvers,
         )
+        if judged.verdict == "go" and not promote:
+            set_challenger(self.store, self.project.project_id, name, version.version)
         if alias is not None:
             by = lineage.get("registered_by", "")
             set_alias(self.store, self.project.project_id, version, alias, by=by)
