@@ -23,7 +23,12 @@ from loopml.features.binning import Binner
 from loopml.features.custom import ImportedFunction, resolve_function
 from loopml.features.dates import DateFeatures
 from loopml.features.derived import DerivedColumns
-from loopml.features.encoders import MISSING, RareCategoryGrouper, make_encoder
+from loopml.features.encoders import (
+    MISSING,
+    RareCategoryGrouper,
+    make_encoder,
+    ordinal_pipeline,
+)
 from loopml.features.select import FeatureSelector
 from loopml.features.text import TfidfColumns
 from loopml.features.transform import to_float, to_strings
@@ -51,6 +56,9 @@ def compile_transform(
     - numeric: to float (text that is not a number becomes missing), imputed, scaled;
     - categorical and boolean (and numeric columns given an ``encoding`` override): as
       category strings, imputed, rare categories grouped, encoded;
+    - ordinal (and columns given an ``order`` override): as category strings, coded
+      0, 1, ... in their order (``OrdinalEncoder`` with that order); a missing or unknown
+      level is imputed (the most frequent code, or -1 under ``impute: constant``);
     - datetime: the date parts ``spec.dates``, imputed and scaled as numbers;
     - text: TF-IDF; binned columns: bins instead of the raw values; custom functions:
       their outputs, as they are;
@@ -78,7 +86,12 @@ def compile_transform(
     for d in spec.derived:
         kinds[d.name] = ColumnKind.NUMERIC
     _check_columns(spec, kinds)
-    transformers = _column_transformers(spec, kinds, task, random_state)
+    orders = {
+        col.name: col.categories
+        for col in signature.columns
+        if col.kind is ColumnKind.ORDINAL and col.categories
+    }
+    transformers = _column_transformers(spec, kinds, orders, task, random_state)
     if not transformers:
         raise DataError(
             f"no usable feature column among {signature.names()}; add feature columns or "
@@ -150,10 +163,13 @@ def _check_override(column: str, kind: ColumnKind, override: ColumnOverride) -> 
     where = f"features.overrides.{column}"
     as_category = override.encoding is not None or kind in (
         ColumnKind.CATEGORICAL,
+        ColumnKind.ORDINAL,
         ColumnKind.BOOLEAN,
     )
     if kind in (ColumnKind.DATETIME, ColumnKind.TEXT) and override.encoding is not None:
         raise SpecError(f"{where}: 'encoding' does not apply to a {kind} column")
+    if kind in (ColumnKind.DATETIME, ColumnKind.TEXT) and override.order is not None:
+        raise SpecError(f"{where}: 'order' does not apply to a {kind} column")
     if kind is ColumnKind.TEXT and (override.impute or override.scale):
         raise SpecError(f"{where}: only 'drop' applies to a text column")
     if as_category and kind is not ColumnKind.DATETIME:
@@ -167,23 +183,53 @@ def _check_override(column: str, kind: ColumnKind, override: ColumnOverride) -> 
 
 
 def _column_transformers(
-    spec: FeaturesSpec, kinds: dict[str, ColumnKind], task: str, random_state: int
+    spec: FeaturesSpec,
+    kinds: dict[str, ColumnKind],
+    orders: dict[str, tuple[str, ...]],
+    task: str,
+    random_state: int,
 ) -> list[tuple[str, Any, list[str]]]:
     groups: dict[_Group, list[str]] = {}
+    levels: dict[str, tuple[str, ...]] = {}
     for column, kind in kinds.items():
-        group = _group_of(column, kind, spec)
+        order = _ordinal_levels(column, kind, orders, spec)
+        if order is not None:
+            levels[column] = order
+            impute = spec.overrides.get(column, ColumnOverride()).impute
+            group: _Group | None = _Group("ordinal", (impute or spec.categorical.impute,))
+        else:
+            group = _group_of(column, kind, spec)
         if group is not None:
             groups.setdefault(group, []).append(column)
     transformers: list[tuple[str, Any, list[str]]] = []
     names: set[str] = set()
     for group, columns in groups.items():
         name = _unique(_group_name(group, spec), names)
-        transformers.append((name, _make(group, spec, task, random_state), columns))
+        if group.role == "ordinal":
+            maker = ordinal_pipeline([levels[c] for c in columns], group.settings[0])
+        else:
+            maker = _make(group, spec, task, random_state)
+        transformers.append((name, maker, columns))
     for custom in spec.custom:
         short = custom.function.replace(":", ".").rsplit(".", 1)[-1]
         name = _unique(custom.name_prefix or f"custom_{short}", names)
         transformers.append((name, ImportedFunction(custom.function), list(custom.columns)))
     return transformers
+
+
+def _ordinal_levels(
+    column: str, kind: ColumnKind, orders: dict[str, tuple[str, ...]], spec: FeaturesSpec
+) -> tuple[str, ...] | None:
+    """The levels, lowest first, of a column coded in a given order: an ``order``
+    override, or an ordinal column's own order (unless an override encodes it otherwise)."""
+    override = spec.overrides.get(column, ColumnOverride())
+    if override.drop or column in spec.bins:
+        return None
+    if override.levels is not None:
+        return tuple(override.levels)
+    if kind is ColumnKind.ORDINAL and column in orders and override.encoding in (None, "ordinal"):
+        return orders[column]
+    return None
 
 
 def _group_of(column: str, kind: ColumnKind, spec: FeaturesSpec) -> _Group | None:
@@ -193,7 +239,11 @@ def _group_of(column: str, kind: ColumnKind, spec: FeaturesSpec) -> _Group | Non
     if column in spec.bins:
         bins: BinSpec = spec.bins[column]
         return _Group("binned", (bins.bins, bins.strategy, bins.encode))
-    if override.encoding is not None or kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
+    if override.encoding is not None or kind in (
+        ColumnKind.CATEGORICAL,
+        ColumnKind.ORDINAL,
+        ColumnKind.BOOLEAN,
+    ):
         defaults = spec.categorical
         return _Group(
             "categorical",
@@ -212,6 +262,7 @@ def _group_name(group: _Group, spec: FeaturesSpec) -> str:
         "numeric": (spec.numeric.impute, spec.numeric.scale),
         "datetime": (spec.numeric.impute, spec.numeric.scale),
         "categorical": (spec.categorical.encoding, spec.categorical.impute),
+        "ordinal": (spec.categorical.impute,),
         "text": (),
         "binned": (BinSpec().bins, BinSpec().strategy, BinSpec().encode),
     }

@@ -1,17 +1,22 @@
-"""Categorical encodings: rare-category grouping, then one-hot, ordinal or target encoding."""
+"""Categorical encodings: rare-category grouping, then one-hot, ordinal or target encoding;
+ordered categories coded in their order."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.impute import SimpleImputer
 from sklearn.model_selection import KFold, StratifiedKFold
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, TargetEncoder
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from loopml.features.params import check_number
+from loopml.features.transform import to_strings
 
 RARE = "__rare__"  # the category that rare (and unseen) categories are grouped into
 MISSING = "__missing__"  # the category of missing values under ``impute: constant``
@@ -80,6 +85,28 @@ class RareCategoryGrouper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         tags.input_tags.allow_nan = True
         tags.input_tags.string = True
         return tags
+
+
+def ordinal_pipeline(orders: Sequence[Sequence[str]], impute: str) -> Pipeline:
+    """Category strings coded ``0, 1, ...`` in each column's order (``orders``: one list
+    of levels per column, lowest first); a missing value or a level its order lacks is
+    imputed: the most frequent code of training (``most_frequent``) or
+    ``UNKNOWN_ORDINAL`` (``constant``)."""
+    fill = {"fill_value": float(UNKNOWN_ORDINAL)} if impute == "constant" else {}
+    encoder = OrdinalEncoder(
+        categories=[list(order) for order in orders],
+        handle_unknown="use_encoded_value",
+        unknown_value=np.nan,
+        encoded_missing_value=np.nan,
+        dtype=np.float64,
+    )
+    return Pipeline(
+        [
+            ("to_str", FunctionTransformer(to_strings, feature_names_out="one-to-one")),
+            ("encode", encoder),
+            ("impute", SimpleImputer(strategy=impute, keep_empty_features=True, **fill)),
+        ]
+    )
 
 
 def make_encoder(encoding: str, task: str, random_state: int = 42) -> Any:

@@ -17,6 +17,7 @@ rows and saved with the model (``loopml.features.compile``). In YAML::
         - {function: "my_package.features:add_ratios", columns: [balance, campaign]}
       overrides:
         month: {encoding: onehot}             # a numeric code read as a category
+        cut: {encoding: ordinal, order: [Fair, Good, Very Good, Premium, Ideal]}
         pdays: {impute: constant, scale: none}
         previous: {drop: true}
       selection: {method: mutual_info, k: 20}
@@ -31,6 +32,7 @@ from typing import Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from loopml.spec.base import Section
+from loopml.spec.columns import check_order
 
 NumericImpute = Literal["median", "mean", "most_frequent", "constant", "none"]
 CategoricalImpute = Literal["most_frequent", "constant"]
@@ -160,13 +162,30 @@ class CustomFeature(Section):
 class ColumnOverride(Section):
     """Settings for one column instead of its kind's. ``encoding`` on a numeric or
     boolean column reads its values as categories (``hr: {encoding: onehot}``);
-    ``drop: true`` keeps the column out of the features (derived and custom features
-    may still use it)."""
+    ``order`` with ``encoding: ordinal`` gives the codes' order, lowest first
+    (``cut: {encoding: ordinal, order: [Fair, Good, Very Good, Premium, Ideal]}``;
+    without it an ordinal column keeps its own order and another column's categories
+    are coded alphabetically); ``drop: true`` keeps the column out of the features
+    (derived and custom features may still use it)."""
 
     encoding: Encoding | None = None
+    order: list[str | int | float | bool] | None = None
     impute: NumericImpute | None = None
     scale: Scale | None = None
     drop: bool = False
+
+    @model_validator(mode="after")
+    def _order_fits(self) -> Self:
+        if self.order is not None:
+            if self.encoding not in (None, "ordinal"):
+                raise ValueError(f"'order' needs 'encoding: ordinal', not '{self.encoding}'")
+            check_order(self.order, "order")
+        return self
+
+    @property
+    def levels(self) -> list[str] | None:
+        """``order`` as category strings (``1`` is ``"1"``), or None."""
+        return None if self.order is None else check_order(self.order, "order")
 
 
 class SelectionSpec(Section):

@@ -59,14 +59,17 @@ def make_estimator(kind: str, task: str, random_state: int = 42) -> Any:
 
 def infer_signature(df: pd.DataFrame, spec: ProjectSpec) -> Schema:
     """The input signature of ``spec``'s feature columns in ``df``, with the kinds the spec
-    declares (``data.columns``) and ranges and categories taken from ``df``. Every column
-    accepts missing values: the fitted transform imputes them."""
+    declares (``data.columns``, ordinal ones in their declared order) and ranges and
+    categories taken from ``df``. Every column accepts missing values: the fitted
+    transform imputes them. DataError when an ordinal column holds a level its order
+    lacks."""
     missing = [c for c in spec.feature_columns if c not in df.columns]
     if missing:
         raise DataError(f"feature columns {missing} are not in the data")
     features = df[spec.feature_columns]
     kinds = {c: k for c, k in spec.data.columns.items() if c in features.columns}
-    schema = infer_schema(features, kinds=kinds)
+    orders = {c: o for c, o in spec.data.orders.items() if c in features.columns}
+    schema = infer_schema(features, kinds=kinds, orders=orders)
     return Schema(tuple(replace(c, nullable=True) for c in schema.columns))
 
 
