@@ -162,7 +162,7 @@ class ExternalModelsMixin(ServiceBase):
         metric = (rule and rule.metric) or self.spec.problem.primary_metric
         champion = find_alias(self.store, name, "champion")
         if champion is None:
-            return (rule and ChampionRule(metric, rule.by, None, None)), None
+            return (None if rule is None else ChampionRule(metric, rule.by, None, None)), None
         compared: dict[str, Any] = {"ref": champion.ref}
         if rows is None:
             compared["error"] = "no hold-out was given to score it on"
