@@ -9,7 +9,7 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from loopml.serve.app import ServeOptions, create_app
-from loopml.serve.deploy import deploy, rollback
+from loopml.serve.deploy import active_deployment, deploy, describe, rollback
 from loopml.serve.sink import load_predictions, store_sink
 
 from .conftest import JOBS, Registry
@@ -172,3 +172,28 @@ def test_metrics_count_requests_errors_and_latency_per_version(classifier) -> No
     assert 'loopml_predict_latency_seconds_count{model="bank",version="4"} 3.0' in text
     buffer = io.StringIO(text)
     assert any(line.startswith("loopml_predict_latency_seconds_bucket") for line in buffer)
+
+
+def test_a_deployment_that_follows_the_champion_moves_with_it(sqlite_registry: Registry) -> None:
+    registry = sqlite_registry
+    store, project_id = registry.store, registry.project_id
+    v1, v2, _ = registry.versions
+    store.set_alias("bank", "champion", 1)
+    followed = deploy(store, project_id, v1, alias="champion")
+    pinned_before = store.list_deployments(project_id)[0]
+    with app_for(registry, watch_interval_s=0.05) as client:
+        assert client.post("/predict", json={"row": ROW}).json()["model"] == "bank@1"
+        store.set_alias("bank", "champion", 2)  # a promotion, no `loopml deploy`
+        wait_for_model(client, "bank@2")
+        assert client.get("/admin/deployment").json()["model"] == "bank@2"
+    assert followed.alias == "champion" and pinned_before.version == 1
+    assert describe(active_deployment(store, project_id)) == "bank@2 single (follows @champion)"
+
+
+def test_a_pinned_deployment_stays_when_the_champion_moves(sqlite_registry: Registry) -> None:
+    registry = sqlite_registry
+    store, project_id = registry.store, registry.project_id
+    store.set_alias("bank", "champion", 1)
+    deploy(store, project_id, registry.versions[0])
+    store.set_alias("bank", "champion", 2)
+    assert active_deployment(store, project_id).version == 1

@@ -12,7 +12,8 @@ from typing import Any
 class Deployment:
     """A model version put into service. ``mode`` is single, shadow, ab or canary;
     ``config`` holds the routing of the non-single modes (e.g. the challenger's version,
-    its share of traffic and the sticky key)."""
+    its share of traffic and the sticky key) and, for a deployment that follows an
+    alias (``alias``, e.g. champion), the alias whose moves it follows."""
 
     deployment_id: str
     project_id: str
@@ -23,6 +24,22 @@ class Deployment:
     created_at: datetime
     url: str | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def alias(self) -> str | None:
+        """The alias this deployment follows (its version moves with it), or None."""
+        alias = (self.config or {}).get("alias")
+        return str(alias) if alias else None
+
+    def serving(self) -> tuple[tuple[int, str], ...]:
+        """Every version this deployment runs with its role: ``primary`` (answers),
+        ``challenger`` (answers a share, in ab and canary) or ``shadow`` (scores every
+        request, its answers only logged)."""
+        roles = [(self.version, "primary")]
+        challenger = (self.config or {}).get("challenger")
+        if self.mode != "single" and challenger is not None:
+            roles.append((int(challenger), "shadow" if self.mode == "shadow" else "challenger"))
+        return tuple(roles)
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,22 @@ A project has at most one ``active`` deployment: its ``version`` answers request
 in ``shadow``, ``ab`` and ``canary`` modes, its ``config`` names the ``challenger``
 version, the challenger's ``percent`` of traffic and the sticky ``key`` field. Each new
 deployment remembers the one it replaced (``config.previous``), which becomes
-``replaced``; ``rollback`` marks the active one ``rolled_back`` and makes the previous one
-active again. Running servers watch the active deployment and follow it without a
-restart. Every change is an event: ``deployment.started`` (the first),
-``deployment.changed`` and ``deployment.rolled_back``.
+``replaced``; a ``single`` deployment made from an alias (``bank@champion``, or the
+champion ``loopml serve`` picks) follows it (``config.alias``): the active deployment is
+read with the version the alias names now, so servers swap when it moves. ``rollback``
+marks the active one ``rolled_back`` and makes the previous one active again. Running
+servers watch the active deployment and follow it without a restart. Every change is
+an event: ``deployment.started`` (the first), ``deployment.changed`` and
+``deployment.rolled_back``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from loopml.domain import Deployment, ModelVersion
-from loopml.errors import ConflictError, SpecError
+from loopml.errors import ConflictError, NotFoundError, SpecError
 from loopml.storage.metadata.protocols import MetadataStore
 
 MODES = ("single", "shadow", "ab", "canary")
@@ -24,11 +28,26 @@ ACTIVE = "active"
 
 
 def active_deployment(store: MetadataStore, project_id: str) -> Deployment | None:
-    """The project's active deployment, or None."""
+    """The project's active deployment, or None; one that follows an alias comes with
+    the version the alias names now (the recorded one when the alias is gone)."""
     for deployment in store.list_deployments(project_id):
         if deployment.status == ACTIVE:
-            return deployment
+            return following(store, deployment)
     return None
+
+
+def following(store: MetadataStore, deployment: Deployment) -> Deployment:
+    """``deployment`` with the version its alias names now (itself without an alias)."""
+    alias = deployment.alias
+    if alias is None:
+        return deployment
+    try:
+        moved = store.get_model_by_alias(deployment.model_name, alias)
+    except NotFoundError:
+        return deployment
+    if moved.version == deployment.version:
+        return deployment
+    return dataclasses.replace(deployment, version=moved.version)
 
 
 def deploy(
@@ -41,6 +60,7 @@ def deploy(
     percent: float | None = None,
     key: str | None = None,
     url: str | None = None,
+    alias: str | None = None,
 ) -> Deployment:
     """Make ``version`` serve in ``mode`` and record the change as an event.
 
@@ -49,15 +69,20 @@ def deploy(
     every request with it and logs the answer without returning it, ``ab`` and
     ``canary`` let it answer ``percent`` of the traffic (50 and 5 by default), split by
     the value of the ``key`` field so that a customer keeps meeting the same model.
+    With ``alias`` (mode single only) the deployment follows that alias: when it moves
+    to another version, running servers answer with that version.
 
     Raises:
-        SpecError: an unknown mode, a percent outside 0-100, or a key with mode single.
+        SpecError: an unknown mode, a percent outside 0-100, a key with mode single,
+            or an alias with another mode.
         ConflictError: a challenger mode with nothing serving to compare against, or
             with the challenger already serving.
     """
     _check(mode, percent, key)
+    if alias is not None and mode != "single":
+        raise SpecError(f"only a single deployment follows an alias, not mode {mode}")
     current = active_deployment(store, project_id)
-    config: dict[str, Any] = {}
+    config: dict[str, Any] = {"alias": alias} if alias else {}
     primary = version.version
     if mode != "single":
         primary = _primary_version(current, champion, version)
@@ -112,6 +137,8 @@ def stop_if_active(store: MetadataStore, project_id: str, deployment_id: str) ->
 def describe(deployment: Deployment) -> str:
     """``bank@3 single`` or ``bank@3 canary: bank@4 gets 5% by customer_id``."""
     text = f"{deployment.model_name}@{deployment.version} {deployment.mode}"
+    if deployment.alias is not None:
+        text += f" (follows @{deployment.alias})"
     config = deployment.config or {}
     challenger = config.get("challenger")
     if deployment.mode == "shadow" and challenger is not None:
@@ -162,6 +189,7 @@ def _payload(deployment: Deployment, previous: Deployment | None) -> dict[str, A
         "challenger": config.get("challenger"),
         "percent": config.get("percent"),
         "key": config.get("key"),
+        "alias": config.get("alias"),
         "previous_deployment_id": None if previous is None else previous.deployment_id,
         "previous_model": None if previous is None else f"{previous.model_name}@{previous.version}",
     }

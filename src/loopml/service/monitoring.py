@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,13 +26,25 @@ from loopml.service.files import write_atomic
 @dataclass(frozen=True)
 class MonitorResult:
     """The latest window's drift (``report``), the report file, every window judged
-    (``outcome``: a ``loopml.monitor.checks.MonitorOutcome``) and the policies' actions."""
+    (``outcome``: a ``loopml.monitor.checks.MonitorOutcome``) and the policies' actions.
+
+    ``role`` is what the judged version does in the deployment: ``primary`` (answers),
+    ``challenger`` (answers a share in ab/canary) or ``shadow`` (its answers only
+    logged). ``others`` holds the results of the deployment's other serving versions."""
 
     report: DriftReport
     report_path: Path
     outcome: Any = None
     actions: list[Any] = field(default_factory=list)
     retraining: str | None = None
+    role: str = "primary"
+    others: list[MonitorResult] = field(default_factory=list)
+
+    @property
+    def alert(self) -> bool:
+        """Whether a version that answers requests (not a shadow) alerts."""
+        judged = [self, *self.others]
+        return any(r.outcome.alert for r in judged if r.role != "shadow")
 
 
 class MonitoringMixin(ServiceBase):
@@ -39,33 +52,62 @@ class MonitoringMixin(ServiceBase):
 
     def monitor(self, ref: str | None = None) -> MonitorResult:
         """Judge the served model's logged traffic window by window: drift, data quality,
-        live metric (once feedback arrives) and operations. The latest window's alerts
-        go through the spec's policies (``retrain`` and ``rollback`` act on the project);
-        a challenger in shadow is judged once it has enough evidence. The check and every
-        action are events; the monitoring report is written."""
-        from loopml.monitor.alerts import apply_policies, check_policies
+        live metric (once feedback arrives) and operations.
+
+        ``ref`` None judges what the active deployment serves (else the champion): its
+        primary version and, as ``others``, an ab/canary challenger or a shadow, each on
+        its own rows (a shadow on its shadow answers only). The alerts of versions that
+        answer go through the spec's policies (``retrain`` and ``rollback`` act on the
+        project); a shadow's are reported, not acted on. Each check and every action are
+        events; a monitoring report is written per judged version."""
+        from loopml.monitor.alerts import check_policies
         from loopml.service.retraining import Retrainer
 
-        policies = self.spec.monitor.policies
-        check_policies(policies, ("retrain", "rollback"))
+        check_policies(self.spec.monitor.policies, ("retrain", "rollback"))
         retrainer = Retrainer(cast("RetrainingHost", self))
-        version, check = self._check_traffic(ref)
+        served = self._served_refs(ref)
+        results = [self._judge_served(r, role, shadow, retrainer) for r, role, shadow in served]
+        retraining = retrainer.advance()
+        first = dataclasses.replace(results[0], retraining=retraining, others=results[1:])
+        return first
+
+    def _served_refs(self, ref: str | None) -> list[tuple[str | None, str, bool | None]]:
+        """(ref, role, shadow rows) of every version to judge: ``ref`` on all its rows,
+        else the active deployment's serving versions (a shadow on its shadow rows, the
+        others on the rows they answered), else the champion (ref None)."""
+        from loopml.serve.deploy import active_deployment
+
+        project_id = self.project.project_id
+        active = None if ref is not None else active_deployment(self.store, project_id)
+        if active is None:
+            return [(ref, "primary", None)]
+        name = active.model_name
+        return [(f"{name}@{v}", role, role == "shadow") for v, role in active.serving()]
+
+    def _judge_served(
+        self, ref: str | None, role: str, shadow: bool | None, retrainer: Any
+    ) -> MonitorResult:
+        from loopml.monitor.alerts import apply_policies
+
+        version, check = self._check_traffic(ref, shadow=shadow)
         outcome = check.outcome
         report = _latest_drift(version, check)
         project_id = self.project.project_id
-        self.store.add_event(project_id, "drift.checked", _drift_payload(report, outcome))
+        payload = {**_drift_payload(report, outcome), "role": role}
+        self.store.add_event(project_id, "drift.checked", payload)
         latest = outcome.latest
         evidence = {"model": version.ref, "window_start": str(latest.start) if latest else None}
-        actions = apply_policies(
-            policies,
-            outcome.alerts,
-            evidence,
-            lambda kind, payload: self.store.add_event(project_id, kind, payload),
-            handlers={"retrain": retrainer.start, "rollback": self._roll_back},
-        )
-        retraining = retrainer.advance()
-        path = self._write_monitor_report(version, check, actions)
-        return MonitorResult(report, path, outcome, actions, retraining)
+        actions: list[Any] = []
+        if role != "shadow":
+            actions = apply_policies(
+                self.spec.monitor.policies,
+                outcome.alerts,
+                evidence,
+                lambda kind, payload: self.store.add_event(project_id, kind, payload),
+                handlers={"retrain": retrainer.start, "rollback": self._roll_back},
+            )
+        path = self._write_monitor_report(version, check, actions, role)
+        return MonitorResult(report, path, outcome, actions, role=role)
 
     def _roll_back(self, payload: dict[str, Any]) -> str:
         """The ``rollback`` policy: back to the deployment the active one replaced."""
@@ -83,7 +125,11 @@ class MonitoringMixin(ServiceBase):
         refs = [f"{self.spec.name}@{v}" for v in versions]
         return {ref: self._check_traffic(ref)[1].outcome.staleness for ref in refs}
 
-    def _check_traffic(self, ref: str | None) -> tuple[ModelVersion, Any]:
+    def _check_traffic(
+        self, ref: str | None, shadow: bool | None = None
+    ) -> tuple[ModelVersion, Any]:
+        """``ref``'s logged traffic judged; ``shadow`` True keeps only shadow rows, False
+        only answered ones, None all."""
 
         from loopml.monitor.performance import make_scorer
         from loopml.monitor.watch import check_traffic
@@ -98,7 +144,7 @@ class MonitoringMixin(ServiceBase):
             )
         reference, outputs = _with_outputs(bundle, reference)
         batches = self.store.list_prediction_batches(version.name, None)
-        log = (self._logged_batch(b) for b in batches)
+        log = (_rows_of(self._logged_batch(b), shadow) for b in batches)
         feedback = self.store.list_feedback(self.project.project_id)
         metric = self.spec.problem.primary_metric
         check = check_traffic(
@@ -124,20 +170,35 @@ class MonitoringMixin(ServiceBase):
             frame["version"] = batch.version
         return frame
 
-    def _write_monitor_report(self, version: ModelVersion, check: Any, actions: Any) -> Path:
+    def _write_monitor_report(
+        self, version: ModelVersion, check: Any, actions: Any, role: str = "primary"
+    ) -> Path:
         from loopml.monitor.dashboard import decisions_of, render_monitoring
 
         html = render_monitoring(
             check.outcome,
-            model_ref=version.ref,
+            model_ref=version.ref if role == "primary" else f"{version.ref} ({role})",
             references=check.references,
             latest=check.latest,
             actions=actions,
             decisions=decisions_of(self.store.list_events(self.project.project_id)),
         )
-        path = self.reports_dir / f"monitor-{version.name}-v{version.version}.html"
+        suffix = "-shadow" if role == "shadow" else ""
+        path = self.reports_dir / f"monitor-{version.name}-v{version.version}{suffix}.html"
         write_atomic(path, html.encode())
         return path
+
+
+def _rows_of(frame: Any, shadow: bool | None) -> Any:
+    """The rows of a logged batch: all (``shadow`` None), shadow ones or answered ones."""
+    import pandas as pd
+
+    if shadow is None:
+        return frame
+    flags = pd.Series(False, index=frame.index)
+    if "shadow" in frame.columns:
+        flags = frame["shadow"].fillna(False).astype(bool)
+    return frame[flags == shadow]
 
 
 def _with_outputs(bundle: Any, reference: Any) -> tuple[Any, dict[str, str]]:

@@ -68,18 +68,23 @@ class ServingMixin(ServiceBase):
         )
         return app, version
 
-    def start_serving(self, version: ModelVersion, url: str) -> str | None:
-        """Record ``version`` as a single deployment unless it is already the active one;
-        returns the new deployment's id (for ``stop_serving``) or None."""
+    def start_serving(self, version: ModelVersion, url: str, ref: str | None = None) -> str | None:
+        """Record ``version`` (what ``ref`` named; None: the active deployment, else the
+        champion) as a single deployment unless the active one already serves it so;
+        returns the new deployment's id (for ``stop_serving``) or None. A deployment
+        made from an alias (``ref`` NAME@ALIAS, or the champion by default) follows it."""
         from loopml.serve.deploy import active_deployment, deploy
 
         active = active_deployment(self.store, self.project.project_id)
-        if active is not None and (active.model_name, active.version) == (
+        alias = _alias_of(ref) if ref is not None else None if active is not None else "champion"
+        same = active is not None and (active.model_name, active.version) == (
             version.name,
             version.version,
-        ):
+        )
+        if same and (alias is None or active is not None and active.alias == alias):
             return None
-        return deploy(self.store, self.project.project_id, version, url=url).deployment_id
+        project_id = self.project.project_id
+        return deploy(self.store, project_id, version, url=url, alias=alias).deployment_id
 
     def stop_serving(self, deployment_id: str | None) -> None:
         """Mark the deployment ``start_serving`` made as stopped, if it is still active."""
@@ -95,8 +100,11 @@ class ServingMixin(ServiceBase):
         *,
         percent: float | None = None,
         key: str | None = None,
+        follow: bool = True,
     ) -> Deployment:
-        """Deploy ``ref`` (NAME@VERSION or NAME@ALIAS) in ``mode``; see serve.deploy."""
+        """Deploy ``ref`` (NAME@VERSION or NAME@ALIAS) in ``mode``; see serve.deploy. In
+        mode single an alias is followed (servers move with it) unless ``follow`` is
+        False, which pins the version it names now."""
         from loopml.registry import resolve_model
         from loopml.serve import deploy as deployments
 
@@ -120,6 +128,7 @@ class ServingMixin(ServiceBase):
             champion=champion,
             percent=percent,
             key=key,
+            alias=_alias_of(ref) if follow and mode == "single" else None,
         )
 
     def rollback(self) -> tuple[Deployment, Deployment]:
@@ -169,3 +178,11 @@ class ServingMixin(ServiceBase):
             progress=progress,
             where=version.ref,
         )
+
+
+def _alias_of(ref: str) -> str | None:
+    """The alias ``ref`` names (``bank@champion``: champion), None for a version."""
+    from loopml.domain import ModelRef
+
+    parsed = ModelRef.parse(ref)
+    return None if parsed.version is not None else parsed.alias

@@ -39,6 +39,9 @@ def serve(
 ) -> None:
     """Serve the active deployment (else MODEL, default the champion) on 127.0.0.1.
 
+    Served from an alias (the default champion, or NAME@ALIAS), the server follows it:
+    a promotion is answered within serve.watch_interval_s, without a restart.
+
     Routes: POST /predict, POST /explain, POST /feedback, GET /health, /ready, /metrics,
     /docs. Set LOOPML_TOKEN to require `Authorization: Bearer TOKEN` on /predict,
     /explain, /feedback and /admin.
@@ -50,7 +53,7 @@ def serve(
     port = port or service.spec.serve.port
     app_, version = service.serving_app(model)
     url = f"http://{host}:{port}"
-    deployment_id = service.start_serving(version, url)
+    deployment_id = service.start_serving(version, url, model)
     render.serving(version, url)
     try:
         run_server(app_, host=host, port=port)
@@ -92,12 +95,19 @@ def deploy(
     key: Annotated[
         str | None, typer.Option(help="Input field whose value keeps a caller on one model.")
     ] = None,
+    pin: Annotated[
+        bool, typer.Option(help="With NAME@ALIAS: keep the version it names now, not its moves.")
+    ] = False,
     project_dir: ProjectDir = Path("."),
 ) -> None:
-    """Deploy a version: running servers switch within a second, without a restart."""
+    """Deploy a version: running servers switch within a second, without a restart.
+
+    In mode single, NAME@ALIAS (e.g. bank@champion) is followed: when the alias moves,
+    running servers answer with the new version (within serve.watch_interval_s)."""
     from loopml.serve.deploy import describe
 
-    deployment = open_service(project_dir).deploy(model, mode, percent=percent, key=key)
+    service = open_service(project_dir)
+    deployment = service.deploy(model, mode, percent=percent, key=key, follow=not pin)
     render.done(f"deployed {describe(deployment)}  (id {deployment.deployment_id})")
 
 
