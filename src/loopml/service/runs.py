@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ class RunSummary:
     gate: dict[str, Any]
     registration: dict[str, Any]
     report_path: Path
+    search: dict[str, Any] = field(default_factory=dict)  # the train step's search summary
 
 
 class RunsMixin(ServiceBase):
@@ -54,6 +55,7 @@ class RunsMixin(ServiceBase):
             EVALUATION,
             GATE,
             REGISTRATION,
+            SEARCH,
             VALIDATION,
             lifecycle_steps,
         )
@@ -81,6 +83,7 @@ class RunsMixin(ServiceBase):
             gate,
             registration,
             report,
+            result.load(SEARCH),
         )
 
     def _write_run_report(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -35,17 +36,32 @@ def spec_written(path: Path, spec: Any, column_map: dict[str, str]) -> None:
         console.print(f"  cleaned column names: {pairs}")
     if spec.features.exclude:
         console.print(f"  excluded from features: {', '.join(spec.features.exclude)}")
+    search = spec.models.search
+    if search.timeout_s is not None:
+        console.print(
+            f"  model search: up to {search.trials} trials within {search.timeout_s:g} s "
+            "(models.search.trials, timeout_s)"
+        )
     console.print("  next: [bold]loopml run[/]")
 
 
 class StepProgress:
-    """Prints one line per finished step and a spinner while a step works."""
+    """Prints one line per finished step and, while a step works, one updating line: the
+    step, its latest progress message and its elapsed time (ticking on a terminal).
 
-    def __init__(self) -> None:
+    Off a terminal (a log, CI) the updating line cannot be drawn: a progress message is
+    printed as a line of its own, at most once every ``interval_s`` seconds per step.
+    """
+
+    def __init__(self, out: Console | None = None, interval_s: float = 10.0) -> None:
+        self._console = out or console
+        self._interval_s = interval_s
         self._status: Any = None
+        self._line = _WorkingLine()
+        self._printed_at = 0.0
 
     def __enter__(self) -> StepProgress:
-        self._status = console.status("starting")
+        self._status = self._console.status(self._line)
         self._status.start()
         return self
 
@@ -60,23 +76,50 @@ class StepProgress:
     def on_event(self, event: Any) -> None:
         kind, step = event.kind, event.step
         seconds = f"{event.duration_s:.1f}s" if event.duration_s is not None else ""
+        out = self._console
         if kind == "start":
-            self._status.update(f"{step} ...")
+            self._line.start(step)
+            self._printed_at = time.monotonic()
         elif kind == "progress":
-            pct = f" {event.fraction:.0%}" if event.fraction is not None else ""
-            self._status.update(f"{step}: {event.message}{pct}")
+            pct = f" ({event.fraction:.0%})" if event.fraction is not None else ""
+            self._line.message = f"{event.message}{pct}"
+            now = time.monotonic()
+            if not out.is_terminal and now - self._printed_at >= self._interval_s:
+                self._printed_at = now
+                out.print(f"  {step:<10} {self._line.message} [{self._line.elapsed()}]")
         elif kind == "reused":
-            console.print(f"[cyan]↺[/] {step:<10} reused  {event.message}")
+            out.print(f"[cyan]↺[/] {step:<10} reused  {event.message}")
         elif kind == "done":
-            console.print(f"[green]✓[/] {step:<10} ran     {seconds}")
+            out.print(f"[green]✓[/] {step:<10} ran     {seconds}")
         elif kind == "failed":
-            console.print(f"[red]✗[/] {step:<10} failed  {event.message}")
+            out.print(f"[red]✗[/] {step:<10} failed  {event.message}")
+
+
+class _WorkingLine:
+    """The status line of the step at work; rich re-renders it, so its clock ticks."""
+
+    def __init__(self) -> None:
+        self.step = "starting"
+        self.message = ""
+        self._started = time.monotonic()
+
+    def start(self, step: str) -> None:
+        self.step, self.message, self._started = step, "", time.monotonic()
+
+    def elapsed(self) -> str:
+        whole = round(time.monotonic() - self._started)
+        return f"{whole}s" if whole < 120 else f"{whole // 60}m{whole % 60:02d}s"
+
+    def __rich__(self) -> str:
+        message = f": {self.message}" if self.message else " ..."
+        return f"{self.step}{message} [{self.elapsed()}]"
 
 
 def run_summary(summary: Any) -> None:
     evaluation, gate, reg = summary.evaluation, summary.gate, summary.registration
     reused = sum(1 for s in summary.steps if s.reused)
     console.print(f"\n{len(summary.steps)} steps, {reused} reused")
+    search_line(getattr(summary, "search", {}))
     data_checks(summary.validation, summary.cleaning)
     metrics_table(evaluation)
     verdict = gate["verdict"]
@@ -97,6 +140,23 @@ def champion_check(check: dict[str, Any] | None) -> None:
         return
     mark = "[green]✓[/]" if check["promote"] else "[yellow]held back[/]"
     console.print(f"champion: {mark} {check['reason']}")
+
+
+def search_line(search: dict[str, Any]) -> None:
+    """How the model search went: trials run of those asked for, time, why it stopped."""
+    if "trials_requested" not in search:  # no search ran (trials: 0), or an old run
+        return
+    ran = search["trials_completed"] + search["trials_pruned"] + search["trials_failed"]
+    budget = search.get("timeout_s")
+    if search.get("stop_reason") == "time_budget":
+        why = f"stopped by the time budget ({budget:g} s, models.search.timeout_s)"
+    else:
+        why = "every trial ran" + (f" within the {budget:g} s budget" if budget else "")
+    console.print(
+        f"search: {ran} of {search['trials_requested']} trials in {search['elapsed_s']:.0f} s, "
+        f"{why}; best cv {search['metric']} {_num(search['score'])} ({search['algorithm']})",
+        soft_wrap=True,
+    )
 
 
 def data_checks(validation: dict[str, Any], cleaning: dict[str, Any]) -> None:
