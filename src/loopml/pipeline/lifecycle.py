@@ -402,6 +402,7 @@ def _train(spec: ProjectSpec, store_url: str) -> Any:
                 store_url=store_url or None,
                 progress=ctx.progress,
             )
+            ctx.progress(f"refitting {result.algorithm} on every training row", None)
             best = fit_final(train, spec, result, make_transform, signature)
             summary: dict[str, Any] = {"selected_by": "cross-validation", **result.to_dict()}
         else:  # no search: the first candidate with its default parameters
