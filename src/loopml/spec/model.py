@@ -55,16 +55,24 @@ def greater_is_better(metric: str) -> bool:
 
 
 class SuccessCriterion(Section):
-    """``metric`` must reach ``min`` (or stay under ``max``) on the hold-out."""
+    """``metric`` must reach ``min`` (or stay under ``max``) on the hold-out; or, with
+    ``better_than`` (``baseline``: the class priors or the mean; ``linear``: the linear
+    model fitted beside), improve on that model's value on the same hold-out by ``by``, a
+    share of the way from it to a perfect score (rmse 0, roc_auc 1): ``by: 0.1`` against
+    a baseline rmse of 100 asks for 90 at most; a negative ``by`` allows that much worse
+    (``by: -0.02``: at most 2 % of the way worse)."""
 
     metric: str
     min: float | None = None
     max: float | None = None
+    better_than: Literal["baseline", "linear"] | None = None
+    by: float | None = Field(default=None, ge=-1.0, lt=1.0)
 
     @model_validator(mode="after")
     def _one_bound(self) -> Self:
-        if (self.min is None) == (self.max is None):
-            raise ValueError("give exactly one of 'min' or 'max'")
+        given = [self.min is not None, self.max is not None, self.better_than is not None]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of 'min', 'max' or 'better_than'")
         return self
 
 
