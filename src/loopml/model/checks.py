@@ -50,6 +50,11 @@ class InputPolicy:
     unknown: Mapping[str, str] = field(default_factory=lambda: {"*": "warn"})
     check_range: bool = False
 
+    @classmethod
+    def of(cls, serve: Any) -> InputPolicy:
+        """The policy of the spec's ``serve`` section (a ``ServeSpec`` or alike)."""
+        return cls(serve.invalid, dict(serve.unknown), serve.check_range)
+
     def unknown_for(self, column: str) -> str:
         """The unseen-category policy of ``column``."""
         return self.unknown.get(column, self.unknown.get("*", "warn"))

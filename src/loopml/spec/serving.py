@@ -12,12 +12,23 @@ serve:
   model_threads: 1             # BLAS/OpenMP threads of the model while serving
   batch_threads: 1             # ... for a request of batch_max_rows rows or more
   watch_interval_s: 1.0        # how often the server checks the store for a new deployment
+  invalid: refuse              # refuse | impute: a row with a value that breaks the schema
+                               # (null where schema.yaml says nullable: false, text the
+                               # cleaning cannot read, out of range with check_range)
+  unknown: {"*": warn}         # per column, a category training never saw: error (refuse
+                               # the row) | warn (score it, warn) | other (score it, count)
+  check_range: false           # numbers outside the training range break the schema too
 ```
+
+Batch scoring (``loopml predict``), the server and ``load_model`` apply the same rules
+(``loopml.model.checks``).
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, field_validator
 
 from loopml.spec.base import Section
 
@@ -32,3 +43,14 @@ class ServeSpec(Section):
     model_threads: int = Field(default=1, ge=1)
     batch_threads: int = Field(default=1, ge=1)
     watch_interval_s: float = Field(default=1.0, gt=0.0)
+    invalid: Literal["refuse", "impute"] = "refuse"
+    unknown: dict[str, Literal["error", "other", "warn"]] = Field(
+        default_factory=lambda: {"*": "warn"}
+    )
+    check_range: bool = False
+
+    @field_validator("unknown", mode="before")
+    @classmethod
+    def _one_policy(cls, value: object) -> object:
+        """``unknown: error`` is ``{"*": error}``."""
+        return {"*": value} if isinstance(value, str) else value
