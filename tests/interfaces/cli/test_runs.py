@@ -160,3 +160,16 @@ def test_compare_needs_two_known_runs(searched: Search) -> None:
     assert one.exit_code == 2 and "at least two runs" in one.output
     unknown = invoke("runs", "compare", searched.trials[0], "eeeeeeee", "-C", str(searched.folder))
     assert unknown.exit_code == 2 and "eeeeeeee" in unknown.output
+
+
+def test_show_prints_params_and_the_latest_value_of_each_metric(searched: Search) -> None:
+    trial = searched.trials[1]  # lr 0.05, lightgbm; roc_auc 0.75, 0.80, 0.85 by fold, 0.85
+    result = invoke("show", trial[:8], "-C", str(searched.folder))
+    assert result.exit_code == 0, result.output
+    assert "param lr = 0.05" in result.output and "param model = lightgbm" in result.output
+    rows = [line.split() for line in result.output.splitlines() if "roc_auc" in line]
+    assert rows == [["│", "roc_auc", "│", "0.8500", "│", "3", "│", "4", "│"]]  # one row
+    assert "0.7500" not in result.output and "--history" in result.output
+    history = invoke("show", trial[:8], "--history", "-C", str(searched.folder))
+    assert "0.7500" in history.output and "0.8000" in history.output
+    assert len([line for line in history.output.splitlines() if "roc_auc" in line]) == 4

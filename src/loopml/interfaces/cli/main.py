@@ -92,11 +92,14 @@ def profile(
 @handles_errors
 def show(
     run_id: Annotated[str, typer.Argument(help="A run id or a unique prefix of one.")],
+    history: Annotated[
+        bool, typer.Option("--history", help="Every logged step of each metric, not the latest.")
+    ] = False,
     project_dir: ProjectDir = Path("."),
 ) -> None:
-    """Show one run: status, timings, parameters, metrics, outputs, error."""
+    """Show one run: status, timings, parameters, the latest value of each metric, outputs."""
     run_, metrics = open_service(project_dir).get_run(run_id)
-    render.run_detail(run_, metrics)
+    render.run_detail(run_, metrics, history=history)
 
 
 @app.command()

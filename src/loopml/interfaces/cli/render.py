@@ -190,23 +190,46 @@ def metrics_table(evaluation: dict[str, Any]) -> None:
     console.print(table)
 
 
-def run_detail(run: Any, metrics: list[Any]) -> None:
+def run_detail(run: Any, metrics: list[Any], history: bool = False) -> None:
+    """One run: status, timings, parameters, tags, outputs, error, and each metric's
+    latest value (its latest step; every step with ``history``)."""
     console.print(f"run [bold]{run.run_id}[/] step [bold]{run.name}[/] {_status(str(run.status))}")
     console.print(f"  started {run.started_at:%Y-%m-%d %H:%M:%S} UTC, {_num(run.duration_s, 2)} s")
     console.print(f"  code {run.code_version}  pid {run.pid} on {run.host}")
     if run.parent_run_id:
         console.print(f"  parent {run.parent_run_id}")
+    for key, value in dict(run.params).items():
+        console.print(f"  param {key} = {value}", soft_wrap=True)
     for key, value in dict(run.tags).items():
         console.print(f"  tag {key} = {value}")
     for name, digest in dict(run.outputs).items():
         console.print(f"  output {name} sha256:{digest[:16]}")
     if run.error:
         console.print(f"  [red]error[/] {run.error}")
-    if metrics:
+    if metrics and history:
         table = Table("metric", "step", "value")
         for m in metrics:
             table.add_row(m.key, str(m.step), _num(m.value))
         console.print(table)
+    elif metrics:
+        table = Table("metric", "value", "step", "steps logged", title="latest metrics")
+        for m, count in latest_metrics(metrics):
+            table.add_row(m.key, _num(m.value), str(m.step), str(count))
+        console.print(table)
+        if any(count > 1 for _, count in latest_metrics(metrics)):
+            console.print("  every step: [bold]--history[/]")
+
+
+def latest_metrics(metrics: list[Any]) -> list[tuple[Any, int]]:
+    """Per metric key, in first-logged order: the value at its latest step (the last
+    logged of that step) and how many values were logged."""
+    latest: dict[str, Any] = {}
+    counts: dict[str, int] = {}
+    for m in metrics:
+        counts[m.key] = counts.get(m.key, 0) + 1
+        if m.key not in latest or m.step >= latest[m.key].step:
+            latest[m.key] = m
+    return [(m, counts[key]) for key, m in latest.items()]
 
 
 def serving(version: Any, url: str) -> None:
