@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from loopml.data.infer import infer_task
-from loopml.data.schema import infer_kinds
+from loopml.data.schema import infer_kinds, ordinal_levels
 from loopml.domain import ColumnKind
 from loopml.errors import DataError, SpecError
 from loopml.profile import warnings as checks
@@ -54,7 +54,7 @@ MAX_ASSOCIATION_COLUMNS = 40
 MISSING_CHUNKS = 100  # row blocks of the missing-value map
 MAX_SUM_CANDIDATES = 40  # columns checked in pairs for adding up to the target
 _CORRELATED_KINDS = (ColumnKind.NUMERIC, ColumnKind.BOOLEAN)
-_ASSOCIATED_KINDS = (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
+_ASSOCIATED_KINDS = (ColumnKind.CATEGORICAL, ColumnKind.ORDINAL, ColumnKind.BOOLEAN)
 
 Progress = Callable[[str, float], None]
 
@@ -140,12 +140,22 @@ class Profile:
         return _json_safe(dataclasses.asdict(self))
 
 
+def _levels(series: pd.Series, order: Sequence[str] | None) -> tuple[str, ...]:
+    """An ordinal column's levels, lowest first (values a declared order lacks: other)."""
+    try:
+        return ordinal_levels(str(series.name), series, order)
+    except DataError:
+        assert order is not None
+        return tuple(order)
+
+
 def profile_frame(
     df: pd.DataFrame,
     *,
     target: str | None,
     task: str | None,
     kinds: Mapping[str, ColumnKind] | None = None,
+    orders: Mapping[str, Sequence[str]] | None = None,
     sample_rows: int = 100_000,
     progress: Progress | None = None,
     title: str = "",
@@ -159,6 +169,9 @@ def profile_frame(
             without a target it is ignored).
         kinds: column kinds that override the inferred ones (e.g. numeric codes declared
             ``categorical``).
+        orders: the levels of ordinal columns, lowest first (by default the order of
+            the scale their values sit on, else their natural order); their categories
+            and their relation to the target are shown in that order.
         sample_rows: rows sampled (at random, the same each time) for the expensive
             statistics: Spearman, Cramér's V and the leakage scores.
         progress: called with a stage name and the share of the work done (0 to 1).
@@ -184,6 +197,8 @@ def profile_frame(
     for i, name in enumerate(frame.columns):
         report("columns", i / frame.shape[1])
         arrays.append(prepare_column(frame[name], column_kinds[name]))
+        if column_kinds[name] is ColumnKind.ORDINAL:
+            arrays[-1].levels = _levels(frame[name], (orders or {}).get(name))
     stats = [column_stats(col) for col in arrays]
     rows = len(frame)
     sample = _sample(rows, sample_rows)

@@ -140,7 +140,8 @@ class ColumnArrays:
     for dates. ``codes``: integer codes in order of first appearance, ``-1`` for missing,
     for categorical, boolean and text columns; ``uniques`` holds the value of each code
     and ``labels`` its category string (not kept for text, whose values are mostly
-    distinct: ``code_labels`` makes them when needed).
+    distinct: ``code_labels`` makes them when needed). ``levels``: an ordinal column's
+    levels, lowest first (its categories are shown in that order).
     """
 
     name: str
@@ -153,6 +154,7 @@ class ColumnArrays:
     uniques: pd.Index | None = None
     labels: tuple[str, ...] = ()
     factorized: np.ndarray | None = None
+    levels: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -274,7 +276,10 @@ def column_stats(col: ColumnArrays) -> ColumnStats:
     distinct = int(np.count_nonzero(counts))
     if col.kind is ColumnKind.TEXT:
         return dataclasses.replace(stats, distinct=distinct, text=text_stats(col, counts))
-    categories = category_stats(col.labels, counts)
+    if col.levels:
+        categories = ordered_category_stats(col.labels, counts, col.levels)
+    else:
+        categories = category_stats(col.labels, counts)
     return dataclasses.replace(stats, distinct=distinct, categories=categories)
 
 
@@ -384,6 +389,21 @@ def category_stats(labels: Sequence[str], counts: np.ndarray) -> CategoryStats:
     top = tuple((labels[i], int(counts[i])) for i in order[:TOP_CATEGORIES])
     rest = order[TOP_CATEGORIES:]
     return CategoryStats(top, int(counts[rest].sum()), int(rest.size))
+
+
+def ordered_category_stats(
+    labels: Sequence[str], counts: np.ndarray, levels: Sequence[str]
+) -> CategoryStats:
+    """The first ``TOP_CATEGORIES`` present ``levels`` in their order; labels that are not
+    levels (and levels past the first ``TOP_CATEGORIES``) are counted in ``other``."""
+    by_label: dict[str, int] = {}
+    for label, count in zip(labels, counts, strict=True):
+        by_label[label] = by_label.get(label, 0) + int(count)
+    present = [level for level in levels if by_label.get(level, 0) > 0]
+    top = tuple((level, by_label[level]) for level in present[:TOP_CATEGORIES])
+    shown = {level for level, _ in top}
+    rest = [count for label, count in by_label.items() if label not in shown and count > 0]
+    return CategoryStats(top, int(sum(rest)), len(rest))
 
 
 def datetime_stats(stamps: np.ndarray, missing: np.ndarray) -> tuple[int, DatetimeStats | None]:

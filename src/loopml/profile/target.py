@@ -27,7 +27,12 @@ MIN_SCORE_ROWS = 30  # fewer rows with a target than this are not scored
 MAX_SCORE_BINS = 1000  # categories of a feature scored apart; rarer ones share a bin
 MAX_SCORED_CLASSES = 50  # a target with more classes is not scored (is it an id?)
 _SMOOTHING = 10.0  # rows of prior mixed into each bin's rate or mean
-_SCORED_KINDS = (ColumnKind.NUMERIC, ColumnKind.BOOLEAN, ColumnKind.CATEGORICAL)
+_SCORED_KINDS = (
+    ColumnKind.NUMERIC,
+    ColumnKind.BOOLEAN,
+    ColumnKind.CATEGORICAL,
+    ColumnKind.ORDINAL,
+)
 _BINNED_KINDS = (ColumnKind.NUMERIC, ColumnKind.BOOLEAN, ColumnKind.DATETIME)
 
 
@@ -339,6 +344,9 @@ def _relation_bins(col: ColumnArrays, sample: np.ndarray) -> tuple[np.ndarray | 
     counts = np.bincount(codes[codes >= 0], minlength=col.n_codes)
     top = np.argsort(-counts, kind="stable")[: RELATION_BINS * 2]
     top = top[counts[top] > 0]
+    if col.levels:  # an ordinal column: its levels in order
+        rank = {level: i for i, level in enumerate(col.levels)}
+        top = np.array(sorted(top, key=lambda i: rank.get(col.labels[i], len(rank))), np.intp)
     slot = np.full(col.n_codes + 1, top.size, dtype=np.intp)  # other
     slot[top] = np.arange(top.size)
     slot[-1] = top.size + 1  # code -1: missing

@@ -437,7 +437,7 @@ def _with_schema_dtypes(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
             columns[col.name] = pd.to_numeric(values, errors="coerce").astype("float64")
         elif col.kind is ColumnKind.BOOLEAN:
             columns[col.name] = values.astype("boolean")
-        elif col.kind is ColumnKind.CATEGORICAL:
+        elif col.kind.has_categories:
             columns[col.name] = _category_column(values)
         else:  # datetime and text: the strings as they came
             columns[col.name] = values.astype("str")
@@ -465,7 +465,7 @@ def _arrow_feature(values: np.ndarray, kind: ColumnKind) -> Any:
         return pa.array(values, pa.string(), from_pandas=True)
     except (pa.ArrowTypeError, pa.ArrowInvalid):  # a number or a boolean among them
         pass
-    if kind is ColumnKind.CATEGORICAL:
+    if kind.has_categories:
         values = category_strings(pd.Series(values)).to_numpy(dtype=object)
     else:
         values = pd.Series(values).astype("str").to_numpy(dtype=object)

@@ -146,6 +146,8 @@ _RULES: dict[Any, _Rule] = {  # ColumnKind is a str enum: the text keys differ f
     ColumnKind.BOOLEAN: (_check_boolean, _object_array, ["boolean"], frozenset({bool})),
     ColumnKind.CATEGORICAL: (_check_category, _object_array, ["string", "number"],
                              frozenset({str, int, float})),
+    ColumnKind.ORDINAL: (_check_category, _object_array, ["string", "number"],
+                         frozenset({str, int, float})),
     None: (_check_string, _object_array, ["string"], frozenset({str})),
 }  # fmt: skip
 

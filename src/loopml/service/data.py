@@ -49,6 +49,7 @@ class DataMixin(ServiceBase):
             target=problem.target if problem.target in frame.columns else None,
             task=problem.task,
             kinds=kinds,
+            orders=self.spec.data.orders,
             title=f"{self.spec.name}: snapshot {result.outputs[SNAPSHOT][:12]}",
         )
         path = self._path(output) if output else self.reports_dir / f"profile-{self.spec.name}.html"
