@@ -17,3 +17,10 @@ def test_unknown_attribute_raises() -> None:
         assert "does_not_exist" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("expected AttributeError")
+
+
+def test_dir_lists_the_public_api_even_before_first_use() -> None:
+    names = dir(loopml)
+    assert names == sorted(loopml.__all__)
+    for name in ("start_run", "log_metric", "Tracker", "ProjectService", "load_model"):
+        assert name in names

@@ -187,3 +187,9 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value  # later lookups skip this hook: log_metric stays cheap
         return value
     raise AttributeError(f"module 'loopml' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public API (``__all__``), lazily loaded names included: what ``dir(loopml)``
+    and tab completion show."""
+    return sorted(__all__)
