@@ -171,6 +171,11 @@ class ProjectSpec(Section):
     monitor: MonitorSpec = Field(default_factory=MonitorSpec)
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    # Where the team's store and artifacts live (see loopml.config: the environment and
+    # loopml.toml win); ${VAR} is read from the environment.
+    store: str | None = Field(default=None, min_length=1)
+    store_schema: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    artifacts: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _columns_known(self) -> Self:
