@@ -71,7 +71,10 @@ def test_bank_spec(bank) -> None:
     assert spec.problem.task == "classification"
     assert spec.problem.positive_class == 1
     assert spec.problem.primary_metric == "roc_auc"
-    assert [(c.metric, c.min) for c in spec.problem.success_criteria] == [("roc_auc", 0.7)]
+    assert [(c.metric, c.better_than, c.by) for c in spec.problem.success_criteria] == [
+        ("roc_auc", "baseline", 0.2),
+        ("roc_auc", "linear", -0.02),
+    ]
     assert spec.split.method == "stratified" and spec.split.time_column is None
     assert spec.data.all_sources[0].path == "data/bank.csv"
     assert list(spec.data.columns) == list(frame.columns)
@@ -89,7 +92,10 @@ def test_bike_spec(bike) -> None:
     assert spec.problem.task == "regression"
     assert spec.problem.positive_class is None
     assert spec.problem.primary_metric == "rmse"
-    assert [(c.metric, c.min) for c in spec.problem.success_criteria] == [("r2", 0.3)]
+    assert [(c.metric, c.better_than, c.by) for c in spec.problem.success_criteria] == [
+        ("rmse", "baseline", 0.1),
+        ("rmse", "linear", -0.02),
+    ]
     assert spec.split.method == "time" and spec.split.time_column == "dteday"
     assert spec.data.columns["dteday"] is ColumnKind.DATETIME
     # the unnamed index, X and instant are row ids; casual + registered == cnt is leakage
@@ -143,7 +149,10 @@ def test_multiclass() -> None:
     frame = pd.DataFrame({"x": range(60), "y": ["a", "b", "c"] * 20})
     problem = _infer(frame, "y").problem
     assert problem.primary_metric == "accuracy" and problem.positive_class is None
-    assert [(c.metric, c.min) for c in problem.success_criteria] == [("balanced_accuracy", 0.5)]
+    assert [(c.metric, c.better_than, c.by) for c in problem.success_criteria] == [
+        ("balanced_accuracy", "baseline", 0.25),
+        ("accuracy", "linear", -0.02),
+    ]
 
 
 def test_rare_class_gets_a_random_split() -> None:

@@ -171,3 +171,55 @@ def test_no_champion_passes_and_an_unscored_one_fails() -> None:
     broken = ChampionRule("roc_auc", 0.0, "bank@1", None)
     result = apply_gate({"roc_auc": 0.7}, [], champion=broken)
     assert result.reasons == ["the champion bank@1 could not be scored on the hold-out"]
+
+
+# -- criteria relative to the baseline and the linear model ---------------------------
+
+
+def better_than(metric: str, model: str, by: float) -> SuccessCriterion:
+    return SuccessCriterion(metric=metric, better_than=model, by=by)  # type: ignore[arg-type]
+
+
+def test_relative_criteria_close_a_share_of_the_gap() -> None:
+    criteria = [better_than("rmse", "baseline", 0.1), better_than("rmse", "linear", -0.02)]
+    baseline, linear = {"rmse": 100.0}, {"rmse": 50.0}
+    models = {"baseline": baseline, "linear": linear}
+    passing = apply_gate({"rmse": 51.0}, criteria, references=models)
+    assert passing.verdict is Verdict.GO
+    vs_base, vs_linear = passing.checks
+    assert vs_base.threshold == pytest.approx(90.0) and vs_linear.threshold == pytest.approx(51.0)
+    assert vs_base.reason == "rmse 51.000 <= 90.000 (10% better than the baseline model's 100.000)"
+    worse = apply_gate({"rmse": 60.0}, criteria, references=models)
+    assert worse.verdict is Verdict.NO_GO and worse.reasons == [worse.checks[1].reason]
+    assert "2% worse than the linear model's 50.000" in worse.reasons[0]
+    auc_base = {"baseline": {"roc_auc": 0.5}}
+    auc = apply_gate(
+        {"roc_auc": 0.58}, [better_than("roc_auc", "baseline", 0.2)], references=auc_base
+    )
+    assert auc.checks[0].threshold == pytest.approx(0.6) and auc.verdict is Verdict.NO_GO
+
+
+def test_a_relative_criterion_without_its_model_is_not_checked() -> None:
+    result = apply_gate({"rmse": 5.0}, [better_than("rmse", "linear", 0.0)])
+    assert result.verdict is Verdict.GO
+    assert "not checked, the linear model has no rmse" in result.checks[0].reason
+
+
+def test_a_criterion_names_exactly_one_bound() -> None:
+    with pytest.raises(ValueError, match="exactly one of 'min', 'max' or 'better_than'"):
+        SuccessCriterion(metric="rmse", max=3.0, better_than="baseline")
+
+
+@pytest.mark.parametrize(
+    ("labels", "metric"),
+    [(None, "rmse"), (["no", "yes"], "roc_auc"), (["a", "b", "c"], "balanced_accuracy")],
+)
+def test_generated_gates_are_relative_for_every_task(labels: list[str] | None, metric: str) -> None:
+    rng = np.random.default_rng(0)
+    y = rng.normal(10, 2, size=60) if labels is None else rng.choice(labels, size=60)
+    frame = pd.DataFrame({"x": rng.normal(size=60), "y": y})
+    spec = infer_spec(frame, target="y", source_path="d.csv", column_map={}, name="d")
+    criteria = spec.problem.success_criteria
+    assert [c.better_than for c in criteria] == ["baseline", "linear"]
+    assert criteria[0].metric == metric and criteria[0].by is not None and criteria[0].by > 0
+    assert all(c.min is None and c.max is None for c in criteria)

@@ -193,12 +193,14 @@ def infer_task(y: pd.Series) -> str:
 
 
 def _problem(task: str, target: str, counts: pd.Series) -> Problem:
+    """The problem with a gate that means something for its task: better than the naive
+    baseline by a margin and not worse than the linear model (``gate_criteria``)."""
     if task == "regression":
         return Problem(
             task="regression",
             target=target,
             primary_metric="rmse",
-            success_criteria=[SuccessCriterion(metric="r2", min=0.3)],
+            success_criteria=gate_criteria("rmse", 0.1),
         )
     if len(counts) == 2:
         return Problem(
@@ -206,18 +208,27 @@ def _problem(task: str, target: str, counts: pd.Series) -> Problem:
             target=target,
             positive_class=positive_class(counts),
             primary_metric="roc_auc",
-            success_criteria=[SuccessCriterion(metric="roc_auc", min=0.7)],
+            success_criteria=gate_criteria("roc_auc", 0.2),
         )
-    # multiclass: at least half again better than chance on balanced accuracy
-    chance = 1.0 / len(counts)
     return Problem(
         task="classification",
         target=target,
         primary_metric="accuracy",
         success_criteria=[
-            SuccessCriterion(metric="balanced_accuracy", min=round(min(1.5 * chance, 0.9), 2))
+            *gate_criteria("balanced_accuracy", 0.25)[:1],
+            *gate_criteria("accuracy", 0.0)[1:],
         ],
     )
+
+
+def gate_criteria(metric: str, margin: float) -> list[SuccessCriterion]:
+    """``metric`` better than the baseline by ``margin`` of the way to perfect (rmse by
+    0.1: at most 90 % of the mean's rmse; roc_auc by 0.2: 0.6 or more against 0.5) and no
+    more than 2 % of the way worse than the linear model on the same hold-out."""
+    return [
+        SuccessCriterion(metric=metric, better_than="baseline", by=margin),
+        SuccessCriterion(metric=metric, better_than="linear", by=-0.02),
+    ]
 
 
 def positive_class(counts: pd.Series) -> str | int:

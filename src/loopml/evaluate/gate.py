@@ -22,6 +22,7 @@ def apply_gate(
     primary_metric: str | None = None,
     intervals: Mapping[str, Sequence[float]] | None = None,
     champion: ChampionRule | None = None,
+    references: Mapping[str, Mapping[str, float]] | None = None,
 ) -> GateResult:
     """Check ``metrics`` against each criterion and, when ``baseline_metrics`` is given,
     check that the model beats the baseline on ``primary_metric``; with ``champion``,
@@ -29,13 +30,22 @@ def apply_gate(
 
     A criterion whose metric was not computed fails, saying so. Each check carries the
     bootstrap interval of its metric from ``intervals`` (a criterion is judged on the
-    value itself; the interval shows how sure that is). The verdict is go when every
-    check passed; a no-go is a result with reasons, never an exception.
+    value itself; the interval shows how sure that is). A ``better_than`` criterion is
+    judged against that model's metrics in ``references`` (``baseline`` defaults to
+    ``baseline_metrics``; ``linear``: the linear model on the same hold-out); one whose
+    model was not scored is not checked, saying so. The verdict is go when every check
+    passed; a no-go is a result with reasons, never an exception.
 
     Raises:
         ValueError: ``baseline_metrics`` without ``primary_metric``.
     """
-    checks = [_check(metrics, criterion) for criterion in criteria]
+    known = {"baseline": baseline_metrics or {}, **(references or {})}
+    checks = [
+        _relative(metrics, criterion, known.get(criterion.better_than))
+        if criterion.better_than
+        else _check(metrics, criterion)
+        for criterion in criteria
+    ]
     if baseline_metrics is not None:
         if not primary_metric:
             raise ValueError("apply_gate: baseline_metrics needs primary_metric")
@@ -108,6 +118,34 @@ def _check(metrics: Mapping[str, float], criterion: SuccessCriterion) -> Criteri
     shown = op if passed else {">=": "<", "<=": ">"}[op]
     reason = f"{name} {_fmt(value)} {shown} {bound} {_fmt(threshold)}"
     return CriterionCheck(name, op, threshold, value, passed, reason)
+
+
+def _relative(
+    metrics: Mapping[str, float],
+    criterion: SuccessCriterion,
+    reference: Mapping[str, float] | None,
+) -> CriterionCheck:
+    """``metric`` better than the ``better_than`` model's by ``by`` of the gap to perfect."""
+    name, against, by = criterion.metric, str(criterion.better_than), criterion.by or 0.0
+    better = greater_is_better(name)
+    op = ">=" if better else "<="
+    label = f"{name} vs {against}"
+    value, theirs = _value(metrics, name), _value(reference or {}, name)
+    if theirs is None:
+        reason = f"{label}: not checked, the {against} model has no {name} on this hold-out"
+        return CriterionCheck(label, op, math.nan, value, True, reason)
+    threshold = theirs + by * (1.0 - theirs) if better else theirs * (1.0 - by)
+    if value is None:
+        reason = f"{name} was not computed; {_available(metrics)}"
+        return CriterionCheck(label, op, threshold, None, False, reason)
+    passed = value >= threshold if better else value <= threshold
+    shown = op if passed else {">=": "<", "<=": ">"}[op]
+    how = f"{abs(by):.0%} {'better' if by >= 0 else 'worse'} than" if by else "as good as"
+    reason = (
+        f"{name} {_fmt(value)} {shown} {_fmt(threshold)} ({how} the {against} model's "
+        f"{_fmt(theirs)})"
+    )
+    return CriterionCheck(label, op, threshold, value, passed, reason)
 
 
 def _beats_baseline(

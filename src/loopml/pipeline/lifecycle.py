@@ -269,7 +269,8 @@ def _validate(spec: ProjectSpec, schema_path: Path) -> Any:
         )
         ctx.set_tags({"schema_file": str(schema_path), "schema_created": str(created).lower()})
         raise_for_failures(report, str(schema_path))
-        return {VALIDATION: {**report.to_dict(), "schema_created": created}}
+        strict = [c.name for c in schema.columns if not c.nullable]  # kept in the signature
+        return {VALIDATION: {**report.to_dict(), "schema_created": created, "not_nullable": strict}}
 
     return validate
 
@@ -291,6 +292,7 @@ def _clean(spec: ProjectSpec) -> Any:
         ctx.log_metrics({f"clean.{action}": float(n) for action, n in log.counts().items()})
         column_map = ingest.get("column_map", {})
         record = log.to_dict() | {"column_map": column_map, "example": example_row(frame)}
+        record["not_nullable"] = validation.get("not_nullable", [])
         return {CLEANED: cleaned, CLEANING: record}
 
     return clean
@@ -378,7 +380,7 @@ def _train(spec: ProjectSpec, store_url: str) -> Any:
     task, target = spec.problem.task, spec.problem.target
 
     def train(ctx: StepContext, train: pd.DataFrame, cleaning: dict[str, Any]) -> Mapping[str, Any]:
-        signature = infer_signature(train, spec)
+        signature = infer_signature(train, spec, cleaning.get("not_nullable", ()))
         make_transform = functools.partial(
             compile_transform, signature, spec.features, task, random_state=spec.models.random_state
         )
@@ -493,6 +495,7 @@ def _gate(spec: ProjectSpec) -> Any:
             primary_metric=spec.problem.primary_metric,
             intervals=holdout["intervals"],
             champion=champion_rule,
+            references={"linear": evaluation["candidates"].get("linear") or {}},
         )
         payload = {
             "model_kind": best,
