@@ -45,13 +45,24 @@ def test_single_source_shorthand_still_works() -> None:
             ":8: data.sources.0.tabel: unknown key. Did you mean 'table'?",
         ),
         (("    - path: data.csv", "    - {type: ftp, path: x}"), "data.sources.0"),
-        (("  columns:", "  key: [nope]\n  columns:"), "data.key: column 'nope' is not in"),
+        (("  columns:", "  key: [nope]\n  columns:"), ":9: data.key: column 'nope' is not in"),
+        (("target: y", "target: Y"), "loopml.yaml:4: problem.target: column 'Y' is not in"),
     ],
 )
 def test_errors_name_line_field_and_allowed(change: tuple[str, str], expected: str) -> None:
     with pytest.raises(SpecError) as info:
         parse_spec(BASE.replace(*change), source="loopml.yaml")
     assert expected in str(info.value)
+
+
+def test_a_misspelt_target_is_reported_at_its_own_line_with_the_close_names() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(BASE.replace("target: y", "target: agee"), source="loopml.yaml")
+    message = str(info.value)
+    assert "loopml.yaml:4: problem.target: column 'agee' is not in data.columns" in message
+    assert "Did you mean 'age'?" in message and "(top level)" not in message
+    with pytest.raises(SpecError, match=r"loopml.yaml:4: .* Did you mean 'y'\?"):
+        parse_spec(BASE.replace("target: y", "target: Y"), source="loopml.yaml")
 
 
 def test_sql_source_needs_query_or_table() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any, Literal, Self
 
 from pydantic import Field, field_serializer, model_validator
@@ -158,6 +160,14 @@ class DataSpec(Section):
         return [self.source] if self.source is not None else list(self.sources)
 
 
+def _did_you_mean(name: str, columns: Iterable[str]) -> str:
+    """`` Did you mean 'price'?`` for a column named in another case or misspelt."""
+    names = list(columns)
+    close = [c for c in names if c.lower() == name.lower()]
+    close = close or difflib.get_close_matches(name, names, n=2)
+    return f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
 class ProjectSpec(Section):
     """The whole spec. ``name`` also names the registered model."""
 
@@ -197,7 +207,8 @@ class ProjectSpec(Section):
         for where, col in named:
             if col and col not in columns:
                 raise ValueError(
-                    f"{where}: column '{col}' is not in data.columns ({', '.join(columns)})"
+                    f"{where}: column '{col}' is not in data.columns ({', '.join(columns)})."
+                    f"{_did_you_mean(col, columns)}"
                 )
         if self.problem.target in self.features.exclude:
             raise ValueError("features.exclude: the target cannot be excluded")

@@ -6,6 +6,7 @@ Shared by the project spec (`loopml.yaml`) and the schema file (`schema.yaml`).
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, TypeVar
 
 import yaml
@@ -16,6 +17,7 @@ from loopml.spec.sources import SOURCE_TYPES
 
 M = TypeVar("M", bound=BaseModel)
 _UNION_ARMS = {"str", "int", "float", "bool"}  # pydantic names a plain union's arm in loc
+_NAMED_FIELD = re.compile(r"^([A-Za-z_]\w*(?:\.[\w-]+)+): (.*)$", re.DOTALL)
 
 
 def read_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
@@ -40,6 +42,10 @@ def validate_yaml(model: type[M], data: Any, root: yaml.Node | None, source: str
 def describe(err: Any, root: yaml.Node | None, source: str, model: type[BaseModel]) -> str:
     """One line for one pydantic error: ``file:line: field: what is wrong``."""
     loc = _without_tags(tuple(p for p in err["loc"] if p is not None))
+    message = err["msg"].removeprefix("Value error, ")
+    if not loc and (named := _NAMED_FIELD.match(message)):  # a check across sections
+        loc = tuple(int(p) if p.isdigit() else p for p in named.group(1).split("."))
+        message = named.group(2)
     field = ".".join(str(p) for p in loc) or "(top level)"
     line = line_of(root, loc)
     where = f"{source}:{line}" if line else source
@@ -51,7 +57,6 @@ def describe(err: Any, root: yaml.Node | None, source: str, model: type[BaseMode
     if err["type"] in {"model_type", "dict_type"}:
         keys = ", ".join(allowed_fields(model, loc))
         return f"{where}: {field}: expected a mapping of {keys}"
-    message = err["msg"].removeprefix("Value error, ")
     value = err.get("input")
     scalar = isinstance(value, str | int | float | bool)
     got = f" (got {value!r})" if err["type"] != "missing" and scalar else ""
