@@ -13,7 +13,12 @@ import numpy as np
 import pandas as pd
 
 from loopml.data.schema import infer_kinds, infer_schema
-from loopml.distributions.measure import column_types, feature_dict, measure_frames
+from loopml.distributions.measure import (
+    column_orders,
+    column_types,
+    feature_dict,
+    measure_frames,
+)
 from loopml.domain import FeatureDrift
 from loopml.errors import DataError
 from loopml.spec.monitoring import DriftSettings
@@ -138,5 +143,5 @@ def _shifts(
     """Drift of the numeric, categorical and boolean columns of A to B (not dates, text)."""
     if not columns or a.empty or b.empty:
         return []
-    types = column_types(a[columns], infer_schema(a[columns]))
-    return measure_frames(a, b, types, settings)
+    schema = infer_schema(a[columns])
+    return measure_frames(a, b, column_types(a[columns], schema), settings, column_orders(schema))

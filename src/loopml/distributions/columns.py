@@ -11,6 +11,7 @@ keeps the first ``SAMPLE_ROWS`` values of a window (it only runs on small window
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,7 +82,9 @@ class NumericWindow:
 
 @dataclass
 class CategoricalReference:
-    """A categorical (or boolean) column of the reference: its categories and counts."""
+    """A categorical (or boolean) column of the reference: its categories and counts.
+    An ordinal column's (``column_type`` ``ordinal``) categories are its levels in order,
+    lowest first."""
 
     name: str
     categories: pd.Index
@@ -186,6 +189,21 @@ def _sorted_quantiles(ordered: np.ndarray, probabilities: np.ndarray) -> np.ndar
     high = np.minimum(low + 1, ordered.size - 1)
     below, above = ordered[low].astype(np.float64), ordered[high].astype(np.float64)
     return (below + (above - below) * (position - low)).astype(np.float32)
+
+
+def ordinal_reference(
+    name: str, values: pd.Series, order: Sequence[str] | None = None
+) -> CategoricalReference:
+    """Count a reference column by level, the levels in ``order`` (lowest first; levels
+    the reference holds beyond it follow, sorted; without ``order``, all sorted)."""
+    counted = categorical_reference(name, values)
+    by_level = dict(zip(counted.categories, counted.counts[:-1], strict=True))
+    levels = [str(level) for level in order or ()]
+    levels += sorted(c for c in by_level if c not in set(levels))
+    counts = np.array([by_level.get(level, 0) for level in levels] + [0], dtype=np.int64)
+    return CategoricalReference(
+        name, pd.Index(levels), counts, counted.missing, counted.rows, column_type="ordinal"
+    )
 
 
 def categorical_reference(name: str, values: pd.Series) -> CategoricalReference:

@@ -19,7 +19,7 @@ odd rows). A categorical column that drifted says which levels moved most in its
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -37,25 +37,32 @@ from loopml.distributions.columns import (
     categorical_reference,
     numeric_reference,
     numeric_values,
+    ordinal_reference,
 )
 from loopml.domain import ColumnKind, FeatureDrift, Schema
 from loopml.errors import DataError
 from loopml.spec.monitoring import DriftSettings
 
-COLUMN_TYPES = ("numeric", "categorical")
+COLUMN_TYPES = ("numeric", "categorical", "ordinal")
 
 
 def column_types(frame: pd.DataFrame, schema: Schema | None = None) -> dict[str, str]:
-    """``numeric`` or ``categorical`` for each column worth measuring.
+    """``numeric``, ``categorical`` or ``ordinal`` for each column worth measuring.
 
     With ``schema``, its numeric columns are numeric, its categorical and boolean ones
-    categorical (datetime and text are skipped). Without, by dtype: numbers (not
-    booleans) are numeric; booleans, strings and categories categorical.
+    categorical, its ordinal ones with their levels ordinal (see ``column_orders``;
+    datetime and text are skipped). Without, by dtype: numbers (not booleans) are
+    numeric; booleans, strings and categories categorical.
     """
     if schema is not None:
         kinds = {ColumnKind.NUMERIC: "numeric", ColumnKind.CATEGORICAL: "categorical"}
-        kinds[ColumnKind.BOOLEAN] = "categorical"
-        return {c.name: kinds[c.kind] for c in schema.columns if c.kind in kinds}
+        kinds[ColumnKind.BOOLEAN] = kinds[ColumnKind.ORDINAL] = "categorical"
+        orders = column_orders(schema)
+        return {
+            c.name: "ordinal" if c.name in orders else kinds[c.kind]
+            for c in schema.columns
+            if c.kind in kinds
+        }
     types = {}
     for name, dtype in frame.dtypes.items():
         if pd.api.types.is_bool_dtype(dtype):
@@ -67,10 +74,24 @@ def column_types(frame: pd.DataFrame, schema: Schema | None = None) -> dict[str,
     return types
 
 
+def column_orders(schema: Schema) -> dict[str, tuple[str, ...]]:
+    """The levels, lowest first, of ``schema``'s ordinal columns that list them."""
+    return {
+        c.name: c.categories
+        for c in schema.columns
+        if c.kind is ColumnKind.ORDINAL and c.categories
+    }
+
+
 def build_references(
-    reference: pd.DataFrame, types: Mapping[str, str]
+    reference: pd.DataFrame,
+    types: Mapping[str, str],
+    orders: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, ColumnReference]:
-    """Bin each column of ``reference`` named in ``types``; DataError when one is missing."""
+    """Bin each column of ``reference`` named in ``types``; DataError when one is missing.
+
+    An ``ordinal`` column's levels come from ``orders`` (else its categories sorted), so
+    that its ranks can be compared (KS and Wasserstein on the ranks)."""
     check_columns(reference, types, "reference")
     references: dict[str, ColumnReference] = {}
     for name, kind in types.items():
@@ -79,6 +100,9 @@ def build_references(
         if kind == "numeric":
             values = numeric_values(reference[name], name, "reference")
             references[name] = numeric_reference(name, values)
+        elif kind == "ordinal":
+            order = (orders or {}).get(name)
+            references[name] = ordinal_reference(name, reference[name], order)
         else:
             references[name] = categorical_reference(name, reference[name])
     return references
@@ -98,13 +122,15 @@ def measure_frames(
     current: pd.DataFrame,
     types: Mapping[str, str],
     settings: DriftSettings | None = None,
+    orders: Mapping[str, Sequence[str]] | None = None,
 ) -> list[FeatureDrift]:
-    """Drift of each column named in ``types`` (``numeric`` or ``categorical``) from
-    ``reference`` to ``current``, both in memory; one FeatureDrift per column, in order.
+    """Drift of each column named in ``types`` (``numeric``, ``categorical`` or
+    ``ordinal``, with its levels in ``orders``) from ``reference`` to ``current``, both in
+    memory; one FeatureDrift per column, in order.
 
     Raises DataError for a missing column or a numeric column holding text.
     """
-    references = build_references(reference, types)
+    references = build_references(reference, types, orders)
     windows = new_windows(references)
     accumulate(windows, references, current)
     settings = settings or DriftSettings()
@@ -234,6 +260,11 @@ def _statistics(
     }
     if sample_test:
         stats["chisquare"] = st.chisquare_pvalue(reference.counts, window.counts)
+    if reference.column_type == "ordinal":  # the levels' ranks; new levels left out
+        levels = len(reference.categories)
+        ref_levels, cur_levels = reference.counts[:levels], window.counts[:levels]
+        stats["wasserstein"] = st.ordered_wasserstein(ref_levels, cur_levels)
+        stats["ks_statistic"], stats["ks"] = st.ordered_ks(ref_levels, cur_levels)
     return stats
 
 

@@ -89,6 +89,33 @@ def ks_test(reference_sorted: np.ndarray, current: np.ndarray) -> tuple[float, f
     return statistic, float(min(max(kstwo.sf(statistic, effective), 0.0), 1.0))
 
 
+def ordered_ks(reference_counts: np.ndarray, current_counts: np.ndarray) -> tuple[float, float]:
+    """KS statistic and p-value of two count vectors over ordered levels (the largest gap
+    between their cumulative shares); the asymptotic p-value, conservative for ties."""
+    from scipy.stats import kstwo
+
+    n, m = float(reference_counts.sum()), float(current_counts.sum())
+    if n == 0 or m == 0:
+        return 0.0, 1.0
+    gap = np.abs(np.cumsum(reference_counts) / n - np.cumsum(current_counts) / m)
+    statistic = float(gap.max())
+    effective = max(round(n * m / (n + m)), 1)
+    return statistic, float(min(max(kstwo.sf(statistic, effective), 0.0), 1.0))
+
+
+def ordered_wasserstein(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
+    """W1 between two count vectors over ordered levels ``0, 1, ...`` (in rank steps),
+    divided by the standard deviation of the reference's ranks (1 when it is 0)."""
+    n, m = float(reference_counts.sum()), float(current_counts.sum())
+    if n == 0 or m == 0:
+        return 0.0
+    ref, cur = reference_counts / n, current_counts / m
+    distance = float(np.abs(np.cumsum(ref) - np.cumsum(cur))[:-1].sum())
+    ranks = np.arange(ref.size, dtype=np.float64)
+    std = float(np.sqrt(np.dot(ref, (ranks - np.dot(ref, ranks)) ** 2)))
+    return distance / std if std > 0 else distance
+
+
 def wasserstein_binned(
     reference_counts: np.ndarray,
     reference_sums: np.ndarray,

@@ -108,7 +108,8 @@ class WindowSummary:
 
 def _evidence(feature: FeatureDrift) -> str:
     """``cut (chisquare 1.2e-09): 'Premium' 25% -> 41%``: the test, and what moved."""
-    moved = f": {feature.note}" if feature.note and feature.column_type == "categorical" else ""
+    levels = feature.column_type in ("categorical", "ordinal")
+    moved = f": {feature.note}" if feature.note and levels else ""
     return f"{feature.feature} ({feature.method} {feature.score:.4g}){moved}"
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from loopml.distributions.columns import ColumnReference, ColumnWindow
-from loopml.distributions.measure import build_references, column_types
+from loopml.distributions.measure import build_references, column_orders, column_types
 from loopml.domain import Schema
 from loopml.monitor.checks import MonitorOutcome, Scorer, judge
 from loopml.monitor.traffic import scan_log
@@ -64,7 +64,7 @@ def check_traffic(
             numeric column (the message names the column and the side).
     """
     types = {**column_types(reference, signature), **(outputs or {})}
-    references = build_references(reference, types)
+    references = build_references(reference, types, column_orders(signature))
     scan = scan_log(log, references, spec.window, version=version, feedback=feedback)
     outcome = judge(
         scan, references, spec, version=version, metric=metric, holdout=holdout,

@@ -73,9 +73,10 @@ class DriftSettings(Section):
     min_effect: float = Field(default=0.03, ge=0, le=1)
 
     def choose(self, column_type: str, rows: int) -> DriftTest:
-        """The test for a column of ``column_type`` (numeric/categorical) given ``rows``."""
+        """The test for a column of ``column_type`` given ``rows``; an ordinal column is
+        tested on its levels' ranks as a numeric one is (``numeric``'s setting)."""
         small = rows < self.large_sample
-        if column_type == "numeric":
+        if column_type in ("numeric", "ordinal"):
             if self.numeric != "auto":
                 return self.numeric
             return "ks" if small else "wasserstein"
