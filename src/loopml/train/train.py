@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -57,11 +57,15 @@ def make_estimator(kind: str, task: str, random_state: int = 42) -> Any:
     raise SpecError(f"models.candidates: unknown model '{kind}'; use one of {SIMPLE_KINDS}")
 
 
-def infer_signature(df: pd.DataFrame, spec: ProjectSpec) -> Schema:
+def infer_signature(
+    df: pd.DataFrame, spec: ProjectSpec, not_nullable: Collection[str] = ()
+) -> Schema:
     """The input signature of ``spec``'s feature columns in ``df``, with the kinds the spec
     declares (``data.columns``, ordinal ones in their declared order) and ranges and
-    categories taken from ``df``. Every column accepts missing values: the fitted
-    transform imputes them. DataError when an ordinal column holds a level its order
+    categories taken from ``df``. A column accepts missing values (the fitted transform
+    imputes them) unless it is one of ``not_nullable``: those the project's schema.yaml
+    marks ``nullable: false``, where a missing value to score breaks the schema (see
+    ``loopml.model.checks``). DataError when an ordinal column holds a level its order
     lacks."""
     missing = [c for c in spec.feature_columns if c not in df.columns]
     if missing:
@@ -70,7 +74,8 @@ def infer_signature(df: pd.DataFrame, spec: ProjectSpec) -> Schema:
     kinds = {c: k for c, k in spec.data.columns.items() if c in features.columns}
     orders = {c: o for c, o in spec.data.orders.items() if c in features.columns}
     schema = infer_schema(features, kinds=kinds, orders=orders)
-    return Schema(tuple(replace(c, nullable=True) for c in schema.columns))
+    strict = set(not_nullable)
+    return Schema(tuple(replace(c, nullable=c.name not in strict) for c in schema.columns))
 
 
 def fit_bundle(
