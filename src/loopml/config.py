@@ -1,25 +1,49 @@
-"""One Settings object: environment variables ``LOOPML_*`` first, then defaults."""
+"""One Settings object: where a project's store and artifacts live, and where that came from.
+
+Each setting is taken from the first of: the environment (``LOOPML_DB``,
+``LOOPML_ARTIFACTS``), a ``loopml.toml`` beside the spec (``store``, ``store_schema``,
+``artifacts``), the spec ``loopml.yaml`` (the same top-level keys), then the default in
+the project's ``.loopml`` folder. ``${VAR}`` in a file's value is read from the
+environment, so a password stays out of the files. ``store_schema`` (or ``?schema=`` in
+the URL) keeps a PostgreSQL store in its own schema, beside other tables of the database.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from loopml.errors import SpecError
 
 SPEC_FILE = "loopml.yaml"
+CONFIG_FILE = "loopml.toml"
 HOME_DIR = ".loopml"
+FILE_KEYS = ("store", "store_schema", "artifacts")
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_USERINFO = re.compile(r"(://[^:/@]*:)[^/]*@")
+_SECRET_QUERY = re.compile(
+    r"([?&][^=&]*(?:password|passwd|secret|token|key|sig)[^=&]*=)[^&]*", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
 class Settings:
     """Where a project keeps its metadata and artifacts.
 
-    ``db_url`` is a SQLAlchemy URL; ``artifacts_uri`` a local folder or an fsspec URI.
+    ``db_url`` is a SQLAlchemy URL; ``artifacts_uri`` a local folder or an fsspec URI;
+    ``origins`` says where each came from (``store``/``artifacts`` -> ``env LOOPML_DB``,
+    ``loopml.toml``, ``loopml.yaml`` or ``default``).
     """
 
     project_dir: Path
     db_url: str
     artifacts_uri: str
+    origins: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def home(self) -> Path:
@@ -28,14 +52,110 @@ class Settings:
 
 
 def load_settings(project_dir: str | Path = ".", env: dict[str, str] | None = None) -> Settings:
-    """Read settings for the project in ``project_dir``.
+    """Read settings for the project in ``project_dir`` (see the module docstring).
 
-    ``LOOPML_DB`` overrides the embedded SQLite database, ``LOOPML_ARTIFACTS`` the local
-    artifact folder.
+    Raises:
+        SpecError: ``loopml.toml`` is not valid TOML, a key in it or in ``loopml.yaml``
+            is not text, or a ``${VAR}`` it uses is not set.
     """
     env = dict(os.environ) if env is None else env
     root = Path(project_dir).resolve()
     home = root / HOME_DIR
-    db_url = env.get("LOOPML_DB") or f"sqlite:///{home / 'loopml.db'}"
-    artifacts_uri = env.get("LOOPML_ARTIFACTS") or str(home / "artifacts")
-    return Settings(project_dir=root, db_url=db_url, artifacts_uri=artifacts_uri)
+    files = [(CONFIG_FILE, _read_toml(root / CONFIG_FILE)), (SPEC_FILE, _read_yaml(root))]
+    store, store_origin = _pick("store", "LOOPML_DB", env, files, root)
+    schema, schema_origin = _pick("store_schema", "LOOPML_DB_SCHEMA", env, files, root)
+    artifacts, artifacts_origin = _pick("artifacts", "LOOPML_ARTIFACTS", env, files, root)
+    db_url = f"sqlite:///{home / 'loopml.db'}"
+    if store:
+        strict = store_origin == schema_origin or not store_origin.startswith("env")
+        db_url = _with_schema(store, schema, strict)
+    if store and store_origin in (CONFIG_FILE, SPEC_FILE):
+        db_url = _anchored_sqlite(db_url, root)
+    artifacts_uri = artifacts or str(home / "artifacts")
+    if artifacts and artifacts_origin in (CONFIG_FILE, SPEC_FILE) and "://" not in artifacts:
+        artifacts_uri = str((root / artifacts).resolve())
+    origins = {"store": store_origin, "artifacts": artifacts_origin}
+    return Settings(root, db_url, artifacts_uri, origins)
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password and secret-looking query values shown as ``***``."""
+    url = _USERINFO.sub(r"\1***@", url)
+    return _SECRET_QUERY.sub(r"\1***", url)
+
+
+def _pick(
+    key: str,
+    variable: str,
+    env: Mapping[str, str],
+    files: list[tuple[str, Mapping[str, Any]]],
+    root: Path,
+) -> tuple[str | None, str]:
+    if env.get(variable):
+        return env[variable], f"env {variable}"
+    for name, values in files:
+        value = values.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise SpecError(f"{root / name}: '{key}' must be a non-empty text, got {value!r}")
+        return _interpolate(value.strip(), env, f"{root / name}: '{key}'"), name
+    return None, "default"
+
+
+def _interpolate(value: str, env: Mapping[str, str], where: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            raise SpecError(f"{where} uses ${{{name}}} but the variable {name} is not set")
+        return env[name]
+
+    return _VARIABLE.sub(replace, value)
+
+
+def _with_schema(url: str, schema: str | None, strict: bool) -> str:
+    """``url`` with ``?schema=`` added (a PostgreSQL store in its own schema); another
+    store with a schema is an error when ``strict`` (else the schema is left out)."""
+    if not schema:
+        return url
+    if not url.startswith(("postgresql", "postgres")):
+        if not strict:
+            return url
+        raise SpecError(
+            f"store_schema '{schema}' applies to a PostgreSQL store, not {mask_url(url)}"
+        )
+    if re.search(r"[?&]schema=", url):
+        return url
+    return f"{url}{'&' if '?' in url else '?'}schema={schema}"
+
+
+def _anchored_sqlite(url: str, root: Path) -> str:
+    """A relative SQLite file in a project file is taken from the project folder."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url[len(prefix) :].startswith(("/", ":memory:", "file:")):
+        return url
+    return prefix + str((root / url[len(prefix) :]).resolve())
+
+
+def _read_toml(path: Path) -> Mapping[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _read_yaml(root: Path) -> Mapping[str, Any]:
+    """The store keys of ``loopml.yaml`` (nothing when it is missing or unreadable: the
+    spec loader reports a broken spec)."""
+    path = root / SPEC_FILE
+    if not path.is_file():
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return {}
+    return {k: data[k] for k in FILE_KEYS if k in data} if isinstance(data, dict) else {}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from loopml.config import SPEC_FILE, load_settings
 from loopml.errors import ConflictError, NotFoundError
 from loopml.spec import ProjectSpec, dump_spec
+from loopml.spec.sources import SqlSource
 from loopml.storage.artifacts import open_artifact_store
 from loopml.storage.metadata import open_metadata_store
 
@@ -32,7 +33,7 @@ from loopml.service.serving import ServingMixin
 
 
 def init_project(
-    data: str | Path,
+    data: str | Path | SqlSource,
     target: str,
     project_dir: str | Path = ".",
     *,
@@ -40,11 +41,14 @@ def init_project(
     exclude: list[str] | None = None,
     force: bool = False,
 ) -> tuple[Path, ProjectSpec, dict[str, str]]:
-    """Infer a spec from ``data`` and write ``loopml.yaml`` in ``project_dir``.
+    """Infer a spec from ``data`` (a file, or an SQL source whose rows are read now)
+    and write ``loopml.yaml`` in ``project_dir``; an SQL source becomes the spec's one
+    source, its schema inferred from the query's rows.
 
-    Raises DataError (missing/empty file, unknown target, one class) and ConflictError
-    when a spec exists and ``force`` is False. Nothing is written on error. Returns the
-    spec's path, the spec and the mapping of original to cleaned column names.
+    Raises DataError (missing/empty file, a query that fails or returns no row, unknown
+    target, one class) and ConflictError when a spec exists and ``force`` is False.
+    Nothing is written on error. Returns the spec's path, the spec and the mapping of
+    original to cleaned column names.
     """
     from loopml.data.clean import clean_frame
     from loopml.data.infer import infer_spec
@@ -58,9 +62,15 @@ def init_project(
     spec_path = root / SPEC_FILE
     if spec_path.exists() and not force:
         raise ConflictError(f"{spec_path} already exists; pass --force to overwrite it")
-    data_path = (root / data).resolve()
-    raw, column_map = clean_column_names(read_source(data_path))
-    source = os.path.relpath(data_path, root) if data_path.is_relative_to(root) else data_path
+    if isinstance(data, SqlSource):
+        from loopml.data.sources.sql import read_sql
+
+        raw, column_map = clean_column_names(read_sql(data, os.environ, project_dir=root).frame)
+        source: str | Path = f"sql source {data.name}"
+    else:
+        data_path = (root / data).resolve()
+        raw, column_map = clean_column_names(read_source(data_path))
+        source = os.path.relpath(data_path, root) if data_path.is_relative_to(root) else data_path
     frame, _ = clean_frame(raw, CleaningSpec(), target=_target_name(raw, target, column_map))
     spec = infer_spec(
         frame,
@@ -70,6 +80,9 @@ def init_project(
         name=name or root.name,
         exclude=exclude or (),
     )
+    if isinstance(data, SqlSource):
+        sources = {"source": None, "sources": [data]}
+        spec = spec.model_copy(update={"data": spec.data.model_copy(update=sources)})
     schema = infer_schema(raw)
     save_schema(schema, root / spec.data.schema_file, unique=infer_unique(raw, schema))
     write_atomic(spec_path, dump_spec(spec).encode())

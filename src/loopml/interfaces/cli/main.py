@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -42,8 +42,18 @@ add_explain_command(app)
 @app.command()
 @handles_errors
 def init(
-    data: Annotated[Path, typer.Argument(help="CSV, TSV, JSON(L) or Parquet file.")],
-    target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.")],
+    data: Annotated[
+        Path | None, typer.Argument(help="CSV, TSV, JSON(L) or Parquet file (or --sql-url).")
+    ] = None,
+    target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.")] = "",
+    sql_url: Annotated[
+        str | None,
+        typer.Option(help="Start from a database: a SQLAlchemy URL (password as ${VAR})."),
+    ] = None,
+    query: Annotated[str | None, typer.Option(help="With --sql-url: the SELECT to read.")] = None,
+    table: Annotated[
+        str | None, typer.Option(help="With --sql-url: a whole table (schema.name allowed).")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Project name (default: folder).")] = None,
     exclude: Annotated[
         list[str] | None,
@@ -52,13 +62,56 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing loopml.yaml.")] = False,
     project_dir: ProjectDir = Path("."),
 ) -> None:
-    """Write loopml.yaml from DATA: task, column types, metric and split inferred."""
+    """Write loopml.yaml from DATA: task, column types, metric and split inferred.
+
+    From a database: `loopml init --sql-url URL --query "select ..." --target COL` writes
+    a spec with that SQL source; the schema is inferred from the query's rows."""
     from loopml.service import init_project
 
+    source = _init_source(data, sql_url, query, table)
+    if not target:
+        raise _usage("--target COLUMN is required: the column to predict")
     path, spec, column_map = init_project(
-        data, target, project_dir, name=name, exclude=exclude, force=force
+        source, target, project_dir, name=name, exclude=exclude, force=force
     )
     render.spec_written(path, spec, column_map)
+
+
+def _init_source(
+    data: Path | None, sql_url: str | None, query: str | None, table: str | None
+) -> Any:
+    if sql_url is None:
+        if query is not None or table is not None:
+            raise _usage("--query and --table go with --sql-url URL")
+        if data is None:
+            raise _usage("name the data: a file (loopml init DATA --target COL) or --sql-url")
+        return data
+    if data is not None:
+        raise _usage(f"give either a file ({data}) or --sql-url, not both")
+    from pydantic import ValidationError
+
+    from loopml.spec.sources import SqlSource
+
+    try:
+        return SqlSource(url=sql_url, query=query, table=table)
+    except ValidationError as exc:
+        raise _usage(f"--sql-url needs --query or --table: {exc.errors()[0]['msg']}") from None
+
+
+def _usage(message: str) -> Exception:
+    from loopml.errors import SpecError
+
+    return SpecError(message)
+
+
+@app.command("config")
+@handles_errors
+def config_(project_dir: ProjectDir = Path(".")) -> None:
+    """Show the effective store, artifacts and cluster, and where each came from
+    (env, loopml.toml, loopml.yaml or default); passwords are masked."""
+    from loopml.service.configuration import effective_config
+
+    render.config_table(effective_config(project_dir))
 
 
 @app.command()

@@ -22,6 +22,16 @@ def done(message: str) -> None:
     console.print(f"[green]✓[/] {message}")
 
 
+def config_table(entries: Any) -> None:
+    """`loopml config`: each setting, its value and where it came from."""
+    table = Table(title="configuration", title_justify="left")
+    for column in ("setting", "value", "from"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(entry.name, entry.value, entry.origin)
+    console.print(table)
+
+
 def spec_written(path: Path, spec: Any, column_map: dict[str, str]) -> None:
     problem = spec.problem
     done(f"wrote {path}")

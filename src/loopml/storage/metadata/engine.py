@@ -6,6 +6,11 @@ engine emits its own: ``BEGIN IMMEDIATE`` for write transactions (connections ca
 ``loopml_write`` execution option), so that concurrent writers queue on the busy timeout
 instead of failing to upgrade a read lock; plain ``BEGIN`` for reads.
 
+A PostgreSQL URL may name the schema that holds the store (``?schema=loopml``): it is
+created when missing and every connection's ``search_path`` is set to it, so that the
+store's tables (and Alembic's version table) live there, beside other tables of the same
+database (e.g. a SQL source's).
+
 Pooled connections are tied to the process that opened them, so a store opened before
 ``fork()`` stays usable in the child (it opens its own connections).
 """
@@ -13,6 +18,7 @@ Pooled connections are tied to the process that opened them, so a store opened b
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,7 @@ from loopml.errors import StorageError
 WRITE_OPTION = "loopml_write"
 BUSY_TIMEOUT_MS = 60_000
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -60,7 +67,7 @@ def create_engine(url: str | URL) -> Engine:
         if parsed.drivername.startswith("sqlite"):
             engine = _create_sqlite_engine(parsed)
         else:
-            engine = sa.create_engine(parsed)
+            engine = _create_postgres_engine(parsed)
     except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError, OSError) as exc:
         shown = url.render_as_string(hide_password=True) if isinstance(url, URL) else url
         if isinstance(url, str) and "@" in url:
@@ -72,6 +79,43 @@ def create_engine(url: str | URL) -> Engine:
     if not isinstance(engine.pool, StaticPool):
         event.listen(engine, "connect", _remember_pid)
         event.listen(engine, "checkout", _refuse_foreign_pid)
+    return engine
+
+
+def store_schema(url: URL) -> str | None:
+    """The schema a PostgreSQL URL's ``?schema=`` names, or None.
+
+    Raises ArgumentError for a name that is not a plain identifier."""
+    schema = url.query.get("schema")
+    if schema is None:
+        return None
+    if isinstance(schema, tuple) or not SCHEMA_NAME.match(schema):
+        raise sa_exc.ArgumentError(
+            f"schema={schema!r}: a store schema is one plain name (letters, digits, _)"
+        )
+    return schema
+
+
+def _create_postgres_engine(url: URL) -> Engine:
+    schema = store_schema(url)
+    if schema is None:
+        return sa.create_engine(url)
+    url = url.difference_update_query(["schema"])
+    options = f"-csearch_path={schema}"
+    engine = sa.create_engine(url, connect_args={"options": options})
+    try:
+        with engine.begin() as conn:
+            known = sa.text("select 1 from pg_namespace where nspname = :schema")
+            if conn.execute(known, {"schema": schema}).first() is None:
+                conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    except sa_exc.SQLAlchemyError as exc:
+        engine.dispose()
+        shown = url.render_as_string(hide_password=True)
+        raise StorageError(
+            f"Cannot create or use the schema '{schema}' of the metadata store {shown}: "
+            f"{exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc}. Create it, or grant "
+            "CREATE on the database to this user."
+        ) from exc
     return engine
 
 

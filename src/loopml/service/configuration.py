@@ -1,0 +1,59 @@
+"""The effective configuration of a project folder, and where each setting came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from loopml.config import SPEC_FILE, load_settings, mask_url
+
+
+@dataclass(frozen=True)
+class ConfigEntry:
+    """One effective setting: its ``value`` (secrets masked) and ``origin`` (``env
+    LOOPML_DB``, ``loopml.toml``, ``loopml.yaml`` or ``default``)."""
+
+    name: str
+    value: str
+    origin: str
+
+
+def effective_config(project_dir: str | Path = ".") -> list[ConfigEntry]:
+    """The store, artifacts and cluster the project in ``project_dir`` uses.
+
+    ``cluster`` is where training's parallel work runs: ``models.search.workers`` of
+    the spec (one process by default). Works without a valid spec (a broken spec only
+    loses its own settings). Raises SpecError for a broken ``loopml.toml`` or a
+    ``${VAR}`` that is not set.
+    """
+    settings = load_settings(project_dir)
+    origins = settings.origins
+    workers, workers_origin = _workers(settings.project_dir)
+    if isinstance(workers, str) and "://" in workers:
+        cluster = workers
+    else:
+        cluster = f"local, {workers} worker process{'es' if workers != 1 else ''}"
+    return [
+        ConfigEntry("project", str(settings.project_dir), "folder"),
+        ConfigEntry("store", mask_url(settings.db_url), origins.get("store", "default")),
+        ConfigEntry(
+            "artifacts", mask_url(settings.artifacts_uri), origins.get("artifacts", "default")
+        ),
+        ConfigEntry("cluster", cluster, workers_origin),
+    ]
+
+
+def _workers(root: Path) -> tuple[int | str, str]:
+    import yaml
+
+    path = root / SPEC_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (yaml.YAMLError, UnicodeDecodeError):
+        data = None
+    models = data.get("models") if isinstance(data, dict) else None
+    search = models.get("search") if isinstance(models, dict) else None
+    workers = search.get("workers") if isinstance(search, dict) else None
+    if workers is None:
+        return 1, "default"
+    return workers, f"{SPEC_FILE} (models.search.workers)"

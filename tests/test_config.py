@@ -1,0 +1,71 @@
+"""Where a project's store and artifacts come from: env, loopml.toml, loopml.yaml, default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from loopml.config import load_settings, mask_url
+from loopml.errors import SpecError
+
+PG = "postgresql+psycopg://team:s3cret@db.example:5432/ml"
+
+
+def spec_with(project: Path, **keys: str) -> None:
+    (project / "loopml.yaml").write_text(yaml.safe_dump({"name": "p", **keys}))
+
+
+def test_the_default_is_the_project_folder(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, env={})
+    assert settings.db_url == f"sqlite:///{tmp_path.resolve()}/.loopml/loopml.db"
+    assert settings.artifacts_uri == str(tmp_path.resolve() / ".loopml" / "artifacts")
+    assert settings.origins == {"store": "default", "artifacts": "default"}
+
+
+def test_the_spec_declares_the_store_and_artifacts(tmp_path: Path) -> None:
+    spec_with(tmp_path, store=PG, artifacts="s3://bucket/loopml")
+    settings = load_settings(tmp_path, env={})
+    assert (settings.db_url, settings.artifacts_uri) == (PG, "s3://bucket/loopml")
+    assert settings.origins == {"store": "loopml.yaml", "artifacts": "loopml.yaml"}
+
+
+def test_loopml_toml_wins_over_the_spec_and_the_environment_over_both(tmp_path: Path) -> None:
+    spec_with(tmp_path, store="sqlite:///spec.db", artifacts="spec-artifacts")
+    (tmp_path / "loopml.toml").write_text(
+        'store = "postgresql+psycopg://team:${PGPASSWORD}@db/ml"\nstore_schema = "loopml"\n'
+    )
+    settings = load_settings(tmp_path, env={"PGPASSWORD": "pw"})
+    assert settings.db_url == "postgresql+psycopg://team:pw@db/ml?schema=loopml"
+    assert settings.artifacts_uri == str(tmp_path.resolve() / "spec-artifacts")
+    assert settings.origins == {"store": "loopml.toml", "artifacts": "loopml.yaml"}
+    env = {"PGPASSWORD": "pw", "LOOPML_DB": "sqlite:///env.db", "LOOPML_ARTIFACTS": "/a"}
+    settings = load_settings(tmp_path, env=env)
+    assert (settings.db_url, settings.artifacts_uri) == ("sqlite:///env.db", "/a")
+    assert settings.origins == {"store": "env LOOPML_DB", "artifacts": "env LOOPML_ARTIFACTS"}
+
+
+def test_a_relative_sqlite_file_in_a_project_file_is_in_the_project(tmp_path: Path) -> None:
+    spec_with(tmp_path, store="sqlite:///shared/team.db")
+    url = load_settings(tmp_path, env={}).db_url
+    assert url == f"sqlite:///{tmp_path.resolve()}/shared/team.db"
+
+
+def test_mistakes_name_the_file_and_the_key(tmp_path: Path) -> None:
+    (tmp_path / "loopml.toml").write_text('store = "postgresql://u:${NOPE}@h/db"\n')
+    with pytest.raises(SpecError, match=r"loopml.toml: 'store' uses \$\{NOPE\}"):
+        load_settings(tmp_path, env={})
+    (tmp_path / "loopml.toml").write_text("store = [")
+    with pytest.raises(SpecError, match="loopml.toml: not valid TOML"):
+        load_settings(tmp_path, env={})
+    (tmp_path / "loopml.toml").write_text('store = "sqlite:///x.db"\nstore_schema = "s"\n')
+    with pytest.raises(SpecError, match="applies to a PostgreSQL store"):
+        load_settings(tmp_path, env={})
+
+
+def test_masking_hides_passwords_and_secret_parameters() -> None:
+    assert mask_url(PG) == "postgresql+psycopg://team:***@db.example:5432/ml"
+    assert mask_url("postgresql://u:p@w@h/db?schema=x") == "postgresql://u:***@h/db?schema=x"
+    assert mask_url("s3://b/p?secret_key=abc&x=1") == "s3://b/p?secret_key=***&x=1"
+    assert mask_url("sqlite:///x.db") == "sqlite:///x.db"
