@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,3 +67,42 @@ def start_serving(project: Path, log: Path, env: dict[str, str] | None = None) -
             env=env,
         )
     return process, f"http://127.0.0.1:{port}"
+
+
+def wait_ready(
+    process: subprocess.Popen[Any],
+    url: str,
+    log: Path | None = None,
+    route: str = "/health",
+    timeout: float = 60.0,
+) -> None:
+    """Wait until the server ``process`` answers 200 on ``route``; fail (with its log)
+    when it exits first or ``timeout`` passes."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = log.read_text() if log is not None else ""
+            raise AssertionError(f"server exited early with {process.returncode}:\n{output}")
+        try:
+            if httpx.get(f"{url}{route}", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"server did not answer 200 on {route} within {timeout} s")
+
+
+def run_cli(project: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """``python -m loopml ARGS -C project`` in a subprocess, wide output, text captured."""
+    import sys
+
+    return subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "loopml", *args, "-C", str(project)],
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=300,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )

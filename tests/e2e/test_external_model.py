@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from tests.helpers import edit_spec, start_serving
+from tests.helpers import edit_spec, run_cli, start_serving, wait_ready
 
 import loopml
 from loopml.serve.sink import load_predictions
@@ -29,16 +28,6 @@ from loopml.service import ProjectService
 
 pytestmark = pytest.mark.slow
 TARGET = "subscribed "  # the header has a trailing space
-
-
-def cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "loopml", *args, "-C", str(project)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
 
 
 def notebook(project: Path) -> tuple[object, dict[str, pd.DataFrame | pd.Series]]:
@@ -66,7 +55,7 @@ def test_a_notebook_model_goes_through_gate_approval_serving_and_monitoring(
     project = tmp_path / "bank"
     project.mkdir()
     pd.read_csv(bank_csv).sample(6000, random_state=1).to_csv(project / "bank.csv", index=False)
-    made = cli(project, "init", "bank.csv", "-t", TARGET, "-x", "duration", "--name", "bank")
+    made = run_cli(project, "init", "bank.csv", "-t", TARGET, "-x", "duration", "--name", "bank")
     assert made.returncode == 0, made.stdout + made.stderr
     approval = {"require_approval": True, "approvers": ["alice"]}
     edit_spec(project, lambda spec: spec.update(registry=approval))  # roc_auc >= 0.7 stays
@@ -88,14 +77,14 @@ def test_a_notebook_model_goes_through_gate_approval_serving_and_monitoring(
     assert version.lineage["training_run_id"] == run.run_id
     assert version.metrics["roc_auc"] > 0.7
 
-    shown = cli(project, "show", run.run_id)
+    shown = run_cli(project, "show", run.run_id)
     assert shown.returncode == 0 and "output coefficients.csv sha256:" in shown.stdout
-    details = cli(project, "models", "show", "bank@1")
+    details = run_cli(project, "models", "show", "bank@1")
     assert "gate: go" in details.stdout and "origin: external" in details.stdout
     assert "status: awaiting approval" in details.stdout
-    traced = cli(project, "lineage", "bank@1")
+    traced = run_cli(project, "lineage", "bank@1")
     assert traced.returncode == 0 and "no snapshot: trained outside loopml" in traced.stdout
-    approved = cli(project, "approve", "bank@1", "--by", "alice", "--note", "notebook checked")
+    approved = run_cli(project, "approve", "bank@1", "--by", "alice", "--note", "notebook checked")
     assert approved.returncode == 0, approved.stdout + approved.stderr
     assert loopml.load_model("bank@champion").version.version == 1
 
@@ -110,10 +99,10 @@ def test_a_notebook_model_goes_through_gate_approval_serving_and_monitoring(
     server, url = start_serving(project, log)
     try:
         ids = serve_traffic(server, url, log, traffic, d["y_traffic"], expected)
-        deployed = cli(project, "deploy", "bank@2")
+        deployed = run_cli(project, "deploy", "bank@2")
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         wait_for(url, traffic, "bank@2")
-        assert cli(project, "rollback").returncode == 0
+        assert run_cli(project, "rollback").returncode == 0
         wait_for(url, traffic, "bank@1")
     finally:
         server.send_signal(signal.SIGTERM)
@@ -124,7 +113,7 @@ def test_a_notebook_model_goes_through_gate_approval_serving_and_monitoring(
     logged = load_predictions(service.store, service.artifacts, "bank", 1)
     assert set(ids) <= set(logged["prediction_id"])
     service.close()
-    monitor = cli(project, "monitor")
+    monitor = run_cli(project, "monitor")
     assert monitor.returncode in (0, 1), monitor.stdout + monitor.stderr
     assert "report:" in monitor.stdout and "balance" in monitor.stdout
     assert "live roc_auc" in monitor.stdout and "on 400 rows with feedback" in monitor.stdout
@@ -133,7 +122,7 @@ def test_a_notebook_model_goes_through_gate_approval_serving_and_monitoring(
     assert checked["model"] == "bank@1" and checked["rows"] >= len(traffic)
     assert set(checked["scores"]) >= set(traffic.columns)
     service.close()
-    summary = cli(project, "summary")
+    summary = run_cli(project, "summary")
     assert "champion: bank@1 (external (Pipeline))" in summary.stdout
 
 
@@ -146,7 +135,7 @@ def serve_traffic(
     expected: np.ndarray,
 ) -> list[str]:
     """Score the traffic (as the notebook's model would), send its labels as feedback."""
-    wait_healthy(server, url, log)
+    wait_ready(server, url, log, route="/ready")
     rows = traffic.to_dict(orient="records")
     with httpx.Client(base_url=url, timeout=30) as client:
         answer = client.post("/predict", json={"rows": rows})
@@ -164,20 +153,6 @@ def serve_traffic(
         explained = client.post("/explain", json={"row": rows[0]})
         assert explained.status_code == 200, explained.text
     return list(ids)
-
-
-def wait_healthy(server: subprocess.Popen[str], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"server exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("server never became ready")
 
 
 def wait_for(url: str, traffic: pd.DataFrame, ref: str) -> None:

@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
-from tests.helpers import small_search, start_serving
+from tests.helpers import small_search, start_serving, wait_ready
 
 from loopml.serve.sink import load_predictions
 from loopml.service import ProjectService
@@ -28,19 +27,6 @@ def loopml(project: Path, *args: str, check: bool = True) -> subprocess.Complete
         check=check,
         timeout=300,
     )
-
-
-def wait_healthy(url: str, server: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"server exited with {server.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError("server never became healthy")
 
 
 def test_whole_loop(tmp_path: Path, bank_csv: Path) -> None:
@@ -62,7 +48,7 @@ def test_whole_loop(tmp_path: Path, bank_csv: Path) -> None:
     log = tmp_path / "serve.log"
     server, url = start_serving(project, log)
     try:
-        wait_healthy(url, server)
+        wait_ready(server, url)
         ids = []
         with httpx.Client(base_url=url, timeout=10) as client:
             for row in later.to_dict(orient="records"):

@@ -4,7 +4,6 @@ the MLflow export answer alike for the source's own rows, on every bundled data 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from tests.helpers import edit_spec, start_serving
+from tests.helpers import edit_spec, start_serving, wait_ready
 from typer.testing import CliRunner
 
 import loopml
@@ -63,14 +62,7 @@ def project(
 def rest_answers(folder: Path, records: list[dict[str, Any]], log: Path) -> dict[str, Any]:
     process, url = start_serving(folder, log)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                assert process.poll() is None, log.read_text()
-            time.sleep(0.2)
+        wait_ready(process, url, log, route="/ready")
         response = httpx.post(f"{url}/predict", json={"rows": records}, timeout=30)
         assert response.status_code == 200, response.text
         return dict(response.json())

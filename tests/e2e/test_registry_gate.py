@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from tests.helpers import set_criteria
+from tests.helpers import run_cli, set_criteria
 from tests.registry.conftest import bank_sample, write_project
 from typer.testing import CliRunner
 
@@ -19,16 +17,6 @@ from loopml.service import ProjectService
 pytestmark = pytest.mark.slow
 
 
-def loopml_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "loopml", *args, "-C", str(project)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
-
-
 def in_process(project: Path, *args: str):
     runner = CliRunner(env={"COLUMNS": "200"})
     return runner.invoke(app, [*args, "-C", str(project)], catch_exceptions=False)
@@ -37,16 +25,16 @@ def in_process(project: Path, *args: str):
 def test_no_go_version_leaves_the_champion_in_place(tmp_path: Path, bank_csv: Path) -> None:
     project = write_project(tmp_path, bank_sample(bank_csv, 3000), "subscribed ", ["duration"])
     set_criteria(project, [{"metric": "roc_auc", "min": 0.55}])
-    first = loopml_cli(project, "run")
+    first = run_cli(project, "run")
     assert first.returncode == 0, first.stdout + first.stderr
     assert "bank@1 (champion)" in first.stdout
 
     set_criteria(project, [{"metric": "roc_auc", "min": 0.55}, {"metric": "recall", "min": 0.99}])
-    second = loopml_cli(project, "run")
+    second = run_cli(project, "run")
     assert second.returncode == 1, second.stdout + second.stderr  # needs attention: no-go
     assert "NO-GO" in second.stdout.upper() and "recall" in second.stdout
 
-    models = loopml_cli(project, "models")
+    models = run_cli(project, "models")
     assert models.returncode == 0, models.stderr
     lines = {line.split()[1]: line for line in models.stdout.splitlines() if "bank@" in line}
     assert "champion" in lines["bank@1"] and "go" in lines["bank@1"]

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from scripts.demo_data import bike, bike_spec
 from scripts.replay import model_columns, replay
-from tests.e2e.test_lifecycle import loopml, wait_healthy
-from tests.helpers import small_search, start_serving
+from tests.e2e.test_lifecycle import loopml
+from tests.helpers import small_search, start_serving, wait_ready
 
 from loopml.data.ingest import clean_column_names
 from loopml.service import ProjectService
@@ -72,7 +72,7 @@ def test_drift_retrain_shadow_promote(tmp_path: Path) -> None:
 
     server, url = start_serving(project, tmp_path / "serve.log")
     try:
-        wait_healthy(url, server)
+        wait_ready(server, url)
         columns = model_columns(project)
         served = replay(url, winter, "cnt", columns)
         assert served.models == {"bike@1": 2400}

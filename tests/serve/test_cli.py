@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
+from tests.helpers import wait_ready
 from typer.testing import CliRunner
 
 from loopml.interfaces.cli.main import app
@@ -19,7 +20,7 @@ from loopml.model.bundle import ModelBundle
 from loopml.service import ProjectService, init_project
 
 from .conftest import make_frame, register_bundle
-from .test_server import free_port, wait_until_healthy
+from .test_server import free_port
 
 ROW = {"age": 41.0, "balance": 12.0, "job": "student"}
 
@@ -91,7 +92,7 @@ def test_a_running_server_follows_deploy_and_rollback(project: Path, tmp_path: P
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(process, url, log)
+        wait_ready(process, url, log)
         assert answered_by(url) == "bank@1"
         assert loopml(project, "deploy", "bank@2")[0] == 0
         wait_for(url, "bank@2")

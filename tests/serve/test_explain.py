@@ -12,13 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.helpers import start_serving
+from tests.helpers import start_serving, wait_ready
 
 from loopml.model.bundle import ModelBundle
 from loopml.service import ProjectService, init_project
 
 from .conftest import make_frame, register_bundle
-from .test_server import start_bare_server, wait_until_healthy
+from .test_server import start_bare_server
 
 TOKEN = "s3cret-explain"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -52,7 +52,7 @@ def served(project: Path, tmp_path: Path) -> Iterator[str]:
     log = tmp_path / "serve.log"
     process, url = start_serving(project, log, {**os.environ, "LOOPML_TOKEN": TOKEN})
     try:
-        wait_until_healthy(process, url, log)
+        wait_ready(process, url, log)
         yield url
     finally:
         process.send_signal(signal.SIGTERM)
@@ -112,7 +112,7 @@ def test_tree_explanations_add_up_to_the_served_probability(
     process, url, _, log = start_bare_server(tmp_path, classifier)
     rows = [{"age": 25.0 + 20 * i, "balance": None, "job": "student"} for i in range(3)]
     try:
-        wait_until_healthy(process, url, log)
+        wait_ready(process, url, log)
         body = httpx.post(f"{url}/explain", json={"rows": rows}).json()
         predicted = httpx.post(f"{url}/predict", json={"rows": rows}).json()
     finally:

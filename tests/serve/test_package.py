@@ -11,13 +11,14 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
+from tests.helpers import wait_ready
 
 from loopml.errors import ConflictError, IntegrityError
 from loopml.model.bundle import ModelBundle
 from loopml.serve.package import requirements, write_package
 from loopml.serve.standalone import load_package
 
-from .test_server import free_port, wait_until_healthy
+from .test_server import free_port
 
 ROW = {"age": 41.0, "balance": 12.0, "job": "student"}
 
@@ -64,7 +65,7 @@ def test_the_package_folder_serves_without_a_store(tmp_path: Path, classifier: M
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(process, url, log)
+        wait_ready(process, url, log)
         assert httpx.post(f"{url}/predict", json={"row": ROW}).status_code == 401
         headers = {"authorization": "Bearer t0ken"}
         answer = httpx.post(f"{url}/predict", json={"row": ROW}, headers=headers).json()

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
+from tests.helpers import wait_ready
 
 from loopml.model.bundle import ModelBundle
 
@@ -25,22 +26,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_until_healthy(
-    process: subprocess.Popen, url: str, log: Path, timeout: float = 60.0
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("server did not become healthy")
 
 
 def start_bare_server(
@@ -65,7 +50,7 @@ def start_bare_server(
 def server(tmp_path: Path, classifier: ModelBundle):
     process, url, out, log = start_bare_server(tmp_path, classifier)
     try:
-        wait_until_healthy(process, url, log)
+        wait_ready(process, url, log)
         yield process, url, out, log
     finally:
         if process.poll() is None:
