@@ -131,3 +131,51 @@ def test_imbalanced_multiclass_target() -> None:
     assert "'small'" in imbalance.message
     assert profile.scores and profile.scores[0].metric == "roc_auc"
     assert not only(profile, "leakage")
+
+
+@pytest.fixture(scope="module")
+def gems() -> Profile:
+    """Diamonds in miniature: x, y, z in mm (three of them 0 in a few rows), carat tied to
+    their size, a count that is often 0 and a measure whose zeros continue its range."""
+    rng = np.random.default_rng(11)
+    n = 2000
+    x = rng.uniform(3.7, 10.7, n)
+    frame = pd.DataFrame(
+        {
+            "x": x,
+            "y": x + rng.normal(0, 0.05, n),
+            "z": 0.62 * x + rng.normal(0, 0.03, n),
+            "carat": 0.0062 * x**3 + rng.normal(0, 0.01, n),
+            "visits": rng.poisson(0.5, n).astype(float),  # zeros are most rows: fine
+            "rain_mm": np.where(rng.random(n) < 0.03, 0.0, rng.exponential(5.0, n)),
+            "depth": rng.normal(61.7, 1.4, n),
+            "price": 300 * x**2 + rng.normal(0, 200, n),
+        }
+    )
+    for column, rows in (("x", [5, 50]), ("y", [5, 51]), ("z", [5, 52, 53, 54])):
+        frame.loc[rows, column] = 0.0
+    return profile_frame(frame, target="price", task="regression")
+
+
+def test_impossible_zeros_are_flagged_per_column(gems: Profile) -> None:
+    found = {f.columns[0]: f for f in only(gems, "impossible_zeros")}
+    assert set(found) == {"x", "y", "z"}  # not visits (zeros are common), nor rain_mm
+    z = found["z"]
+    assert z.severity == "medium" and "'z' is 0 in 4 rows" in z.message
+    assert "missing measurement" in z.message and '"z > 0"' in z.message
+
+
+def test_a_collinear_group_gives_one_finding(gems: Profile) -> None:
+    groups = only(gems, "collinearity")
+    assert len(groups) == 1  # not one finding per pair of x, y, z and carat
+    (group,) = groups
+    assert set(group.columns) == {"x", "y", "z", "carat"}
+    assert "'x', 'y', 'z' and 'carat' are highly correlated with each other (6 pairs" in (
+        group.message
+    )
+
+
+def test_the_profile_page_titles_impossible_zeros(gems: Profile) -> None:
+    from loopml.profile.report import KIND_TITLES
+
+    assert set(KIND_TITLES) == set(KINDS)

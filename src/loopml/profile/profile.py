@@ -215,6 +215,7 @@ def profile_frame(
     found = [
         *checks.constant_findings(stats),
         *checks.missing_findings(stats, target),
+        *checks.impossible_zero_findings(arrays, stats),
         *checks.id_like_findings(ids),
         *checks.duplicate_findings(pairs, by_name, target),
         *checks.duplicate_row_findings(duplicate_rows, rows),

@@ -24,6 +24,7 @@ KIND_TITLES = {
     "id_like": "ID-like",
     "collinearity": "Collinearity",
     "missing": "Missing values",
+    "impossible_zeros": "Impossible zeros",
     "duplicate_rows": "Duplicate rows",
     "imbalance": "Imbalanced target",
 }

@@ -1,5 +1,6 @@
 """Findings about a data set: leakage, duplicate and constant columns, identifiers,
-collinearity, missing values, duplicate rows and an imbalanced target.
+collinearity (one finding per group of columns), missing values, impossible zeros,
+duplicate rows and an imbalanced target.
 
 Each finding has a kind, a severity (``high``: fix before training; ``medium``: look at
 it; ``low``: good to know), the columns it is about and one sentence that says what was
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from loopml.data.infer import MIN_ID_ROWS, is_id_like, leaky_columns
+from loopml.domain import ColumnKind
 from loopml.model.values import category_string
 from loopml.profile.stats import ColumnArrays, ColumnStats
 from loopml.profile.target import FeatureScore, TargetSummary
@@ -26,6 +28,7 @@ KINDS = (
     "id_like",
     "collinearity",
     "missing",
+    "impossible_zeros",
     "duplicate_rows",
     "imbalance",
 )
@@ -36,6 +39,8 @@ DOMINANCE = 1.5  # "far ahead": lift at least this many times the next feature's
 COLLINEAR = 0.9  # |Pearson r| or Cramér's V of a pair this high is collinearity
 HIGH_MISSING = 0.5  # a column missing in this share of rows gets a finding of its own
 IMBALANCED = 0.1  # a class with a smaller share than this makes the target imbalanced
+ZERO_SHARE = 0.05  # exact zeros in at most this share of a positive measure's rows ...
+ZERO_GAP = 0.1  # ... whose smallest other value is at least this share of their median
 
 
 @dataclass(frozen=True)
@@ -231,22 +236,88 @@ def _mapping_examples(a: ColumnArrays, b: ColumnArrays, k: int = 3) -> str:
 def collinearity_findings(
     matrices: Sequence[tuple[str, Matrix]], skip: set[frozenset[str]]
 ) -> list[Finding]:
-    """Pairs whose score in a matrix (``("Pearson r", ...)``, ``("Cramér's V", ...)``)
-    is ``COLLINEAR`` or more in absolute value, except the pairs in ``skip``."""
-    findings = []
+    """One finding per group of columns linked by pairs whose score in a matrix
+    (``("Pearson r", ...)``, ``("Cramér's V", ...)``) is ``COLLINEAR`` or more in
+    absolute value, leaving out the pairs in ``skip``; the message gives the range."""
+    pairs: list[tuple[str, str, str, float]] = []
     for label, matrix in matrices:
         names = matrix.columns
         rows, cols = np.nonzero(np.triu(np.abs(np.nan_to_num(matrix.values)) >= COLLINEAR, 1))
         for i, j in zip(rows, cols, strict=True):
-            pair = (names[i], names[j])
-            if frozenset(pair) in skip:
-                continue
-            value = float(matrix.values[i, j])
-            message = (
-                f"'{pair[0]}' and '{pair[1]}' are highly correlated ({label} = {value:.3f}): "
-                "either carries almost all the information of the other; consider keeping one."
-            )
-            findings.append(Finding("collinearity", "medium", pair, message))
+            if frozenset((names[i], names[j])) not in skip:
+                pairs.append((names[i], names[j], label, float(matrix.values[i, j])))
+    return [_collinear_group(group) for group in _groups(pairs)]
+
+
+def _groups(
+    pairs: list[tuple[str, str, str, float]],
+) -> list[list[tuple[str, str, str, float]]]:
+    """The pairs split into connected groups of columns, in order of first appearance."""
+    group_of: dict[str, int] = {}
+    groups: list[list[tuple[str, str, str, float]]] = []
+    for pair in pairs:
+        known = sorted({group_of[c] for c in pair[:2] if c in group_of})
+        if not known:
+            groups.append([])
+            known = [len(groups) - 1]
+        first = known[0]
+        for other in known[1:]:  # the pair links two groups: merge them into the first
+            groups[first] += groups[other]
+            groups[other] = []
+        groups[first].append(pair)
+        for member in groups[first]:
+            group_of[member[0]] = group_of[member[1]] = first
+    return [group for group in groups if group]
+
+
+def _collinear_group(pairs: list[tuple[str, str, str, float]]) -> Finding:
+    columns = tuple(dict.fromkeys(c for pair in pairs for c in pair[:2]))
+    if len(columns) == 2:
+        (a, b, label, value), *_ = pairs
+        message = (
+            f"'{a}' and '{b}' are highly correlated ({label} = {value:.3f}): "
+            "either carries almost all the information of the other; consider keeping one."
+        )
+        return Finding("collinearity", "medium", columns, message)
+    labels = sorted({label for _, _, label, _ in pairs})
+    low, high = (f(abs(p[3]) for p in pairs) for f in (min, max))
+    named = ", ".join(f"'{c}'" for c in columns[:-1]) + f" and '{columns[-1]}'"
+    message = (
+        f"{named} are highly correlated with each other ({len(pairs)} pairs, "
+        f"|{' or '.join(labels)}| {low:.3f} to {high:.3f}): they carry almost the same "
+        "information; consider keeping one of them, or a combination."
+    )
+    return Finding("collinearity", "medium", columns, message)
+
+
+def impossible_zero_findings(
+    arrays: Sequence[ColumnArrays], stats: Sequence[ColumnStats]
+) -> list[Finding]:
+    """Numeric columns that are positive but for a few exact zeros far below every other
+    value (a length of 0 mm, a humidity of 0): most likely a missing measurement."""
+    findings = []
+    for col, stat in zip(arrays, stats, strict=True):
+        numbers = stat.numeric
+        if col.kind is not ColumnKind.NUMERIC or numbers is None or col.values is None:
+            continue
+        if numbers.zeros == 0 or numbers.min != 0:
+            continue
+        values = np.asarray(col.values, dtype=float)
+        finite = values[np.isfinite(values)]
+        positive = finite[finite > 0]
+        zeros = len(finite) - len(positive)
+        if zeros == 0 or len(positive) == 0 or zeros / len(finite) > ZERO_SHARE:
+            continue
+        smallest, median = float(positive.min()), float(np.median(positive))
+        if smallest < ZERO_GAP * median:
+            continue  # zeros continue a range that reaches down near them: plausible
+        message = (
+            f"'{col.name}' is 0 in {zeros} rows ({100 * zeros / len(finite):.2g} %) but "
+            f"every other value is positive, the smallest {smallest:.4g} (median "
+            f"{median:.4g}): a 0 here is most likely a missing measurement; treat it as "
+            f'missing (a validation check such as "{col.name} > 0") or explain it.'
+        )
+        findings.append(Finding("impossible_zeros", "medium", (col.name,), message))
     return findings
 
 
