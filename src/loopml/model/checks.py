@@ -38,6 +38,10 @@ UNKNOWN_ACTIONS = ("error", "other", "warn")
 MAX_EXAMPLES = 3  # examples quoted per column and rule in a summary
 
 
+class InputWarning(UserWarning):
+    """Values that broke the signature were imputed or scored as unseen categories."""
+
+
 @dataclass(frozen=True)
 class InputPolicy:
     """What to do with values that break the signature (see the module docstring).
@@ -179,7 +183,7 @@ class InputChecker:
         low = col.min if ranged and col.min is not None else -math.inf
         high = col.max if ranged and col.max is not None else math.inf
         categories = None
-        if col.kind is ColumnKind.CATEGORICAL and col.categories is not None:
+        if col.kind.has_categories and col.categories is not None:
             categories = frozenset(col.categories)
         return _Rules(col.name, col.kind, col.nullable, low, high, categories, unknown)
 

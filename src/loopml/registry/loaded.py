@@ -1,13 +1,21 @@
-"""A registered model loaded for use as a library: ``loopml.load_model("churn@champion")``."""
+"""A registered model loaded for use as a library: ``loopml.load_model("churn@champion")``.
+
+Rows are checked against the model's signature as batch scoring and the server check
+them (``loopml.model.checks``, under the project's ``serve`` input policy): a refused
+row raises ``SchemaViolation`` naming row, column, rule and value; imputed values and
+unseen categories give an ``InputWarning``; ``last_report`` keeps the latest check.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from loopml.domain import ModelVersion
-from loopml.errors import DataError
+from loopml.errors import DataError, SchemaViolation
 from loopml.model.bundle import ModelBundle
+from loopml.model.checks import InputChecker, InputPolicy, InputReport, InputWarning
 from loopml.registry.registry import output_schema
 
 
@@ -15,9 +23,13 @@ class LoadedModel:
     """A verified model version: ``predict`` rows given as a DataFrame, a list of dicts or
     one dict; ``predict_proba`` for classifiers (one column per class, in ``classes``)."""
 
-    def __init__(self, version: ModelVersion, bundle: ModelBundle) -> None:
+    def __init__(
+        self, version: ModelVersion, bundle: ModelBundle, policy: InputPolicy | None = None
+    ) -> None:
         self.version = version
         self.bundle = bundle
+        self.checker = InputChecker(bundle.signature, policy)
+        self.last_report: InputReport | None = None
 
     def __repr__(self) -> str:
         return f"LoadedModel({self.version.ref}, {self.bundle.model_kind}, {self.bundle.task})"
@@ -61,7 +73,19 @@ class LoadedModel:
             raise DataError(
                 f"rows for {self.ref} lack the columns {missing}; it takes {self.feature_names}"
             )
-        return frame
+        checked, report = self.checker.check_frame(frame, cleaner)
+        self.last_report = report
+        if not report.ok:
+            lines = "\n  ".join(report.lines())
+            raise SchemaViolation(
+                f"{self.ref} refuses {len(report.refused_rows)} of {report.rows} row(s) "
+                f"(rows {report.refused_rows[:10]}):\n  {lines}\n"
+                "Fix the values, or set serve.invalid: impute / serve.unknown in loopml.yaml."
+            )
+        if any(p.action in ("imputed", "warned") for p in report.problems):
+            lines = "; ".join(report.lines())
+            warnings.warn(f"{self.ref}: {lines}", InputWarning, stacklevel=3)
+        return checked
 
 
 def _records(rows: Any, ref: str) -> Any:

@@ -3,6 +3,11 @@
 CSV and Parquet are read ``chunk_rows`` rows at a time (pandas' chunked CSV reader,
 pyarrow's record batches) and written as they are scored; other formats are read whole.
 The output appears only once it is complete (written beside it, then renamed).
+
+Every row is checked against the model's signature first (``loopml.model.checks``, as
+the server and ``load_model`` check): a refused row keeps its place in the output with
+no prediction, an imputed value is blanked for the model's imputation, and the report
+names every problem by row, column, rule and value.
 """
 
 from __future__ import annotations
@@ -10,18 +15,34 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from loopml.errors import DataError
 from loopml.model.bundle import ModelBundle
+from loopml.model.checks import InputChecker, InputPolicy, InputReport, merged
 
 Progress = Callable[[int, int | None], None]
 """Called after each chunk with (rows scored so far, total rows when known)."""
 
 OUTPUT_SUFFIXES = (".csv", ".parquet")
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Rows read, and what the input check found (``report.refused_rows`` got no
+    prediction)."""
+
+    rows: int
+    report: InputReport
+
+    @property
+    def scored(self) -> int:
+        return self.rows - len(self.report.refused_rows)
 
 
 def score_file(
@@ -33,16 +54,36 @@ def score_file(
     progress: Progress | None = None,
     where: str = "",
 ) -> int:
-    """Score every row of ``source`` into ``output``; return the number of rows.
+    """``score_checked`` under the default policy; returns the number of rows."""
+    result = score_checked(
+        bundle, source, output, chunk_rows=chunk_rows, progress=progress, where=where
+    )
+    return result.rows
+
+
+def score_checked(
+    bundle: ModelBundle,
+    source: Path,
+    output: Path,
+    *,
+    policy: InputPolicy | None = None,
+    chunk_rows: int = 100_000,
+    progress: Progress | None = None,
+    where: str = "",
+) -> BatchResult:
+    """Check and score every row of ``source`` into ``output`` (see the module docstring).
 
     The output holds the input columns, ``prediction`` and (binary classification)
-    ``probability``.
+    ``probability``; both are empty for a refused row.
 
     Raises:
         DataError: an output that is not .csv or .parquet, or a source lacking columns
             the model needs (named, with the columns the file has).
     """
     from loopml.data.ingest import clean_column_names
+
+    checker = InputChecker(bundle.signature, policy)
+    reports: list[InputReport] = []
 
     suffix = output.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
@@ -58,7 +99,9 @@ def score_file(
         for chunk in _chunks(source, chunk_rows):
             frame, _ = clean_column_names(chunk)
             _check_columns(bundle, frame, source, where)
-            writer.write(_scored(bundle, frame))
+            checked, report = checker.check_frame(frame, bundle.cleaner)
+            reports.append(report.shifted(done))
+            writer.write(_scored(bundle, frame, checked, report.refused_rows))
             done += len(frame)
             if progress is not None:
                 progress(done, total)
@@ -68,16 +111,61 @@ def score_file(
         writer.close()
         tmp.unlink(missing_ok=True)
         raise
-    return done
+    return BatchResult(done, merged(reports))
 
 
-def _scored(bundle: ModelBundle, frame: pd.DataFrame) -> pd.DataFrame:
-    prediction = bundle.predict(frame)
+def write_problems(report: InputReport, path: Path) -> Path:
+    """Write ``report``'s problems to ``path`` (.csv or .parquet): row (0-based, in the
+    input file), column, rule, value (as text) and action; an empty table when clean."""
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise DataError(f"{path}: write the errors to a .csv or .parquet file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = report.to_frame()
+    if suffix == ".csv":
+        table.to_csv(path, index=False)
+    else:
+        table.to_parquet(path, index=False)
+    return path
+
+
+def _scored(
+    bundle: ModelBundle, frame: pd.DataFrame, checked: pd.DataFrame, refused: list[int]
+) -> pd.DataFrame:
+    """``frame`` (the rows as read) with the predictions for ``checked`` (the same rows
+    as the check left them), none for the ``refused`` positions."""
     out = frame.copy()
-    out["prediction"] = prediction.predictions
-    if prediction.probabilities is not None and prediction.probabilities.ndim == 1:
-        out["probability"] = prediction.probabilities
-    return out
+    keep = np.ones(len(frame), dtype=bool)
+    keep[refused] = False
+    if bundle.task == "classification" and len(bundle.classes or []) == 2:
+        out["probability"] = np.nan
+    out["prediction"] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    if keep.any():
+        prediction = bundle.predict(checked[keep])
+        labels = np.asarray(prediction.predictions)
+        if refused:
+            out.loc[keep, "prediction"] = labels
+        else:
+            out["prediction"] = labels
+        if prediction.probabilities is not None and prediction.probabilities.ndim == 1:
+            out.loc[keep, "probability"] = prediction.probabilities
+    bounds = _interval_columns(bundle, out, keep)
+    extra = ["probability"] if "probability" in out else bounds
+    return out[[*frame.columns, "prediction", *extra]]
+
+
+def _interval_columns(bundle: ModelBundle, out: pd.DataFrame, keep: np.ndarray) -> list[str]:
+    """A regressor with a conformal interval (``info["interval"]``): its bounds as
+    ``prediction_low`` and ``prediction_high`` beside ``prediction`` (empty for a refused
+    row); the names of the columns added."""
+    if bundle.task != "regression" or not bundle.info.get("interval"):
+        return []
+    out["prediction_low"] = out["prediction_high"] = np.nan
+    if keep.any():
+        predictions = out.loc[keep, "prediction"].to_numpy(dtype=float)
+        low, high = bundle.predict_interval(predictions) or (predictions, predictions)
+        out.loc[keep, "prediction_low"], out.loc[keep, "prediction_high"] = low, high
+    return ["prediction_low", "prediction_high"]
 
 
 def _check_columns(bundle: ModelBundle, frame: pd.DataFrame, source: Path, where: str) -> None:

@@ -14,7 +14,7 @@ from loopml.domain import (
 from loopml.errors import DataError, NotFoundError
 
 if TYPE_CHECKING:
-    pass
+    from loopml.serve.batch import BatchResult
 
 
 from loopml.service.base import ServiceBase
@@ -164,20 +164,29 @@ class ServingMixin(ServiceBase):
         *,
         chunk_rows: int = 100_000,
         progress: Callable[[int, int | None], None] | None = None,
-    ) -> int:
-        """Score ``source`` (CSV/Parquet in chunks; TSV/JSON whole) into ``output``
-        (.csv or .parquet), calling ``progress(rows_done, total_or_None)`` per chunk."""
-        from loopml.serve.batch import score_file
+        errors: Path | None = None,
+    ) -> BatchResult:
+        """Check and score ``source`` (CSV/Parquet in chunks; TSV/JSON whole) into
+        ``output`` (.csv or .parquet) under the spec's input policy (``serve.invalid``,
+        ``serve.unknown``, ``serve.check_range``), calling ``progress(rows_done,
+        total_or_None)`` per chunk; ``errors`` (.csv or .parquet) receives every problem
+        found: row, column, rule, value and action."""
+        from loopml.model.checks import InputPolicy
+        from loopml.serve.batch import score_checked, write_problems
 
         version, bundle = self.load_model(ref)
-        return score_file(
+        result = score_checked(
             bundle,
             self._path(source),
             self._path(output),
+            policy=InputPolicy.of(self.spec.serve),
             chunk_rows=chunk_rows,
             progress=progress,
             where=version.ref,
         )
+        if errors is not None:
+            write_problems(result.report, self._path(errors))
+        return result
 
 
 def _alias_of(ref: str) -> str | None:

@@ -32,6 +32,19 @@ def config_table(entries: Any) -> None:
     console.print(table)
 
 
+def input_problems(report: Any, errors: Path | None) -> None:
+    """The input check's summary (``loopml.model.checks.InputReport``): one warning line
+    per column, rule and action, and where the full list went."""
+    lines = report.lines()
+    if not lines:
+        return
+    err_console.print(f"[yellow]warning:[/] {len(report.problems)} value(s) broke the schema:")
+    for line in lines:
+        err_console.print(f"  {line}", soft_wrap=True)
+    where = f"every one is in {errors}" if errors else "--errors FILE lists every one"
+    err_console.print(f"  ({where}; serve.invalid and serve.unknown in loopml.yaml decide)")
+
+
 def spec_written(path: Path, spec: Any, column_map: dict[str, str]) -> None:
     problem = spec.problem
     done(f"wrote {path}")

@@ -67,9 +67,19 @@ def predict(
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", min=1, help="Rows read and scored at a time.")
     ] = 100_000,
+    errors: Annotated[
+        Path | None,
+        typer.Option(
+            "--errors", help="Write every refused, imputed or unseen value here (.csv/.parquet)."
+        ),
+    ] = None,
     project_dir: ProjectDir = Path("."),
 ) -> None:
-    """Score a file: `loopml predict [NAME@ALIAS] INPUT OUTPUT` (.csv or .parquet out)."""
+    """Score a file: `loopml predict [NAME@ALIAS] INPUT OUTPUT` (.csv or .parquet out).
+
+    Rows are checked against the model's schema first (serve.invalid, serve.unknown in
+    loopml.yaml): refused rows get no prediction and make the exit status 1; imputed
+    values and unseen categories are summarised as warnings."""
     if len(args) not in (2, 3):
         render.error("usage: loopml predict [NAME@ALIAS] INPUT OUTPUT")
         raise typer.Exit(2)
@@ -77,10 +87,18 @@ def predict(
     source, output = Path(args[-2]), Path(args[-1])
     service = open_service(project_dir)
     with _Progress() as progress:
-        rows = service.predict_file(
-            ref, source, output, chunk_rows=chunk_rows, progress=progress.update
+        result = service.predict_file(
+            ref, source, output, chunk_rows=chunk_rows, progress=progress.update, errors=errors
         )
-    render.done(f"wrote {rows} predictions to {output}")
+    render.input_problems(result.report, errors)
+    refused = len(result.report.refused_rows)
+    if refused:
+        render.error(
+            f"{refused} of {result.rows} row(s) refused (no prediction); wrote {result.scored} "
+            f"predictions to {output}"
+        )
+        raise typer.Exit(1)
+    render.done(f"wrote {result.rows} predictions to {output}")
 
 
 @handles_errors
