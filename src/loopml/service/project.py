@@ -123,7 +123,17 @@ def load_model(ref: str, project_dir: str | Path = ".") -> LoadedModel:
         version, bundle = load_bundle(store, open_artifact_store(settings.artifacts_uri), ref)
     finally:
         store.close()
-    return LoadedModel(version, bundle)
+    return LoadedModel(version, bundle, _input_policy(settings.project_dir))
+
+
+def _input_policy(project_dir: Path) -> Any:
+    """The input policy of the project's ``serve`` section (the defaults without a
+    loopml.yaml in ``project_dir``)."""
+    from loopml.model.checks import InputPolicy
+    from loopml.spec import load_spec
+
+    spec_path = Path(project_dir) / SPEC_FILE
+    return InputPolicy.of(load_spec(spec_path).serve) if spec_path.is_file() else InputPolicy()
 
 
 if TYPE_CHECKING:
