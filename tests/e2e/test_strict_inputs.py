@@ -27,7 +27,8 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def churn_project(tmp_path_factory: pytest.TempPathFactory, churn_csv: Path) -> Path:
-    """A churn model trained on 1,500 rows, with support_calls (no blank in training) ``nullable: false`` in schema.yaml."""
+    """A churn model trained on 1,500 rows; support_calls (no blank in them) is
+    ``nullable: false`` in the schema.yaml the first run writes."""
     folder = tmp_path_factory.mktemp("churn")
     lines = churn_csv.read_text().splitlines(keepends=True)
     (folder / "data").mkdir()
@@ -90,9 +91,7 @@ def test_impute_scores_every_row_and_warns_with_exit_0(churn_project: Path) -> N
     edit_spec(churn_project, lambda s: s.setdefault("serve", {}).update(invalid="impute"))
     try:
         bad_rows(churn_project).to_csv(churn_project / "bad.csv", index=False)
-        result = runner.invoke(
-            app, ["predict", "bad.csv", "scored.csv", "-C", str(churn_project)]
-        )
+        result = runner.invoke(app, ["predict", "bad.csv", "scored.csv", "-C", str(churn_project)])
         assert result.exit_code == 0, result.output
         assert "support_calls: 2 imputed (null" in result.output
         assert "support_calls: 1 imputed (type" in result.output
