@@ -96,10 +96,34 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def _x(windows: tuple[WindowSummary, ...]) -> list[str]:
-    return [w.start.isoformat() if w.start else f"window {w.index + 1}" for w in windows]
+    """The windows' labels: their start time (UTC, to the minute); with one window, the
+    time span of its traffic, since a time axis of one point spans microseconds."""
+    if len(windows) == 1:
+        return [_span(windows[0])]
+    return [f"{w.start:%Y-%m-%d %H:%M}" if w.start else f"window {w.index + 1}" for w in windows]
 
 
-def _layout(title: str, height: int = 340, **changes: Any) -> dict[str, Any]:
+def _span(window: WindowSummary) -> str:
+    first, last = window.first_at or window.start, window.last_at
+    if first is None:
+        return f"window {window.index + 1} ({window.rows} rows)"
+    end = ""
+    if last is not None:
+        end = f" to {last:%H:%M}" if last.date() == first.date() else f" to {last:%Y-%m-%d %H:%M}"
+    return f"{first:%Y-%m-%d %H:%M}{end} UTC ({window.rows} rows)"
+
+
+def _layout(
+    title: str,
+    height: int = 340,
+    windows: tuple[WindowSummary, ...] = (),
+    **changes: Any,
+) -> dict[str, Any]:
+    """The house layout; the x axis names the windows as categories when there are fewer
+    than two of them (one labelled point or bar), a time axis otherwise."""
+    xaxis: dict[str, Any] = {"gridcolor": "#eee", "automargin": True}
+    if len(windows) < 2:
+        xaxis["type"] = "category"
     layout = {
         "title": {"text": title, "font": {"size": 14}},
         "height": height,
@@ -108,7 +132,7 @@ def _layout(title: str, height: int = 340, **changes: Any) -> dict[str, Any]:
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
         "legend": {"orientation": "h", "y": -0.2},
-        "xaxis": {"gridcolor": "#eee", "automargin": True},
+        "xaxis": xaxis,
         "yaxis": {"gridcolor": "#eee", "automargin": True},
     }
     layout.update(changes)
@@ -124,7 +148,7 @@ def drift_figure(windows: tuple[WindowSummary, ...]) -> Figure | None:
         y = [_relative(w.drift[i]) if i < len(w.drift) else None for w in windows]
         traces.append({"type": "scatter", "mode": "lines+markers", "name": feature.feature,
                        "x": x, "y": y})  # fmt: skip
-    layout = _layout("drift per feature (score / threshold; above 1 drifted)", 380)
+    layout = _layout("drift per feature (score / threshold; above 1 drifted)", 380, windows)
     layout["shapes"] = [_hline(1.0)]
     return {"data": traces, "layout": layout}
 
@@ -154,8 +178,8 @@ def quality_figure(windows: tuple[WindowSummary, ...]) -> Figure | None:
          "y": [sum(1 for i in w.quality if i.kind == kind) for w in windows]}
         for kind in kinds
     ]  # fmt: skip
-    return {"data": traces, "layout": _layout("data-quality findings per window",
-                                              barmode="stack")}  # fmt: skip
+    layout = _layout("data-quality findings per window", windows=windows, barmode="stack")
+    return {"data": traces, "layout": layout}
 
 
 def performance_figure(windows: tuple[WindowSummary, ...]) -> Figure | None:
@@ -171,7 +195,8 @@ def performance_figure(windows: tuple[WindowSummary, ...]) -> Figure | None:
         {"type": "scatter", "mode": "lines", "name": "hold-out", "x": x,
          "y": [p.holdout if p else None for p in perf], "line": {"color": GREY, "dash": "dash"}},
     ]  # fmt: skip
-    return {"data": traces, "layout": _layout(f"live {metric} once feedback arrives")}
+    layout = _layout(f"live {metric} once feedback arrives", windows=tuple(scored))
+    return {"data": traces, "layout": layout}
 
 
 def latency_figure(windows: tuple[WindowSummary, ...]) -> Figure | None:
@@ -185,7 +210,7 @@ def latency_figure(windows: tuple[WindowSummary, ...]) -> Figure | None:
                  for w in windows]  # fmt: skip
             traces.append({"type": "scatter", "mode": "lines+markers", "x": x, "y": y,
                            "name": f"v{v} {q.removesuffix('_ms')}"})  # fmt: skip
-    return {"data": traces, "layout": _layout("latency per version (ms)")}
+    return {"data": traces, "layout": _layout("latency per version (ms)", windows=windows)}
 
 
 def traffic_figure(windows: tuple[WindowSummary, ...]) -> Figure | None:
@@ -199,7 +224,7 @@ def traffic_figure(windows: tuple[WindowSummary, ...]) -> Figure | None:
         traces.append({"type": "scatter", "mode": "lines+markers", "yaxis": "y2",
                        "name": f"v{v} error rate", "x": x,
                        "y": [o.error_rate if o else None for o in ops]})  # fmt: skip
-    layout = _layout("requests and error rate per version")
+    layout = _layout("requests and error rate per version", windows=windows)
     layout["yaxis2"] = {
         "overlaying": "y",
         "side": "right",
