@@ -18,6 +18,7 @@ from loopml.evaluate import calibration, explain, slices
 from loopml.evaluate.curves import chart_data
 from loopml.evaluate.gate import baseline_metrics
 from loopml.evaluate.holdout import Scored, holdout_summary, positive_truth, score_rows
+from loopml.evaluate.intervals import fit_interval, interval_coverage
 from loopml.evaluate.metrics import METRIC_NAMES
 from loopml.evaluate.thresholds import ThresholdChoice, choose_threshold
 from loopml.model.bundle import ModelBundle, calibrate
@@ -251,6 +252,9 @@ def evaluate_candidates(
     for kind, tuning in tunings.items():
         if tuning is not None:
             tuning.apply(bundles[kind])
+    interval = fit_interval(bundles[best], train, spec)
+    if interval is not None:
+        bundles[best].info["interval"] = interval
     gated = holdouts[0]
     progress(f"scoring {len(holdouts)} hold-out(s)")
     results = {h.name: evaluate_holdout(bundles[best], h, spec) for h in holdouts}
@@ -270,4 +274,5 @@ def evaluate_candidates(
         "gated": gated.name,
         "holdouts": results,
         "importance": importance(bundles[best], gated.rows, spec, train),
+        "interval": interval_coverage(bundles[best], gated.rows),
     }

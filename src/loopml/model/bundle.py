@@ -12,6 +12,7 @@ import pandas as pd
 
 from loopml.domain import Schema
 from loopml.model.cleaning import CleaningTransformer, cleaner_of
+from loopml.model.target import interval_bounds, inverse_target
 
 PLATT_EPS = 1e-6  # probabilities are clipped to [eps, 1 - eps] before Platt's logit
 
@@ -76,8 +77,23 @@ class ModelBundle:
         source or clean names; extra ones ignored)."""
         X = self.inputs(X)
         if self.task == "regression":
-            return Prediction(np.asarray(self.pipeline.predict(X), dtype=float))
+            return self.from_estimates(self.pipeline.predict(X))
         return self.from_probabilities(self.pipeline.predict_proba(X))
+
+    def from_estimates(self, raw: Any) -> Prediction:
+        """A regressor's prediction from its estimator's ``predict``: in original units
+        (``info["target_transform"]`` undone). Every path that scores rows goes here."""
+        return Prediction(inverse_target(raw, self.target_transform))
+
+    def predict_interval(self, predictions: Any) -> tuple[np.ndarray, np.ndarray] | None:
+        """Lower and upper bounds of the conformal prediction interval around a
+        regressor's ``predictions`` (``info["interval"]``); None without one."""
+        return interval_bounds(predictions, self.info.get("interval"))
+
+    @property
+    def target_transform(self) -> str | None:
+        """What the estimator's target went through (``log``), None for nothing."""
+        return self.info.get("target_transform")
 
     def from_probabilities(self, proba: np.ndarray) -> Prediction:
         """A classifier's prediction from its estimator's ``predict_proba`` (columns in

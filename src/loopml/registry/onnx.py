@@ -63,6 +63,12 @@ def write_onnx(version: ModelVersion, bundle: ModelBundle, path: Path) -> None:
     when the converted graph does not reproduce the bundle's outputs.
     """
     _check_prepare(bundle)
+    if bundle.target_transform is not None:
+        raise UnsupportedForOnnx(
+            f"ONNX export of {version.ref}: its target went through "
+            f"target_transform: {bundle.target_transform}, which the graph would not undo; "
+            "export it with --format mlflow instead"
+        )
     columns = input_columns(bundle)
     onx = _convert(bundle, columns)
     _verify(bundle, onx, columns)

@@ -282,7 +282,8 @@ class ModelServer:
             self.metrics.predicted(part.slot.name, part.slot.version, n, elapsed, "served")
         if routing.mode == "shadow" and routing.challenger is not None:
             asyncio.get_running_loop().create_task(self._shadow(routing.challenger, rows, ids, at))
-        return {"model": parts[0].slot.ref, "prediction_ids": ids, **_merge(parts, len(rows))}
+        merged = {**_merge(parts, len(rows)), **_intervals(parts, len(rows))}
+        return {"model": parts[0].slot.ref, "prediction_ids": ids, **merged}
 
     async def _split(
         self, routing: Routing, rows: Sequence[Any], columns: Any, split: list[bool]
@@ -412,6 +413,23 @@ def _merge(parts: list[_Part], n: int) -> dict[str, Any]:
             if probs_list is not None and merged is not None:
                 merged[i] = probs_list[k]
     return {"versions": versions, "predictions": predictions, "probabilities": merged}
+
+
+def _intervals(parts: list[_Part], n: int) -> dict[str, Any]:
+    """``intervals``: ``[low, high]`` per row in request order, for a regressor with a
+    conformal interval (``info["interval"]``; None for a row whose version has none);
+    nothing when no answering version has one."""
+    bounds: list[Any] = [None] * n
+    found = False
+    for part in parts:
+        interval = part.slot.model.bundle.predict_interval(part.result.predictions)
+        if interval is None or part.slot.model.bundle.task != "regression":
+            continue
+        found = True
+        pairs = np.column_stack(interval).tolist()
+        for k, i in enumerate(range(n) if part.index is None else part.index):
+            bounds[i] = pairs[k]
+    return {"intervals": bounds} if found else {}
 
 
 def _thread_limit(threads: int) -> Callable[[], None]:

@@ -68,7 +68,7 @@ def compile_bundle(bundle: ModelBundle) -> ArrayModel:
 def _predict(bundle: ModelBundle, estimator: Any, X: np.ndarray) -> Prediction:
     """What ``ModelBundle.predict`` does after the transform."""
     if bundle.task == "regression":
-        return Prediction(np.asarray(estimator.predict(X), dtype=float))
+        return bundle.from_estimates(estimator.predict(X))
     return bundle.from_probabilities(estimator.predict_proba(X))
 
 

@@ -9,6 +9,7 @@
       worst_slices: 5                           # and the 5 worst slices of any column
       bootstrap: {samples: 200, confidence: 0.95, seed: 0}
       beat_champion: {metric: roc_auc, by: 0.005}
+      prediction_interval: 0.9                  # regression: conformal, out-of-fold
 
 Every key has a default, so a spec without the section evaluates the usual way.
 """
@@ -79,3 +80,5 @@ class EvaluationSpec(Section):
     bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
     beat_champion: BeatChampion | None = None
     explain_rows: int = Field(default=500, ge=10, le=20_000)
+    # regression: the conformal prediction interval's level (null: none)
+    prediction_interval: float | None = Field(default=0.9, gt=0.0, lt=1.0)

@@ -85,6 +85,17 @@ class Problem(Section):
     primary_metric: str
     success_criteria: list[SuccessCriterion] = Field(default_factory=list)
     business_value: dict[Literal["tp", "fp", "tn", "fn"], float] | None = None
+    # regression: the estimator learns log1p(target); predictions come back as expm1
+    target_transform: Literal["log"] | None = None
+
+    @model_validator(mode="after")
+    def _transform_for_regression(self) -> Self:
+        if self.target_transform is not None and self.task != "regression":
+            raise ValueError(
+                f"target_transform: {self.target_transform} applies to regression only "
+                f"(this problem is {self.task}); remove it"
+            )
+        return self
 
     @property
     def metrics(self) -> dict[str, bool]:

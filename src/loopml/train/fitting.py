@@ -25,6 +25,7 @@ from loopml.errors import DataError
 from loopml.model.bundle import ModelBundle
 from loopml.model.estimators import EncodedClassifier
 from loopml.model.labels import plain_value, positive_label, target_values
+from loopml.model.target import forward_target
 from loopml.model.values import to_datetime
 from loopml.spec.model import ProjectSpec
 from loopml.spec.models import CustomModel, ModelsSpec
@@ -100,6 +101,8 @@ def training_rows(
         )
     rows = train_df[train_df[target].notna()]
     y = np.asarray(target_values(rows[target], spec.problem.task, target))
+    if spec.problem.target_transform is not None:
+        y = forward_target(y, spec.problem.target_transform, target)
     return rows[features], y, rows
 
 
@@ -169,6 +172,8 @@ def fit_bundle_with(
         "sklearn_version": sklearn.__version__,
         **extra,
     }
+    if problem.target_transform is not None:
+        info["target_transform"] = problem.target_transform
     rounds = fitted_rounds(estimator)
     if rounds is not None:
         info["n_iter"] = rounds

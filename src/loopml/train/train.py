@@ -22,6 +22,7 @@ from loopml.errors import DataError, SpecError
 from loopml.features.compile import compile_transform
 from loopml.model.bundle import ModelBundle
 from loopml.model.labels import plain_value, positive_label, target_values
+from loopml.model.target import forward_target
 from loopml.spec.model import ProjectSpec
 
 BASELINE_KIND = "dummy"  # the majority-class / mean baseline, not a candidate
@@ -120,6 +121,8 @@ def fit_bundle(
     rows = train_df[train_df[target].notna()]
     X = rows[features]
     y = target_values(rows[target], problem.task, target)
+    if problem.target_transform is not None:
+        y = pd.Series(forward_target(y, problem.target_transform, target), index=y.index)
     estimator = make_estimator(kind, problem.task, spec.models.random_state)
     transform = compile_transform(
         signature, spec.features, spec.problem.task, random_state=spec.models.random_state
@@ -134,6 +137,8 @@ def fit_bundle(
         "params": _plain_params(estimator),
         "sklearn_version": sklearn.__version__,
     }
+    if problem.target_transform is not None:
+        info["target_transform"] = problem.target_transform
     n_iter = getattr(estimator, "n_iter_", None)
     if n_iter is not None:
         info["n_iter"] = int(np.max(n_iter))
