@@ -146,7 +146,9 @@ def test_init_exclude_keeps_a_column_out_of_features(tmp_path: Path, bank_csv: P
     wrong = invoke(*args, "--exclude", "durration")
     assert wrong.exit_code == 2 and "durration" in wrong.output and "duration" in wrong.output
     assert not (project / "loopml.yaml").exists()
-    assert invoke(*args, "--exclude", "Duration").exit_code == 0
+    other_case = invoke(*args, "--exclude", "Duration")  # names match exactly
+    assert other_case.exit_code == 2 and "Did you mean 'duration'?" in other_case.output
+    assert invoke(*args, "--exclude", "duration").exit_code == 0
     from loopml.spec import load_spec
 
     spec = load_spec(project / "loopml.yaml")

@@ -174,7 +174,7 @@ def search_line(search: dict[str, Any]) -> None:
     if search.get("stop_reason") == "time_budget":
         why = f"stopped by the time budget ({budget:g} s, models.search.timeout_s)"
     else:
-        why = "every trial ran" + (f" within the {budget:g} s budget" if budget else "")
+        why = "all done" + (f" within the {budget:g} s budget" if budget else "")
     console.print(
         f"search: {ran} of {search['trials_requested']} trials in {search['elapsed_s']:.0f} s, "
         f"{why}; best cv {search['metric']} {_num(search['score'])} ({search['algorithm']})",
