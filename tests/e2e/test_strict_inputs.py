@@ -112,3 +112,62 @@ def test_load_model_refuses_and_warns_as_batch_does(churn_project: Path) -> None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.predict(rows.iloc[[4]])  # a clean row: no warning
+
+
+def rest_records(folder: Path) -> list[dict[str, Any]]:
+    """The bad rows as a client sends them: a null support_calls, an unseen plan."""
+    rows = pd.read_csv(folder / "data" / "train.csv").tail(4).drop(columns=["churned"])
+    records = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
+    records[0]["support_calls"] = None
+    records[1]["plan"] = "platinum"
+    return records
+
+
+def post(folder: Path, records: list[dict[str, Any]]) -> tuple[Any, str]:
+    from starlette.testclient import TestClient
+
+    service = ProjectService.open(folder)
+    try:
+        app, _ = service.serving_app("churn@1")
+        with TestClient(app) as client:
+            response = client.post("/predict", json={"rows": records})
+            metrics = client.get("/metrics").text
+    finally:
+        service.close()
+    return response, metrics
+
+
+def test_the_server_refuses_and_counts_as_batch_does(churn_project: Path) -> None:
+    records = rest_records(churn_project)
+    response, _ = post(churn_project, records)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"row": 0, "field": "support_calls", "message": "may not be null"}
+    ]
+    response, metrics = post(churn_project, records[1:])
+    assert response.status_code == 200, response.text
+    assert response.json()["input_problems"] == [
+        {"row": 0, "column": "plan", "rule": "unseen_category", "value": "platinum",
+         "action": "warned"}
+    ]  # fmt: skip
+    assert (
+        'loopml_input_problems_total{action="warned",column="plan",model="churn",'
+        'rule="unseen_category",version="1"} 1.0'
+    ) in metrics
+
+
+def test_the_unknown_policy_and_impute_apply_to_the_server(churn_project: Path) -> None:
+    records = rest_records(churn_project)
+    edit_spec(churn_project, lambda s: s.setdefault("serve", {}).update(unknown={"plan": "error"}))
+    try:
+        response, _ = post(churn_project, records[1:])
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["errors"]
+        assert error["rule"] == "unseen_category" and error["value"] == "platinum"
+        edit_spec(churn_project, lambda s: s["serve"].update(invalid="impute", unknown="other"))
+        response, _ = post(churn_project, records)
+        assert response.status_code == 200, response.text
+        actions = {(p["column"], p["action"]) for p in response.json()["input_problems"]}
+        assert actions == {("support_calls", "imputed"), ("plan", "counted")}
+    finally:
+        edit_spec(churn_project, lambda s: s["serve"].update(invalid="refuse", unknown="warn"))

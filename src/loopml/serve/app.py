@@ -26,7 +26,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -38,6 +38,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from loopml.model.bundle import ModelBundle, Prediction
+from loopml.model.checks import InputPolicy, InputReport
 from loopml.serve.arrays import compile_bundle
 from loopml.serve.batcher import MicroBatcher
 from loopml.serve.fastpath import PredictFastPath
@@ -45,7 +46,14 @@ from loopml.serve.feedback import parse_feedback
 from loopml.serve.logger import PredictionLogger, PredictionSink
 from loopml.serve.metrics import ServerMetrics
 from loopml.serve.routing import Routing, Slot, routing_for
-from loopml.serve.validate import RequestError, Validator, parse_json, read_body, rows_of
+from loopml.serve.validate import (
+    MAX_LISTED_ERRORS,
+    RequestError,
+    Validator,
+    parse_json,
+    read_body,
+    rows_of,
+)
 
 log = logging.getLogger("loopml.serve")
 
@@ -65,6 +73,13 @@ class ServeOptions:
     inline_rows: int = 64
     token: str | None = None
     explain_max_rows: int = 1000
+    invalid: str = "refuse"  # the input policy (loopml.model.checks.InputPolicy)
+    unknown: Mapping[str, str] = field(default_factory=lambda: {"*": "warn"})
+    check_range: bool = False
+
+    @property
+    def input_policy(self) -> InputPolicy:
+        return InputPolicy(self.invalid, dict(self.unknown), self.check_range)
 
 
 class DeploymentSource(Protocol):
@@ -127,7 +142,7 @@ class ModelServer:
                     raise LookupError(f"{self.model_name}@{version} is not loaded")
                 bundle = self._bundles[version] = self.deployments.load(version)
             self._compiled[version] = compile_bundle(bundle)
-            self._validators[version] = Validator.for_bundle(bundle)
+            self._validators[version] = Validator.for_bundle(bundle, self.options.input_policy)
 
     def validator(self, slot: Slot) -> Validator:
         return self._validators[slot.version]
@@ -267,7 +282,7 @@ class ModelServer:
         routing = self.routing
         assert routing is not None
         primary = routing.primary
-        columns = self.validator(primary).columns_of(rows)
+        columns, checked = self.validator(primary).checked(rows)
         ids = new_ids(len(rows))
         split = routing.to_challenger(rows, ids)
         if split is None:
@@ -283,7 +298,17 @@ class ModelServer:
         if routing.mode == "shadow" and routing.challenger is not None:
             asyncio.get_running_loop().create_task(self._shadow(routing.challenger, rows, ids, at))
         merged = {**_merge(parts, len(rows)), **_intervals(parts, len(rows))}
-        return {"model": parts[0].slot.ref, "prediction_ids": ids, **merged}
+        answer = {"model": parts[0].slot.ref, "prediction_ids": ids, **merged}
+        return answer | self._input_problems(primary, checked)
+
+    def _input_problems(self, slot: Slot, report: InputReport) -> dict[str, Any]:
+        """``input_problems`` for the answer (imputed values, unseen categories, by row,
+        field, rule, value and action), counted in the metrics; nothing when clean."""
+        if not report.problems:
+            return {}
+        self.metrics.input_problems(slot.name, slot.version, report.counts())
+        listed = [p.to_dict() for p in report.problems[:MAX_LISTED_ERRORS]]
+        return {"input_problems": listed, "input_problem_count": len(report.problems)}
 
     async def _split(
         self, routing: Routing, rows: Sequence[Any], columns: Any, split: list[bool]

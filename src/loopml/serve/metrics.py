@@ -4,11 +4,15 @@
 - ``loopml_request_errors_total{endpoint, status}``: those answered 4xx or 5xx;
 - ``loopml_predictions_total{model, version, role}``: rows scored (role: served, shadow);
 - ``loopml_predict_latency_seconds{model, version}``: the latency of /predict requests,
-  by the version that answered (a request split between versions counts for each).
+  by the version that answered (a request split between versions counts for each);
+- ``loopml_input_problems_total{model, version, column, rule, action}``: values scored
+  although they broke the schema (action: imputed, warned, counted; see
+  ``loopml.model.checks``; refused rows are 422 answers).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -43,6 +47,12 @@ class ServerMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._inputs = Counter(
+            "loopml_input_problems",
+            "Values scored although they broke the schema",
+            ["model", "version", "column", "rule", "action"],
+            registry=self.registry,
+        )
         self._children: dict[tuple[Any, ...], Any] = {}
 
     def _child(self, metric: Any, *labels: Any) -> Any:
@@ -61,6 +71,13 @@ class ServerMetrics:
         self._child(self._predictions, model, version, role).inc(rows)
         if role == "served":
             self._child(self._latency, model, version).observe(seconds)
+
+    def input_problems(
+        self, model: str, version: int, counts: Mapping[tuple[str, str, str], int]
+    ) -> None:
+        """Count ``{(column, rule, action): n}`` of one request."""
+        for (column, rule, action), n in counts.items():
+            self._child(self._inputs, model, version, column, rule, action).inc(n)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

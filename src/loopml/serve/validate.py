@@ -3,7 +3,12 @@
 Statuses: 400 for a body that is not JSON, 413 for one larger than the limit, 422
 (listing every problem by row index and field) for JSON that does not fit the signature.
 Rows are checked in one pass that also gathers the values column by column into the
-arrays the compiled model takes (float64 for numbers, objects with NaN elsewhere).
+arrays the compiled model takes (float64 for numbers, objects with NaN elsewhere). Then
+the values are checked as batch scoring and ``load_model`` check them
+(``loopml.model.checks``: null where schema.yaml says ``nullable: false``, values the
+cleaning cannot read, unseen categories, out of range with ``check_range``): a refused
+row is a 422 naming row, field, rule and value; imputed values and unseen categories
+are scored and reported.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from starlette.requests import Request
 
 from loopml.domain import ColumnKind, ColumnSchema, Schema
 from loopml.model.bundle import ModelBundle
+from loopml.model.checks import InputChecker, InputPolicy, InputReport
 from loopml.model.cleaning import CleaningTransformer, Coercion
 from loopml.model.values import is_missing
 
@@ -153,7 +159,10 @@ _RULES: dict[Any, _Rule] = {  # ColumnKind is a str enum: the text keys differ f
 
 
 def _column_for(
-    col: ColumnSchema, source: str | None = None, coercion: Coercion | None = None
+    col: ColumnSchema,
+    source: str | None = None,
+    coercion: Coercion | None = None,
+    impute: bool = False,
 ) -> _Column:
     """Numbers as float64; everything else as an object array (NaN where null) that the
     fitted transform parses as it did in training (categories as strings, dates with the
@@ -163,9 +172,10 @@ def _column_for(
     if coercion is not None and coercion.to in ("numeric", "boolean"):
         key = f"text or {'number' if coercion.to == 'numeric' else 'boolean'}"
     check, build, json_types, types = _RULES.get(key, _RULES[None])
-    if col.nullable:
+    nullable = col.nullable or impute  # imputed nulls are counted by the InputChecker
+    if nullable:
         types = types | {type(None)}
-    return _Column(col.name, col.nullable, check, build, json_types, types, source, coercion)
+    return _Column(col.name, nullable, check, build, json_types, types, source, coercion)
 
 
 _READ_AS = {"numeric": "a number", "boolean": "true or false", "datetime": "a date"}
@@ -296,13 +306,17 @@ class Validator:
         signature: Schema,
         cleaner: CleaningTransformer | None = None,
         example: dict[str, Any] | None = None,
+        policy: InputPolicy | None = None,
     ) -> None:
         sources = cleaner.source_names() if cleaner is not None else {}
         coercions = cleaner.coercions_ if cleaner is not None else {}
+        self.checker = InputChecker(signature, policy)
+        self.impute = self.checker.policy.invalid == "impute"
         self.columns = [
-            _column_for(col, sources.get(col.name), coercions.get(col.name))
+            _column_for(col, sources.get(col.name), coercions.get(col.name), self.impute)
             for col in signature.columns
         ]
+        self._shown = {c.name: c.shown_name for c in self.columns}
         self.names = frozenset(c.name for c in self.columns)
         self.accepted = self.names | {c.source for c in self.columns if c.source}
         self.known = self.accepted | _source_columns(cleaner)
@@ -310,29 +324,55 @@ class Validator:
         self.example = example or {}
 
     @classmethod
-    def for_bundle(cls, bundle: ModelBundle) -> Validator:
+    def for_bundle(cls, bundle: ModelBundle, policy: InputPolicy | None = None) -> Validator:
         """The validator of ``bundle``'s source records (see the class docstring)."""
-        return cls(bundle.signature, bundle.cleaner, bundle.info.get("input_example"))
+        return cls(bundle.signature, bundle.cleaner, bundle.info.get("input_example"), policy)
 
     def columns_of(self, rows: Sequence[Any]) -> dict[str, np.ndarray]:
         """One array per column in signature order; raises RequestError(422) listing
         every problem by row and field."""
+        return self.checked(rows)[0]
+
+    def checked(self, rows: Sequence[Any]) -> tuple[dict[str, np.ndarray], InputReport]:
+        """``columns_of`` and the input check's report (imputed values, unseen
+        categories); RequestError(422) when a row is refused."""
         if isinstance(rows, ColumnLists):
             columns = self._clean_lists(rows)
         else:
             columns = self._clean_columns(rows)
         columns = columns if columns is not None else self._checked_columns(list(rows))
-        return self._coerce(columns) if self.coerced else columns
+        unreadable = self._coerce(columns) if self.coerced else {}
+        checked, report = self.checker.check(columns, unreadable=unreadable)
+        if not report.ok:
+            errors = [
+                {
+                    "row": p.row,
+                    "field": self._shown.get(p.column, p.column),
+                    "value": p.to_dict()["value"],
+                    "rule": p.rule,
+                    "message": p.message,
+                }
+                for p in report.problems
+                if p.action == "refused"
+            ]
+            raise RequestError(422, f"{len(errors)} value(s) break the model's schema", errors)
+        return checked, report
 
-    def _coerce(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _coerce(self, columns: dict[str, np.ndarray]) -> dict[str, list[tuple[int, Any]]]:
+        """Coerce ``columns`` in place; RequestError(422) for values that cannot be read,
+        or (``invalid: impute``) those values by column, for the check to count."""
         errors: list[dict[str, Any]] = []
         for col in self.coerced:
             columns[col.name], problems = _coerced(col, columns[col.name])
             errors += problems
-        if errors:
+        if errors and not self.impute:
             errors.sort(key=lambda e: e["row"])
             raise RequestError(422, f"{len(errors)} value(s) cannot be read", errors)
-        return columns
+        unreadable: dict[str, list[tuple[int, Any]]] = {}
+        names = {c.shown_name: c.name for c in self.coerced}
+        for e in errors:
+            unreadable.setdefault(names[e["field"]], []).append((e["row"], e["value"]))
+        return unreadable
 
     def _known_fields(self, rows: Sequence[dict[str, Any]]) -> bool:
         """Whether every field of every row is a column of the source (the model's, or
