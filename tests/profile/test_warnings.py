@@ -179,3 +179,8 @@ def test_the_profile_page_titles_impossible_zeros(gems: Profile) -> None:
     from loopml.profile.report import KIND_TITLES
 
     assert set(KIND_TITLES) == set(KINDS)
+
+
+def test_bike_humidity_of_zero_is_an_impossible_zero(bike_profile: Profile) -> None:
+    (zeros,) = only(bike_profile, "impossible_zeros")  # 22 hours at 0 % humidity
+    assert zeros.columns == ("hum",) and "'hum' is 0 in 22 rows" in zeros.message
