@@ -14,6 +14,7 @@ from tests.evaluate.projects import make_project, merge_spec, run_project
 from loopml.errors import DataError, SpecError
 from loopml.model.bundle import ModelBundle
 from loopml.model.target import forward_target, interval_bounds, inverse_target
+from loopml.registry import output_schema
 from loopml.serve.app import create_app
 from loopml.service import ProjectService, RunSummary
 from loopml.spec import ProjectSpec
@@ -54,6 +55,9 @@ def test_the_interval_covers_about_its_level_on_the_hold_out(plain) -> None:
     assert checked["rows"] > 500, checked
     assert 0.85 <= checked["coverage"] <= 0.96, checked
     assert checked["mean_width"] == pytest.approx(2 * interval["halfwidth"])
+    columns = output_schema(bundle)["columns"]
+    assert [c["name"] for c in columns] == ["prediction", "prediction_low", "prediction_high"]
+    assert columns[1]["level"] == 0.9
 
 
 def test_a_log_target_predicts_in_original_units(logged) -> None:

@@ -131,10 +131,12 @@ def output_schema(bundle: ModelBundle) -> dict[str, Any]:
     """What the model returns: the columns `loopml predict` writes, with their types.
 
     Classifiers: ``prediction`` (one of ``classes``) and ``probability`` of the positive
-    class (binary) or ``probability_<class>`` per class; regression: a float.
+    class (binary) or ``probability_<class>`` per class; regression: a float, with
+    ``prediction_low`` and ``prediction_high`` when the model has a conformal interval
+    (``info["interval"]``: its level).
     """
     if bundle.task == "regression":
-        return {"task": "regression", "columns": [{"name": "prediction", "type": "float"}]}
+        return {"task": "regression", "columns": _regression_columns(bundle)}
     classes = [_plain(c) for c in bundle.classes or []]
     positive = _plain(bundle.positive_class)
     kind = _type_of(classes)
@@ -146,6 +148,16 @@ def output_schema(bundle: ModelBundle) -> dict[str, Any]:
     else:
         columns += [{"name": f"probability_{c}", "type": "float", "of_class": c} for c in classes]
     return {"task": "classification", "positive_class": positive, "columns": columns}
+
+
+def _regression_columns(bundle: ModelBundle) -> list[dict[str, Any]]:
+    columns: list[dict[str, Any]] = [{"name": "prediction", "type": "float"}]
+    interval = bundle.info.get("interval")
+    if interval:
+        level = float(interval["level"])
+        ends = ("low", "high")
+        columns += [{"name": f"prediction_{e}", "type": "float", "level": level} for e in ends]
+    return columns
 
 
 def _plain(value: Any) -> Any:
