@@ -7,8 +7,11 @@ distribution?": KS for numbers, chi-square for categories. From ``large_sample``
 up every p-value is tiny for a shift too small to matter, so an effect size decides:
 the Wasserstein distance divided by the reference's standard deviation for numbers
 (0.05 by default: a 0.1-std shift scores 0.1, noise at 10,000 rows about 0.01) and the
-Jensen-Shannon distance for categories (0.025). Every other statistic that is cheap is
-measured too and kept in ``FeatureDrift.stats``.
+Jensen-Shannon distance for categories (0.025). An ordinal column is tested as numbers
+are, on the ranks of its levels (KS over the levels' cumulative shares; Wasserstein in
+rank steps over the reference's rank standard deviation), so a move up the scale counts
+more than the same mass swapped between neighbours. Every other statistic that is cheap
+is measured too and kept in ``FeatureDrift.stats``.
 
 A p-value test alerts only when the Jensen-Shannon distance also reaches
 ``min_effect`` (0.03): below it the change is real but too small to matter (a handful of

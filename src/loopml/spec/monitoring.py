@@ -61,7 +61,8 @@ class DriftSettings(Section):
     The rule of ``auto`` (both samples' sizes count; the smaller decides):
     numeric: ``ks`` p-value below ``large_sample`` rows, else ``wasserstein`` distance
     normalised by the reference's standard deviation; categorical: ``chisquare``
-    p-value below ``large_sample``, else ``jensenshannon`` distance (base 2).
+    p-value below ``large_sample``, else ``jensenshannon`` distance (base 2); ordinal:
+    as numeric, on the ranks of its levels (``numeric`` chooses).
     A p-value test (``ks``, ``chisquare``) alerts only when the Jensen-Shannon distance
     also reaches ``min_effect``: a significant but tiny change is not drift.
     """
