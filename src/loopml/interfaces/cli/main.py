@@ -106,12 +106,24 @@ def _usage(message: str) -> Exception:
 
 @app.command("config")
 @handles_errors
-def config_(project_dir: ProjectDir = Path(".")) -> None:
+def config_(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object: setting -> value and origin.")
+    ] = False,
+    project_dir: ProjectDir = Path("."),
+) -> None:
     """Show the effective store, artifacts and cluster, and where each came from
     (env, loopml.toml, loopml.yaml or default); passwords are masked."""
     from loopml.service.configuration import effective_config
 
-    render.config_table(effective_config(project_dir))
+    entries = effective_config(project_dir)
+    if as_json:
+        import json
+
+        shown = {e.name: {"value": e.value, "from": e.origin} for e in entries}
+        typer.echo(json.dumps(shown, indent=2))
+        return
+    render.config_table(entries)
 
 
 @app.command()

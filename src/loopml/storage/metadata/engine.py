@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from loopml.errors import StorageError
 
@@ -103,8 +103,9 @@ def _create_postgres_engine(url: URL) -> Engine:
     url = url.difference_update_query(["schema"])
     options = f"-csearch_path={schema}"
     engine = sa.create_engine(url, connect_args={"options": options})
+    once = sa.create_engine(url, poolclass=NullPool)  # not pooled: no pid to remember
     try:
-        with engine.begin() as conn:
+        with once.begin() as conn:
             known = sa.text("select 1 from pg_namespace where nspname = :schema")
             if conn.execute(known, {"schema": schema}).first() is None:
                 conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
@@ -116,6 +117,8 @@ def _create_postgres_engine(url: URL) -> Engine:
             f"{exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc}. Create it, or grant "
             "CREATE on the database to this user."
         ) from exc
+    finally:
+        once.dispose()
     return engine
 
 
