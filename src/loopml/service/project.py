@@ -104,8 +104,9 @@ class ProjectService(
 def load_model(ref: str, project_dir: str | Path = ".") -> LoadedModel:
     """``ref`` (``name@champion``, ``name@3``) loaded for use as a library.
 
-    The store is found as the CLI finds it: ``LOOPML_DB`` and ``LOOPML_ARTIFACTS``, else
-    the project's ``.loopml`` folder in ``project_dir`` (no loopml.yaml needed). The
+    The store is found as the CLI finds it (``loopml.config``: ``LOOPML_DB`` and
+    ``LOOPML_ARTIFACTS``, else loopml.toml or loopml.yaml, else the project's ``.loopml``
+    folder in ``project_dir``; no loopml.yaml needed). The
     artifact's sha256 is verified before it is unpickled: IntegrityError otherwise;
     NotFoundError for an unknown model, version or alias.
     """

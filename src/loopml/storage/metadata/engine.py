@@ -73,8 +73,9 @@ def create_engine(url: str | URL) -> Engine:
         if isinstance(url, str) and "@" in url:
             shown = url.split("://", 1)[0] + "://...@" + url.rsplit("@", 1)[1]
         raise StorageError(
-            f"Cannot open the metadata store '{shown}': {exc}. Set LOOPML_DB to a "
-            "SQLAlchemy URL such as sqlite:///path/loopml.db or postgresql+psycopg://..."
+            f"Cannot open the metadata store '{shown}': {exc}. Set LOOPML_DB (or "
+            "'store' in loopml.toml) to a SQLAlchemy URL such as sqlite:///path/loopml.db or "
+            "postgresql+psycopg://..."
         ) from exc
     if not isinstance(engine.pool, StaticPool):
         event.listen(engine, "connect", _remember_pid)

@@ -129,7 +129,8 @@ def _check_empty(conn: sa.Connection, label: str) -> None:
     if tables:
         raise StorageError(
             f"The database {label} holds tables ({', '.join(sorted(tables)[:5])}) but no "
-            "loopml schema. Point LOOPML_DB at an empty or loopml database."
+            "loopml schema. Point LOOPML_DB at an empty or loopml database, or keep the "
+            "store in its own schema (store_schema in loopml.toml, or ?schema=loopml)."
         )
 
 
