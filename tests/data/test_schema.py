@@ -189,3 +189,14 @@ def test_violation_is_a_plain_record() -> None:
         "example": "140",
         "row": 1,
     }
+
+
+def test_text_that_means_missing_makes_a_column_nullable_and_breaks_a_non_nullable_one() -> None:
+    from loopml.data.schema import check_schema, infer_schema
+    from loopml.domain import Schema
+
+    frame = pd.DataFrame({"total": ["1,200.50", " ", "30"], "plan": ["a", "b", "a"]})
+    schema = infer_schema(frame)
+    assert schema.column("total").nullable and not schema.column("plan").nullable
+    (found,) = check_schema(pd.DataFrame({"plan": ["a", "n/a"]}), Schema((schema.column("plan"),)))
+    assert (found.rule, found.row) == ("null", 1)

@@ -13,6 +13,7 @@ from loopml.domain import ColumnKind, ColumnSchema, Schema
 from loopml.errors import DataError
 from loopml.model.values import (  # noqa: F401 - re-exported for the data stages
     DATE_FORMATS,
+    blank_nulls,
     category_string,
     category_strings,
     datetime_format,
@@ -143,7 +144,7 @@ def _column_schema(
         name=name,
         kind=kind,
         dtype=str(series.dtype),
-        nullable=bool(series.isna().any()),
+        nullable=bool(missing_values(series).any()),
         min=low,
         max=high,
         categories=categories,
@@ -221,9 +222,17 @@ def find_breaks(df: pd.DataFrame, schema: Schema) -> list[RuleBreak]:
             continue
         series = df[col.name]
         if not col.nullable:
-            found += _flag(col.name, "null", series.isna(), series)
+            found += _flag(col.name, "null", missing_values(series), series)
         found += _check_values(col, series)
     return found
+
+
+def missing_values(series: pd.Series) -> pd.Series:
+    """Where ``series`` is missing: null, or text that means missing (``" "``, ``n/a``),
+    as the cleaning and the input check read it."""
+    if series.dtype != object and not isinstance(series.dtype, pd.StringDtype):
+        return series.isna()
+    return blank_nulls(series).isna()
 
 
 def describe_value(rule: str, value: object, why: str = "") -> str:
@@ -233,7 +242,7 @@ def describe_value(rule: str, value: object, why: str = "") -> str:
 
 
 def _check_values(col: ColumnSchema, series: pd.Series) -> list[RuleBreak]:
-    present = series.notna()
+    present = ~missing_values(series)
     if col.kind is ColumnKind.NUMERIC:
         numbers = pd.to_numeric(series, errors="coerce")
         out = _flag(col.name, "type", present & numbers.isna(), series, "not a number")
