@@ -112,3 +112,16 @@ def test_serving_the_champion_follows_a_promotion(project: Path) -> None:
         assert [d.alias for d in service.list_deployments()][:1] == ["champion"]
     finally:
         service.close()
+
+
+def test_deploy_follows_an_alias_unless_pinned(project: Path) -> None:
+    pinned = runner.invoke(app, ["deploy", "bank@champion", "--pin", "-C", str(project)])
+    assert pinned.exit_code == 0 and "follows" not in pinned.output, pinned.output
+    followed = runner.invoke(app, ["deploy", "bank@champion", "-C", str(project)])
+    assert "deployed bank@1 single (follows @champion)" in followed.output, followed.output
+    service = ProjectService.open(project)
+    try:
+        service.store.set_alias("bank", "champion", 2)
+        assert service.monitor().report.version == 2  # judges what now serves
+    finally:
+        service.close()
