@@ -66,10 +66,19 @@ class MonitoringMixin(ServiceBase):
         check_policies(self.spec.monitor.policies, ("retrain", "rollback"))
         retrainer = Retrainer(cast("RetrainingHost", self))
         served = self._served_refs(ref)
-        results = [self._judge_served(r, role, shadow, retrainer) for r, role, shadow in served]
-        retraining = retrainer.advance()
-        first = dataclasses.replace(results[0], retraining=retraining, others=results[1:])
-        return first
+        judged = [self._judge_served(r, role, shadow, retrainer) for r, role, shadow in served]
+        retraining = retrainer.advance()  # before the reports: they show its decisions
+        results = [
+            MonitorResult(
+                _latest_drift(version, check),
+                self._write_monitor_report(version, check, actions, role),
+                check.outcome,
+                actions,
+                role=role,
+            )
+            for version, check, actions, role in judged
+        ]
+        return dataclasses.replace(results[0], retraining=retraining, others=results[1:])
 
     def _served_refs(self, ref: str | None) -> list[tuple[str | None, str, bool | None]]:
         """(ref, role, shadow rows) of every version to judge: ``ref`` on all its rows,
@@ -86,7 +95,9 @@ class MonitoringMixin(ServiceBase):
 
     def _judge_served(
         self, ref: str | None, role: str, shadow: bool | None, retrainer: Any
-    ) -> MonitorResult:
+    ) -> tuple[ModelVersion, Any, list[Any], str]:
+        """Check ``ref``'s traffic, record it and (unless a shadow) apply the policies:
+        (version, check, actions, role)."""
         from loopml.monitor.alerts import apply_policies
 
         version, check = self._check_traffic(ref, shadow=shadow)
@@ -106,8 +117,7 @@ class MonitoringMixin(ServiceBase):
                 lambda kind, payload: self.store.add_event(project_id, kind, payload),
                 handlers={"retrain": retrainer.start, "rollback": self._roll_back},
             )
-        path = self._write_monitor_report(version, check, actions, role)
-        return MonitorResult(report, path, outcome, actions, role=role)
+        return version, check, actions, role
 
     def _roll_back(self, payload: dict[str, Any]) -> str:
         """The ``rollback`` policy: back to the deployment the active one replaced."""
