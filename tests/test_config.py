@@ -69,3 +69,13 @@ def test_masking_hides_passwords_and_secret_parameters() -> None:
     assert mask_url("postgresql://u:p@w@h/db?schema=x") == "postgresql://u:***@h/db?schema=x"
     assert mask_url("s3://b/p?secret_key=abc&x=1") == "s3://b/p?secret_key=***&x=1"
     assert mask_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_a_schema_goes_with_a_postgresql_store_only(tmp_path: Path) -> None:
+    env = {"LOOPML_DB": PG, "LOOPML_DB_SCHEMA": "loopml"}
+    assert load_settings(tmp_path, env=env).db_url == f"{PG}?schema=loopml"
+    (tmp_path / "loopml.toml").write_text('store_schema = "loopml"\n')
+    env = {"LOOPML_DB": "sqlite:///env.db"}  # a local override keeps the team's schema out
+    assert load_settings(tmp_path, env=env).db_url == "sqlite:///env.db"
+    env = {"LOOPML_DB": f"{PG}?schema=mine"}  # the URL's own schema wins
+    assert load_settings(tmp_path, env=env).db_url == f"{PG}?schema=mine"
