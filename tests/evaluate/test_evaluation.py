@@ -64,7 +64,9 @@ def test_gate_checks_carry_intervals_and_are_recorded(bank_run: RunSummary) -> N
     gate = bank_run.gate
     assert gate["verdict"] == "go" and gate["holdout"] == "out_of_sample"
     check = gate["checks"][0]
-    assert check["metric"] == "roc_auc" and check["low"] <= check["value"] <= check["high"]
+    assert check["metric"] == "roc_auc vs baseline"  # the generated, relative gate
+    assert check["low"] <= check["value"] <= check["high"]
+    assert [c["metric"] for c in gate["checks"][1:3]] == ["roc_auc vs linear", "roc_auc"]
     service = ProjectService.open(bank_run.report_path.parents[2])
     (event,) = service.list_events("gate.verdict")
     service.close()

@@ -121,3 +121,15 @@ def test_log_transform_is_for_regression_only() -> None:
     base["problem"]["target_transform"] = "log"
     with pytest.raises((SpecError, ValueError), match="regression only"):
         ProjectSpec.model_validate(base)
+
+
+def test_onnx_export_refuses_a_log_target(logged, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from loopml.domain import ModelVersion
+    from loopml.registry.onnx import UnsupportedForOnnx, write_onnx
+
+    _, bundle = logged
+    version = ModelVersion("bike", 1, "r" * 32, "0" * 64, datetime.now(UTC), bundle.signature)
+    with pytest.raises(UnsupportedForOnnx, match="target_transform: log"):
+        write_onnx(version, bundle, tmp_path / "onnx")

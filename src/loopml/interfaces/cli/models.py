@@ -152,6 +152,9 @@ def show_version(details: Any) -> None:
     v, out = details.version, render.console
     out.print(f"[bold]{v.ref}[/] ({', '.join(v.aliases) or 'no alias'})")
     out.print(f"  status: {details.status or '-'}; gate: {v.lineage.get('gate', '-')}")
+    check = v.lineage.get("champion_check")
+    if check and not check.get("promote"):
+        out.print(f"  held back from champion: {escape(str(check['reason']))}", soft_wrap=True)
     out.print(f"  kind: {v.lineage.get('model_kind', '-')}; artifact sha256: {v.artifact_digest}")
     out.print("input signature:")
     for c in v.signature.columns:
