@@ -92,3 +92,14 @@ def test_stop_only_the_deployment_still_active(registry: Registry) -> None:
     stop_if_active(store, project_id, second.deployment_id)
     assert active_deployment(store, project_id) is None
     assert kinds(registry)[-1] == "deployment.stopped"
+
+
+def test_each_mode_names_its_serving_versions_and_their_roles(registry: Registry) -> None:
+    store, project_id = registry.store, registry.project_id
+    v1, v2, v3 = registry.versions
+    assert deploy(store, project_id, v1).serving() == ((1, "primary"),)
+    assert deploy(store, project_id, v2, mode="ab").serving() == ((1, "primary"), (2, "challenger"))
+    shadow = deploy(store, project_id, v3, mode="shadow")
+    assert shadow.serving() == ((1, "primary"), (3, "shadow"))
+    with pytest.raises(SpecError, match="only a single deployment follows an alias"):
+        deploy(store, project_id, v2, mode="canary", alias="champion")
