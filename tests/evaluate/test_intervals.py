@@ -68,6 +68,7 @@ def test_a_log_target_predicts_in_original_units(logged) -> None:
     assert 0.85 <= checked["coverage"] <= 0.99, checked
     metrics = summary.evaluation["candidates"][summary.evaluation["best"]]
     assert metrics["r2"] > 0.5  # scored in counts, not in log counts
+    assert summary.evaluation["importance"]["units"] == "log1p(prediction)"
 
 
 def test_batch_scoring_writes_the_bounds(logged, tmp_path: Path, bike_csv: Path) -> None:

@@ -190,7 +190,7 @@ def _tree(bundle: ModelBundle, estimator: Any, rows: pd.DataFrame) -> Explanatio
     values, base_value = _pick_class(bundle, estimator, X, raw, base)
     columns = _columns(bundle, features)
     contributions = _to_columns(values, features, columns)
-    units = "prediction" if bundle.task == "regression" else _tree_units(estimator)
+    units = _regression_units(bundle) if bundle.task == "regression" else _tree_units(estimator)
     return Explanation(
         "shap", units, columns, contributions, base_value, base_value + contributions.sum(axis=1)
     )
@@ -245,8 +245,14 @@ def _linear(
         base = float(np.mean(intercept[which] + coef[which] @ mean))
     columns = _columns(bundle, features)
     contributions = _to_columns(values, features, columns)
-    units = "prediction" if bundle.task == "regression" else "log-odds"
+    units = _regression_units(bundle) if bundle.task == "regression" else "log-odds"
     return Explanation("linear", units, columns, contributions, base, base + contributions.sum(1))
+
+
+def _regression_units(bundle: ModelBundle) -> str:
+    """A regressor is explained in what its estimator predicts: for a log target
+    (``problem.target_transform: log``) that is log1p of the prediction."""
+    return "log1p(prediction)" if bundle.target_transform == "log" else "prediction"
 
 
 def _output(bundle: ModelBundle, rows: pd.DataFrame) -> np.ndarray:
@@ -282,7 +288,7 @@ def _occlusion(
     # spread what the columns do not account for (interactions) so the sum holds
     residual = output - base - values.sum(axis=1)
     values += residual[:, None] / max(len(columns), 1)
-    units = "prediction" if bundle.task == "regression" else "probability"
+    units = _regression_units(bundle) if bundle.task == "regression" else "probability"
     return Explanation("occlusion", units, columns, values, base, output)
 
 
