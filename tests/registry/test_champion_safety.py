@@ -105,3 +105,18 @@ def test_register_model_holds_back_a_worse_estimator(bike_project: Path, bike_cs
     check = version.lineage["champion_check"]
     assert not check["promote"] and "worse than champion bike@1" in check["reason"]
     assert loopml.load_model("bike@champion", str(bike_project)).version.version == 1
+
+
+def test_the_champion_metric_must_apply_to_the_task() -> None:
+    from loopml.spec import ProjectSpec
+
+    spec = {
+        "name": "p",
+        "data": {"source": {"path": "d.csv"}},
+        "problem": {"task": "regression", "target": "y", "primary_metric": "rmse"},
+        "registry": {"champion": {"metric": "roc_auc", "tolerance": 0.05}},
+    }
+    with pytest.raises(ValueError, match="registry.champion.metric: 'roc_auc' does not apply"):
+        ProjectSpec.model_validate(spec)
+    spec["registry"] = {"champion": {"metric": "mae", "tolerance": 0.05}}
+    assert ProjectSpec.model_validate(spec).registry.champion.tolerance == 0.05

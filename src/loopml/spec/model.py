@@ -225,6 +225,16 @@ class ProjectSpec(Section):
             raise ValueError("features.exclude: the target cannot be excluded")
         return self
 
+    @model_validator(mode="after")
+    def _champion_metric_known(self) -> Self:
+        metric = self.registry.champion.metric
+        if metric is not None and metric not in self.problem.metrics:
+            raise ValueError(
+                f"registry.champion.metric: '{metric}' does not apply to {self.problem.task}; "
+                f"allowed: {', '.join(self.problem.metrics)}"
+            )
+        return self
+
     def section_hash(self, *sections: str) -> str:
         """sha256 of the named sections, for step caching."""
         dumped = {s: self.model_dump(mode="json")[s] for s in sections}
