@@ -223,3 +223,15 @@ def test_generated_gates_are_relative_for_every_task(labels: list[str] | None, m
     assert [c.better_than for c in criteria] == ["baseline", "linear"]
     assert criteria[0].metric == metric and criteria[0].by is not None and criteria[0].by > 0
     assert all(c.min is None and c.max is None for c in criteria)
+
+
+def test_the_baseline_is_the_mean_of_the_target_itself_under_a_log_transform() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=40), "y": rng.lognormal(3, 1, size=40)})
+    spec = infer_spec(frame, target="y", source_path="d.csv", column_map={}, name="d")
+    logged = spec.model_copy(
+        update={"problem": spec.problem.model_copy(update={"target_transform": "log"})}
+    )
+    train, test = frame.iloc[:20], frame.iloc[20:]
+    expected = np.abs(test["y"] - train["y"].mean()).mean()
+    assert baseline_metrics(train, test, logged)["mae"] == pytest.approx(expected)

@@ -187,8 +187,12 @@ def baseline_metrics(
     train_df: pd.DataFrame, test_df: pd.DataFrame, spec: ProjectSpec
 ) -> dict[str, float]:
     """The metrics of the naive baseline: class priors (so the majority class) for
-    classification, the training mean for regression, fitted and scored like a candidate.
+    classification, the training mean for regression (of the target itself, whatever
+    ``problem.target_transform`` says), fitted and scored like a candidate.
     """
+    if spec.problem.target_transform is not None:
+        problem = spec.problem.model_copy(update={"target_transform": None})
+        spec = spec.model_copy(update={"problem": problem})
     signature = infer_signature(train_df, spec)
     bundle = fit_bundle(BASELINE_KIND, train_df, spec, signature)
     return compute_metrics(bundle, test_df)
