@@ -134,3 +134,15 @@ def test_onnx_export_refuses_a_log_target(logged, tmp_path: Path) -> None:
     version = ModelVersion("bike", 1, "r" * 32, "0" * 64, datetime.now(UTC), bundle.signature)
     with pytest.raises(UnsupportedForOnnx, match="target_transform: log"):
         write_onnx(version, bundle, tmp_path / "onnx")
+
+
+def test_load_model_gives_the_interval(plain, bike_csv: Path) -> None:
+    import loopml
+
+    summary, bundle = plain
+    model = loopml.load_model("bike@1", str(summary.report_path.parents[2]))
+    rows = pd.read_csv(bike_csv, nrows=5).drop(columns=["cnt"])
+    low, high = model.predict_interval(rows)
+    q = bundle.info["interval"]["halfwidth"]
+    assert high - low == pytest.approx(np.full(5, 2 * q))
+    assert low + q == pytest.approx(model.predict(rows))

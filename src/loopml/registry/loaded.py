@@ -54,6 +54,19 @@ class LoadedModel:
         """Predicted labels (classification) or values (regression), one per row."""
         return self.bundle.predict(self._frame(rows)).predictions
 
+    def predict_interval(self, rows: Any) -> Any:
+        """``(low, high)`` arrays of a regressor's conformal prediction interval (at the
+        level ``output_schema`` names), one bound per row.
+
+        Raises DataError for a classifier or a regressor registered without one."""
+        interval = self.bundle.info.get("interval") if self.bundle.task == "regression" else None
+        if not interval:
+            raise DataError(
+                f"{self.ref} has no prediction interval (regressors evaluated with "
+                "evaluation.prediction_interval have one)"
+            )
+        return self.bundle.predict_interval(self.predict(rows))
+
     def predict_proba(self, rows: Any) -> Any:
         """Probabilities, one column per class in ``classes`` order (classifiers only)."""
         if self.bundle.task != "classification":
