@@ -78,3 +78,18 @@ def test_the_policy_comes_from_the_serve_section() -> None:
     assert policy.unknown_for("job") == "error" and policy.invalid == "impute"
     with pytest.raises(ValueError, match="unknown: job"):
         InputChecker(SIGNATURE, InputPolicy(unknown={"job": "drop"}))
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [InputPolicy(), InputPolicy(invalid="impute", unknown={"*": "other"}, check_range=True)],
+)
+def test_many_rows_are_judged_as_a_few_are(policy: InputPolicy) -> None:
+    """Up to 64 rows are checked value by value, more with numpy: the same findings."""
+    many = pd.concat([rows()] * 20, ignore_index=True)
+    checker = InputChecker(SIGNATURE, policy)
+    few_checked, few = checker.check_frame(rows(), None)
+    many_checked, report = checker.check_frame(many, None)
+    expected = {(r + 5 * k, c, rule, a) for k in range(20) for r, c, rule, a in found(few)}
+    assert found(report) == expected
+    pd.testing.assert_frame_equal(many_checked.iloc[:5], few_checked, check_dtype=False)
