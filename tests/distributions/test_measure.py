@@ -83,6 +83,7 @@ def test_one_unseen_category_in_506_rows_is_not_drift(churn_csv) -> None:
     assert plan.method == "chisquare"
     assert not plan.drifted, plan
     assert plan.stats["new_category_share"] == pytest.approx(1 / 506)
+    assert plan.note == "1 new value(s): 'platinum'"
 
 
 def test_a_real_shift_still_alerts_and_names_the_levels_that_moved(churn_csv) -> None:

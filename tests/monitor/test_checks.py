@@ -206,3 +206,40 @@ def test_a_drift_alert_says_which_levels_moved() -> None:
     outcome = check([logged(live, 0)]).outcome
     (evidence,) = [e for e in outcome.alerts["drift"] if e.startswith("job")]
     assert "'student' 33% -> 100%" in evidence
+
+
+def churn_traffic(churn_csv, change) -> object:
+    """The last 506 churn rows as one day of traffic against the first 5,000, after
+    ``change(rows)``; judged on plan, contract, region and support_calls."""
+    frame = pd.read_csv(churn_csv)[["plan", "contract", "region", "support_calls"]]
+    signature = Schema(
+        (
+            ColumnSchema("plan", ColumnKind.CATEGORICAL, "str"),
+            ColumnSchema("contract", ColumnKind.CATEGORICAL, "str"),
+            ColumnSchema("region", ColumnKind.CATEGORICAL, "str"),
+            ColumnSchema("support_calls", ColumnKind.NUMERIC, "int64"),
+        )
+    )
+    live = frame.iloc[5000:5506].reset_index(drop=True)
+    change(live)
+    reference = frame.iloc[:5000].assign(probability=np.random.default_rng(0).random(5000))
+    return check_traffic(
+        reference, signature, [logged(live, 0)], spec(), version=1,
+        outputs={"probability": "numeric"},
+    ).outcome  # fmt: skip
+
+
+def test_churn_one_odd_row_is_a_named_finding_not_a_drift_alert(churn_csv) -> None:
+    outcome = churn_traffic(churn_csv, lambda rows: rows.loc.__setitem__((17, "plan"), "platinum"))
+    assert "drift" not in outcome.alerts and "quality" not in outcome.alerts
+    (finding,) = outcome.latest.quality
+    assert finding.column == "plan" and "'platinum'" in finding.message
+
+
+def test_churn_a_real_shift_alerts_and_names_the_values(churn_csv) -> None:
+    def shift(rows: pd.DataFrame) -> None:
+        rows.loc[: len(rows) // 2, "contract"] = "Two year"
+
+    outcome = churn_traffic(churn_csv, shift)
+    (evidence,) = outcome.alerts["drift"]
+    assert evidence.startswith("contract (chisquare ") and "'Two year' " in evidence

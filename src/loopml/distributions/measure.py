@@ -210,9 +210,10 @@ MOVED_LEVELS = 3  # a drifted categorical column names at most this many levels
 def _explained(
     feature: FeatureDrift, reference: ColumnReference, window: ColumnWindow, settings: DriftSettings
 ) -> FeatureDrift:
-    """``feature`` held back by the effect-size floor, or with the levels that moved."""
+    """``feature`` held back by the effect-size floor, or with the levels that moved; a
+    categorical column that did not drift but holds new categories names them."""
     if not feature.drifted:
-        return feature
+        return _with_new_categories(feature, window)
     effect = feature.stats.get("jensenshannon", math.inf)
     if feature.method in ("ks", "chisquare") and effect < settings.min_effect:
         note = (
@@ -224,6 +225,13 @@ def _explained(
         assert isinstance(window, CategoricalWindow)
         return replace(feature, note=moved_levels(reference, window))
     return feature
+
+
+def _with_new_categories(feature: FeatureDrift, window: ColumnWindow) -> FeatureDrift:
+    if not isinstance(window, CategoricalWindow) or not window.counts[-1] or feature.note:
+        return feature
+    examples = ", ".join(repr(e) for e in sorted(window.examples)[:3])
+    return replace(feature, note=f"{int(window.counts[-1])} new value(s): {examples}")
 
 
 def moved_levels(reference: CategoricalReference, window: CategoricalWindow) -> str:
