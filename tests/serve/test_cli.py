@@ -121,3 +121,29 @@ def wait_for(url: str, ref: str) -> None:
     while answered_by(url) != ref:
         assert time.monotonic() < deadline, f"the server never switched to {ref}"
         time.sleep(0.05)
+
+
+def test_a_running_server_of_the_champion_follows_a_promotion(
+    project: Path, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "loopml", "serve", "--port", str(port), "--dir", str(project)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(process, url, log)
+        assert answered_by(url) == "bank@1"
+        service = ProjectService.open(project)
+        try:
+            service.store.set_alias("bank", "champion", 2)  # a promotion, no deploy
+            assert service.list_deployments()[0].alias == "champion"
+        finally:
+            service.close()
+        wait_for(url, "bank@2")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, log.read_text()
