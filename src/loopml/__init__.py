@@ -94,7 +94,8 @@ def load_model(ref: str, project_dir: str = ".") -> LoadedModel:
     """Load a registered model (``"churn@champion"``, ``"churn@3"``) to predict with.
 
     The store is found as the CLI finds it (``LOOPML_DB``/``LOOPML_ARTIFACTS``, else
-    ``project_dir/.loopml``); the artifact's sha256 is checked before it is unpickled::
+    loopml.toml or loopml.yaml, else ``project_dir/.loopml``); the artifact's sha256 is
+    checked before it is unpickled::
 
         model = loopml.load_model("churn@champion")
         model.predict([{"age": 41, "balance": 1200}])

@@ -1,7 +1,8 @@
 """Log runs, parameters, tags and metrics from user code, batched off the caller's path.
 
 Two ways in. The module-level API keeps a stack of active runs per thread and finds the
-store by itself (``LOOPML_DB``, else ``.loopml/loopml.db`` in the current folder)::
+store by itself (as the CLI: ``LOOPML_DB``, else ``store`` in loopml.toml or loopml.yaml,
+else ``.loopml/loopml.db`` in the current folder)::
 
     import loopml
 
@@ -425,7 +426,8 @@ class Tracker:
 def resolve_project(project_dir: str | Path = ".", project: str | None = None) -> tuple[str, str]:
     """The database URL and project name that runs logged from ``project_dir`` go to.
 
-    The database is ``LOOPML_DB``, else ``<project_dir>/.loopml/loopml.db``. The project is
+    The database is the CLI's (``LOOPML_DB``, else ``store`` in loopml.toml or
+    loopml.yaml, else ``<project_dir>/.loopml/loopml.db``). The project is
     ``project`` when given, else the ``name`` in ``loopml.yaml`` (the same project as
     `loopml run`), else the folder's name. Raises SpecError for an unreadable spec.
     """
@@ -549,7 +551,8 @@ def start_run(
 ) -> ActiveRun:
     """Start a run and make it this thread's active run; use it as a context manager.
 
-    The store is ``LOOPML_DB``, else ``.loopml/loopml.db`` in the current folder; the
+    The store is the CLI's (``LOOPML_DB``, else loopml.toml or loopml.yaml, else
+    ``.loopml/loopml.db`` in the current folder); the
     project is ``project``, else the ``name`` of ``./loopml.yaml``, else the folder's name.
     A run started while another is active becomes its child (unless ``parent_run_id``
     names another parent, or ``project`` another project). Leaving the ``with`` block
