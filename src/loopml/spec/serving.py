@@ -32,6 +32,9 @@ from pydantic import Field, field_validator
 
 from loopml.spec.base import Section
 
+UnknownPolicy = Literal["error", "other", "warn"]
+_WARN: UnknownPolicy = "warn"
+
 
 class ServeSpec(Section):
     host: str = "127.0.0.1"
@@ -44,9 +47,7 @@ class ServeSpec(Section):
     batch_threads: int = Field(default=1, ge=1)
     watch_interval_s: float = Field(default=1.0, gt=0.0)
     invalid: Literal["refuse", "impute"] = "refuse"
-    unknown: dict[str, Literal["error", "other", "warn"]] = Field(
-        default_factory=lambda: {"*": "warn"}
-    )
+    unknown: dict[str, UnknownPolicy] = Field(default_factory=lambda: {"*": _WARN})
     check_range: bool = False
 
     @field_validator("unknown", mode="before")
