@@ -59,6 +59,7 @@ def test_a_worse_model_does_not_become_champion(bike_project: Path) -> None:
     assert "GO" in result.output and "held back" in result.output
     assert "worse than champion bike@1" in result.output
     assert "bike@2" in result.output and "(challenger)" in result.output
+    assert "prediction interval: 90%" in result.output and "hold-out coverage" in result.output
     shown = CliRunner().invoke(app, ["models", "show", "bike@2", "-C", str(bike_project)])
     assert shown.exit_code == 0, shown.output
     assert "held back from champion" in shown.output and "bike@1" in shown.output

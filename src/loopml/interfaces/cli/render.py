@@ -145,6 +145,7 @@ def run_summary(summary: Any) -> None:
     search_line(getattr(summary, "search", {}))
     data_checks(summary.validation, summary.cleaning)
     metrics_table(evaluation)
+    interval_line(evaluation.get("interval"))
     verdict = gate["verdict"]
     color = "green" if verdict == "go" else "red"
     console.print(f"gate: [bold {color}]{verdict.upper()}[/] for {gate['model_kind']}")
@@ -155,6 +156,18 @@ def run_summary(summary: Any) -> None:
     aliases = f" ({', '.join(reg['aliases'])})" if reg["aliases"] else ""
     console.print(f"model: [bold]{reg['model']}@{reg['version']}[/]{aliases}")
     console.print(f"report: {summary.report_path}")
+
+
+def interval_line(interval: dict[str, Any] | None) -> None:
+    """A regressor's conformal prediction interval and its coverage on the hold-out."""
+    if not interval:
+        return
+    scale = " (of log1p)" if interval.get("scale") == "log" else ""
+    half, width = _num(interval["halfwidth"], 2), _num(interval["mean_width"], 2)
+    console.print(
+        f"prediction interval: {interval['level']:.0%}, ± {half}{scale}; "
+        f"hold-out coverage {interval['coverage']:.1%}, mean width {width}"
+    )
 
 
 def champion_check(check: dict[str, Any] | None) -> None:
