@@ -168,6 +168,11 @@ def interval_line(interval: dict[str, Any] | None) -> None:
         f"prediction interval: {interval['level']:.0%}, ± {half}{scale}; "
         f"hold-out coverage {interval['coverage']:.1%}, mean width {width}"
     )
+    if interval["coverage"] < interval["level"] - 0.05:
+        console.print(
+            "  [yellow]warn[/] the hold-out is covered less often than asked: its rows differ "
+            "from the training rows (a later period, a shift); treat the bounds as optimistic"
+        )
 
 
 def champion_check(check: dict[str, Any] | None) -> None:
