@@ -165,9 +165,14 @@ def test_the_unknown_policy_and_impute_apply_to_the_server(churn_project: Path) 
         (error,) = response.json()["errors"]
         assert error["rule"] == "unseen_category" and error["value"] == "platinum"
         edit_spec(churn_project, lambda s: s["serve"].update(invalid="impute", unknown="other"))
+        records[2]["support_calls"] = "forty"  # a 422 under invalid: refuse
         response, _ = post(churn_project, records)
         assert response.status_code == 200, response.text
-        actions = {(p["column"], p["action"]) for p in response.json()["input_problems"]}
-        assert actions == {("support_calls", "imputed"), ("plan", "counted")}
+        found = {(p["column"], p["rule"], p["action"]) for p in response.json()["input_problems"]}
+        assert found == {
+            ("support_calls", "null", "imputed"),
+            ("support_calls", "type", "imputed"),
+            ("plan", "unseen_category", "counted"),
+        }
     finally:
         edit_spec(churn_project, lambda s: s["serve"].update(invalid="refuse", unknown="warn"))

@@ -25,7 +25,7 @@ from loopml.domain import ColumnKind, ColumnSchema, Schema
 from loopml.model.bundle import ModelBundle
 from loopml.model.checks import InputChecker, InputPolicy, InputReport
 from loopml.model.cleaning import CleaningTransformer, Coercion
-from loopml.model.values import is_missing
+from loopml.model.values import is_missing, is_null_token
 
 MAX_LISTED_ERRORS = 100  # a 422 lists at most this many problems (and counts them all)
 _MISSING = object()
@@ -340,8 +340,12 @@ class Validator:
             columns = self._clean_lists(rows)
         else:
             columns = self._clean_columns(rows)
-        columns = columns if columns is not None else self._checked_columns(list(rows))
-        unreadable = self._coerce(columns) if self.coerced else {}
+        unreadable: dict[str, list[tuple[int, Any]]] = {}
+        if columns is None:
+            columns = self._checked_columns(list(rows), unreadable)
+        if self.coerced:
+            for name, found in self._coerce(columns).items():
+                unreadable.setdefault(name, []).extend(found)
         checked, report = self.checker.check(columns, unreadable=unreadable)
         if not report.ok:
             errors = [
@@ -437,7 +441,12 @@ class Validator:
             return None
         return out
 
-    def _checked_columns(self, rows: list[Any]) -> dict[str, np.ndarray]:
+    def _checked_columns(
+        self, rows: list[Any], unreadable: dict[str, list[tuple[int, Any]]]
+    ) -> dict[str, np.ndarray]:
+        """The full check, row by row; with ``invalid: impute``, text where a number
+        or a boolean belongs is not a 422 but missing, and put in ``unreadable`` (text
+        that means missing, such as "n/a", is only missing)."""
         errors: list[dict[str, Any]] = []
         values: dict[str, list[Any]] = {c.name: [] for c in self.columns}
         for i, row in enumerate(rows):
@@ -456,7 +465,11 @@ class Validator:
                         )
                 else:
                     problem = col.check(value)
-                    if problem is not None:
+                    if problem is not None and self.impute and type(value) is str:
+                        if not is_null_token(value):
+                            unreadable.setdefault(col.name, []).append((i, value))
+                        value = None
+                    elif problem is not None:
                         errors.append({"row": i, "field": key, "message": problem})
                 values[col.name].append(value)
             if len(row) != len(self.columns) or errors:
