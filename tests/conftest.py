@@ -11,6 +11,18 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _restore_sys_path() -> Iterator[None]:
+    """Put ``sys.path`` back after each test: ``mlflow.pyfunc.load_model`` prepends an
+    export's ``code`` folder (a partial copy of loopml), which processes spawned later
+    would import instead of the real package."""
+    import sys
+
+    saved = list(sys.path)
+    yield
+    sys.path[:] = saved
+
+
 def _postgres_url() -> str | None:
     return os.environ.get("LOOPML_TEST_POSTGRES_URL")
 
