@@ -52,6 +52,11 @@ class ProjectStoreMixin(StoreBase):
 
         return self._db.read(get)
 
+    def list_projects(self) -> list[Project]:
+        """Every project in the store, by name."""
+        query = sa.select(t.projects).order_by(t.projects.c.name)
+        return self._db.read(lambda conn: [project_from_row(r) for r in conn.execute(query)])
+
 
 class ArtifactIndexMixin(StoreBase):
     """Which artifacts exist, their media types and the run that first wrote them."""

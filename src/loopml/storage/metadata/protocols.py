@@ -35,6 +35,7 @@ from loopml.domain import (
     Schema,
     Snapshot,
 )
+from loopml.domain.users import AuditEntry, User
 
 CONDITION_OPS = (">", ">=", "<", "<=", "==", "!=")
 RUN_ATTRIBUTES = ("status", "name", "duration")
@@ -127,6 +128,10 @@ class ProjectStore(Protocol):
         ...
 
     def get_project(self, name: str) -> Project: ...
+
+    def list_projects(self) -> list[Project]:
+        """Every project in the store, by name."""
+        ...
 
 
 class RunStore(Protocol):
@@ -322,6 +327,44 @@ class EventStore(Protocol):
         ...
 
 
+class UserStore(Protocol):
+    """The team server's users; only hashes of passwords and tokens are stored."""
+
+    def add_user(self, name: str, role: str, password_hash: str) -> User:
+        """Create a user; ConflictError when the name is taken."""
+        ...
+
+    def get_user(self, name: str) -> User: ...
+
+    def list_users(self) -> list[User]:
+        """Users by name."""
+        ...
+
+    def remove_user(self, name: str) -> None:
+        """Delete a user and its tokens."""
+        ...
+
+    def find_password_hash(self, name: str) -> str | None: ...
+
+    def add_token(self, name: str, token_hash: str) -> None: ...
+
+    def find_user_by_token(self, token_hash: str) -> User | None: ...
+
+
+class AuditStore(Protocol):
+    def add_audit(self, user: str, action: str, target: str, client: str, outcome: str) -> None:
+        """Append an entry timestamped now."""
+        ...
+
+    def list_audit(self, *, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+        """Entries newest first."""
+        ...
+
+    def server_secret(self, name: str) -> str:
+        """A random secret created on first use, the same for every process."""
+        ...
+
+
 class MetadataStore(
     ProjectStore,
     RunStore,
@@ -332,6 +375,8 @@ class MetadataStore(
     MonitoringStore,
     FeedbackStore,
     EventStore,
+    UserStore,
+    AuditStore,
     Protocol,
 ):
     """Every aggregate's store in one object, opened by ``open_metadata_store(url)``."""

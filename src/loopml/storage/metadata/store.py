@@ -18,6 +18,7 @@ from loopml.storage.metadata.ops_store import (
 )
 from loopml.storage.metadata.run_store import RunStoreMixin
 from loopml.storage.metadata.transactions import Database
+from loopml.storage.metadata.user_store import AuditStoreMixin, UserStoreMixin
 
 
 class SqlMetadataStore(
@@ -30,6 +31,8 @@ class SqlMetadataStore(
     MonitoringStoreMixin,
     FeedbackStoreMixin,
     EventStoreMixin,
+    UserStoreMixin,
+    AuditStoreMixin,
 ):
     """The metadata store on SQLite or PostgreSQL (see ``protocols`` for the contract).
 

@@ -232,3 +232,42 @@ events = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),
     sa.Index("ix_events_project_kind", "project_id", "kind"),
 )
+
+users = sa.Table(
+    "users",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    sa.Column("token_hash", sa.String(_DIGEST), nullable=False, unique=True),
+    sa.Column("user_name", sa.String(200), sa.ForeignKey("users.name"), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    _id(),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("user_name", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(200), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("client", sa.String(200), nullable=False),
+    sa.Column("outcome", sa.String(40), nullable=False),
+)
+
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("value", sa.String(128), nullable=False),
+)
