@@ -123,6 +123,7 @@ class RunsMixin(ServiceBase):
         order_by: str | None = None,
         metrics: Sequence[str] = (),
         limit: int = 50,
+        offset: int = 0,
     ) -> RunTable:
         """Runs matching every condition (``"roc_auc > 0.8"``, ``"params.lr < 0.1"``,
         ``"tags.state == pruned"``), with the latest value of the metrics they name.
@@ -143,6 +144,7 @@ class RunsMixin(ServiceBase):
             order_by=order_by,
             metrics=metrics,
             limit=limit,
+            offset=offset,
         )
 
     def compare_runs(

@@ -92,6 +92,7 @@ def search_runs(
     order_by: str | None = None,
     metrics: Sequence[str] = (),
     limit: int = 100,
+    offset: int = 0,
 ) -> RunTable:
     """Search a project's runs and read the metrics to show beside them.
 
@@ -114,6 +115,7 @@ def search_runs(
         parent_run_id=parent_run_id,
         order_by=order_by,
         limit=limit,
+        offset=offset,
     )
     metric_keys = tuple(dict.fromkeys(keys))
     ids = [r.run_id for r in runs]

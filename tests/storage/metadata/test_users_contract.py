@@ -6,6 +6,7 @@ import pytest
 
 from loopml.errors import ConflictError, NotFoundError
 from loopml.storage.metadata import MetadataStore
+from loopml.storage.metadata.protocols import Condition
 
 
 def test_users_round_trip_by_name(store: MetadataStore) -> None:
@@ -69,3 +70,15 @@ def test_projects_are_listed_by_name(store: MetadataStore) -> None:
     store.ensure_project("zeta")
     store.ensure_project("alpha")
     assert [p.name for p in store.list_projects()] == ["alpha", "zeta"]
+
+
+def test_search_runs_pages_in_sql_and_in_python(store: MetadataStore) -> None:
+    project = store.ensure_project("paged")
+    runs = [store.create_run(project.project_id, f"r{n}", params={"k": "x"}) for n in range(5)]
+    newest = [r.run_id for r in reversed(runs)]
+    page = store.search_runs(project.project_id, limit=2, offset=1)
+    assert [r.run_id for r in page] == newest[1:3]
+    by_param = Condition("params.k", "==", "x")  # filtered in Python, paged the same
+    page = store.search_runs(project.project_id, where=[by_param], limit=2, offset=3)
+    assert [r.run_id for r in page] == newest[3:5]
+    assert store.search_runs(project.project_id, limit=2, offset=5) == []

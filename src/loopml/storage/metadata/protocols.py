@@ -197,12 +197,14 @@ class RunStore(Protocol):
         parent_run_id: str | None = None,
         order_by: str | None = None,
         limit: int = 100,
+        offset: int = 0,
     ) -> list[Run]:
         """Runs of a project matching every condition of ``where`` (and the filters).
 
         ``order_by`` is a metric key (its latest value) or ``name``/``status``/``duration``,
         ascending, or descending with a leading ``-``; runs without a value come last and
-        ties go newest first. Without ``order_by``: newest first. At most ``limit`` runs.
+        ties go newest first. Without ``order_by``: newest first. At most ``limit`` runs,
+        after skipping the first ``offset`` (a page).
         Raises ValueError for an invalid ``order_by``.
         """
         ...

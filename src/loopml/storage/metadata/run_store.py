@@ -196,6 +196,7 @@ class RunStoreMixin(StoreBase):
         parent_run_id: str | None = None,
         order_by: str | None = None,
         limit: int = 100,
+        offset: int = 0,
     ) -> list[Run]:
         """Runs of a project matching every condition of ``where``, in one SQL query.
 
@@ -221,13 +222,13 @@ class RunStoreMixin(StoreBase):
             query = query.where(sql_filter(condition, self._db.dialect))
         query = query.order_by(*order_clause(order_by, self._db.dialect))
         if not in_python:
-            query = query.limit(limit)
+            query = query.limit(limit).offset(offset)
             return self._db.read(lambda conn: self._runs_with_tags(conn, query))
 
         def read(conn: sa.Connection) -> list[Run]:
             found: list[Run] = []
             result = conn.execute(query)
-            while len(found) < limit:
+            while len(found) < offset + limit:
                 rows = result.fetchmany(_CHUNK)
                 if not rows:
                     break
@@ -235,7 +236,7 @@ class RunStoreMixin(StoreBase):
                     if matches_in_python(run, in_python):
                         found.append(run)
             result.close()
-            return found[:limit]
+            return found[offset : offset + limit]
 
         return self._db.read(read)
 
