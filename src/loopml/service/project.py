@@ -30,6 +30,7 @@ from loopml.service.models import ModelsMixin
 from loopml.service.monitoring import MonitoringMixin
 from loopml.service.runs import RunsMixin
 from loopml.service.serving import ServingMixin
+from loopml.service.users import UsersMixin
 
 
 def init_project(
@@ -96,7 +97,13 @@ def _target_name(frame: Any, target: str, column_map: dict[str, str]) -> str:
 
 
 class ProjectService(
-    RunsMixin, DataMixin, ModelsMixin, ExternalModelsMixin, ServingMixin, MonitoringMixin
+    RunsMixin,
+    DataMixin,
+    ModelsMixin,
+    ExternalModelsMixin,
+    ServingMixin,
+    MonitoringMixin,
+    UsersMixin,
 ):
     """Everything loopml does for the project in one folder."""
 
