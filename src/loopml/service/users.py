@@ -62,6 +62,15 @@ class UsersMixin(ServiceBase):
     def list_users(self) -> list[User]:
         return self.store.list_users()
 
+    def find_user(self, name: str) -> User | None:
+        """The user called ``name``, or None."""
+        from loopml.errors import NotFoundError
+
+        try:
+            return self.store.get_user(name)
+        except NotFoundError:
+            return None
+
     def remove_user(self, name: str) -> None:
         """Delete ``name`` and its tokens (NotFoundError if there is no such user)."""
         self.store.remove_user(name)

@@ -21,6 +21,7 @@ from loopml.interfaces.cli.models import add_model_commands
 from loopml.interfaces.cli.monitoring import register as register_monitoring
 from loopml.interfaces.cli.runs import runs_app
 from loopml.interfaces.cli.serving import register as register_serving
+from loopml.interfaces.cli.ui import register as register_ui
 from loopml.interfaces.cli.users import users_app
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ app.add_typer(users_app, name="users")
 register_monitoring(app)
 register_serving(app)
 add_explain_command(app)
+register_ui(app)
 
 
 @app.command()

@@ -1,0 +1,28 @@
+"""Domain objects as JSON-ready values: dataclasses, mappings, times, enums, NaN."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+
+def plain(value: Any) -> Any:
+    """``value`` as dicts, lists, strings, numbers, booleans and None (NaN and infinity
+    become None; datetimes ISO 8601 text)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return plain(value.value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

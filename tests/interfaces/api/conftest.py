@@ -1,0 +1,66 @@
+"""A project with users of every role, a few runs and registered versions (no training:
+the versions are recorded straight in the store), and the team server over it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.registry.conftest import bank_sample, write_project
+
+from loopml.domain import Metric, RunStatus, Schema
+from loopml.domain.users import ROLES
+from loopml.interfaces.api import build_app
+from loopml.service import ProjectService
+
+BASE = "http://127.0.0.1"
+VERSIONS = 16
+
+
+@dataclass
+class Server:
+    service: ProjectService
+    client: TestClient
+    tokens: dict[str, str]  # role -> API token of the user named after the role
+
+    @property
+    def project(self) -> str:
+        return self.service.spec.name
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+def password(role: str) -> str:
+    return f"{role}-password"
+
+
+@pytest.fixture
+def server(tmp_path: Path, bank_csv: Path) -> Iterator[Server]:
+    project = write_project(tmp_path, bank_sample(bank_csv, rows=200), "subscribed ", ["duration"])
+    service = ProjectService.open(project)
+    tokens = {}
+    for role in ROLES:
+        service.add_user(role, role, password(role))
+        tokens[role] = service.issue_token(role)
+    store, project_id = service.store, service.project.project_id
+    for n in range(5):
+        run = store.create_run(project_id, "train", params={"n": n})
+        store.log_metrics(run.run_id, [Metric("roc_auc", 0.5 + n / 10)])
+        store.finish_run(run.run_id, RunStatus.SUCCEEDED)
+    for _ in range(VERSIONS):
+        store.create_model_version(
+            project_id,
+            "bank",
+            run_id=run.run_id,
+            artifact_digest="0" * 64,
+            signature=Schema(columns=()),
+            metrics={"roc_auc": 0.9},
+            lineage={"gate": "go"},
+        )
+    with TestClient(build_app(service), base_url=BASE) as client:
+        yield Server(service, client, tokens)
+    service.close()
