@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.helpers import free_port, wait_ready
 from tests.registry.conftest import bank_sample, write_project
 from typer.testing import CliRunner
 
@@ -72,3 +73,34 @@ def test_bad_input_is_refused_with_exit_2(project: Path) -> None:
     assert again.exit_code == 2 and "exists already" in again.output
     assert invoke(project, "token", "ghost").exit_code == 2
     assert invoke(project, "remove", "ghost").exit_code == 2
+
+
+def test_ui_refuses_to_start_without_users(project: Path) -> None:
+    result = runner.invoke(app, ["ui", "-C", str(project)])
+    assert result.exit_code == 2 and "loopml users add" in result.output
+
+
+def test_ui_serves_the_api_on_the_port_given(project: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import httpx
+
+    invoke(project, "add", "ann", "--role", "viewer", "--password-stdin", input="ann-pass-1\n")
+    port = free_port()
+    log = tmp_path / "ui.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "loopml", "ui", "--port", str(port), "-C", str(project)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(process, url, log, route="/api/v1/openapi.json")
+        assert httpx.get(f"{url}/api/v1/projects").status_code == 401
+        login = httpx.post(f"{url}/api/v1/session", json={"name": "ann", "password": "ann-pass-1"})
+        assert login.status_code == 200 and "httponly" in login.headers["set-cookie"].lower()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
