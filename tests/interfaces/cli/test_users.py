@@ -55,6 +55,14 @@ def test_users_are_added_listed_given_tokens_and_removed(project: Path) -> None:
     service = ProjectService.open(project)
     try:
         assert service.user_for_token(token) is None
+        done = [(e.action, e.target, e.client) for e in service.list_audit()]
+        assert done == [
+            ("loopml users remove", "ci", "cli"),
+            ("loopml users token", "ci", "cli"),
+            ("loopml users add", "ci as editor", "cli"),
+            ("loopml users add", "alice as approver", "cli"),
+        ]
+        assert all(e.user.startswith("local:") for e in service.list_audit())
     finally:
         service.close()
 

@@ -7,9 +7,10 @@ loopml users token ci                           # a new API token, shown once
 
 from __future__ import annotations
 
+import getpass
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -22,6 +23,15 @@ from loopml.interfaces.cli.common import ProjectDir, handles_errors, open_servic
 users_app = typer.Typer(
     help=f"Users of `loopml ui`, one role each ({', '.join(ROLES)}).", no_args_is_help=True
 )
+
+
+def _audit(service: Any, action: str, target: str) -> None:
+    """Record a local change of users in the audit log (the OS account as the user)."""
+    try:
+        account = getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment
+        account = "unknown"
+    service.audit(f"local:{account}", f"loopml users {action}", target, "cli", "ok")
 
 
 def _read_password(name: str, from_stdin: bool) -> str:
@@ -45,6 +55,7 @@ def add(
     """Add a user with ROLE; there is no default password: it is asked for (twice)."""
     service = open_service(project_dir)
     user = service.add_user(name, role, _read_password(name, password_stdin))
+    _audit(service, "add", f"{user.name} as {user.role}")
     render.done(f"added {user.name} as {user.role}")
 
 
@@ -70,7 +81,9 @@ def token(
 ) -> None:
     """Make a new API token for NAME and print it once (send it as `Authorization:
     Bearer TOKEN`); only its hash is kept, so it cannot be shown again."""
-    value = open_service(project_dir).issue_token(name)
+    service = open_service(project_dir)
+    value = service.issue_token(name)
+    _audit(service, "token", name)
     typer.echo(value)
 
 
@@ -81,5 +94,7 @@ def remove(
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Remove NAME and every token it holds."""
-    open_service(project_dir).remove_user(name)
+    service = open_service(project_dir)
+    service.remove_user(name)
+    _audit(service, "remove", name)
     render.done(f"removed {name} and its tokens")
