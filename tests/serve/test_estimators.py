@@ -20,24 +20,9 @@ from loopml.serve.linear import CompiledLinear
 from loopml.serve.trees import CompiledHGB
 from loopml.train.zoo import MODEL_KINDS, BuildRequest
 
+from .test_trees import data, labels
+
 TASKS = ["binary", "multiclass", "regression"]
-
-
-def data(rows: int, seed: int, missing: float = 0.1) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(rows, 6))
-    X[:, 5] = rng.integers(0, 4, rows)  # few distinct values: many rows on a threshold
-    X[rng.random(X.shape) < missing] = np.nan
-    return X
-
-
-def labels(X: np.ndarray, task: str) -> np.ndarray:
-    score = np.nan_to_num(X[:, 0]) + np.nan_to_num(X[:, 1]) * np.nan_to_num(X[:, 5])
-    if task == "regression":
-        return score
-    if task == "multiclass":
-        return np.digitize(score, [-0.5, 0.5]).astype(str)
-    return np.where(score > 0, "yes", "no")
 
 
 def new_rows(seed: int, missing: bool = True, huge: bool = True) -> np.ndarray:
