@@ -4,15 +4,13 @@ and a `loopml serve` process that follows deploy and rollback without a restart.
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
-from tests.helpers import wait_ready
+from tests.helpers import start_serving, wait_ready
 from typer.testing import CliRunner
 
 from loopml.interfaces.cli.main import app
@@ -20,7 +18,6 @@ from loopml.model.bundle import ModelBundle
 from loopml.service import ProjectService, init_project
 
 from .conftest import make_frame, register_bundle
-from .test_server import free_port
 
 ROW = {"age": 41.0, "balance": 12.0, "job": "student"}
 
@@ -83,14 +80,8 @@ def test_predict_and_package(project: Path, tmp_path: Path, classifier: ModelBun
 
 
 def test_a_running_server_follows_deploy_and_rollback(project: Path, tmp_path: Path) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "loopml", "serve", "--port", str(port), "--dir", str(project)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    process, url = start_serving(project, log)
     try:
         wait_ready(process, url, log)
         assert answered_by(url) == "bank@1"
@@ -126,14 +117,8 @@ def wait_for(url: str, ref: str) -> None:
 def test_a_running_server_of_the_champion_follows_a_promotion(
     project: Path, tmp_path: Path
 ) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "loopml", "serve", "--port", str(port), "--dir", str(project)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    process, url = start_serving(project, log)
     try:
         wait_ready(process, url, log)
         assert answered_by(url) == "bank@1"

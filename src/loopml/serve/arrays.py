@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from loopml.domain import ColumnKind
 from loopml.model.bundle import ModelBundle, Prediction
-from loopml.model.cleaning import CleaningTransformer
 from loopml.model.values import category_string, is_missing
 from loopml.serve.estimators import compile_estimator
 
@@ -44,7 +42,8 @@ class ArrayModel:
         self.bundle = bundle
         self.fallbacks: list[str] = []
         kinds = {c.name: c.kind for c in bundle.signature.columns}
-        self._prepare = _compile_cleaning(bundle.cleaner, kinds, self.fallbacks)
+        cleaner = bundle.cleaner  # compiled like any other step (see CleaningTransformer)
+        self._prepare = cleaner.on_columns(kinds) if cleaner is not None else _unchanged
         self._transform, self._estimator = _compile_pipeline(bundle.model_pipeline, self.fallbacks)
 
     @property
@@ -75,14 +74,8 @@ def _predict(bundle: ModelBundle, estimator: Any, X: np.ndarray) -> Prediction:
 # --- cleaning ----------------------------------------------------------------------------
 
 
-def _compile_cleaning(
-    cleaner: CleaningTransformer | None, kinds: Mapping[str, ColumnKind], fallbacks: list[str]
-) -> Callable[[Columns], Columns]:
-    """The cleaning step on columns (under their clean names: the server's validator
-    renames them and reads text, so coercion here is mostly a check)."""
-    if cleaner is None:
-        return lambda columns: columns
-    return cleaner.on_columns(kinds)
+def _unchanged(columns: Columns) -> Columns:
+    return columns
 
 
 # --- the fitted transform ----------------------------------------------------------------

@@ -32,6 +32,7 @@ from loopml.domain import (
     Schema,
     Snapshot,
 )
+from loopml.domain.users import AuditEntry, User
 from loopml.errors import StorageError
 
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -189,4 +190,20 @@ def event_from_row(row: AnyRow) -> Event:
         kind=row.kind,
         created_at=row.created_at,
         payload=from_json(row.payload),
+    )
+
+
+def user_from_row(row: AnyRow) -> User:
+    return User(name=row.name, role=row.role, created_at=row.created_at)
+
+
+def audit_from_row(row: AnyRow) -> AuditEntry:
+    return AuditEntry(
+        entry_id=row.id,
+        at=row.at,
+        user=row.user_name,
+        action=row.action,
+        target=row.target,
+        client=row.client,
+        outcome=row.outcome,
     )

@@ -14,7 +14,7 @@ from loopml.domain.users import AuditEntry, User
 from loopml.errors import ConflictError, NotFoundError
 from loopml.storage.metadata import tables as t
 from loopml.storage.metadata.base import StoreBase
-from loopml.storage.metadata.codec import AnyRow, utcnow
+from loopml.storage.metadata.codec import audit_from_row, user_from_row, utcnow
 
 
 class UserStoreMixin(StoreBase):
@@ -43,7 +43,7 @@ class UserStoreMixin(StoreBase):
     def list_users(self) -> list[User]:
         """Every user, by name."""
         query = sa.select(t.users).order_by(t.users.c.name)
-        return self._db.read(lambda conn: [_user(r) for r in conn.execute(query)])
+        return self._db.read(lambda conn: [user_from_row(r) for r in conn.execute(query)])
 
     def remove_user(self, name: str) -> None:
         """Delete a user and its tokens; NotFoundError if there is none."""
@@ -77,7 +77,7 @@ class UserStoreMixin(StoreBase):
 
         def find(conn: sa.Connection) -> User | None:
             row = conn.execute(query).first()
-            return None if row is None else _user(row)
+            return None if row is None else user_from_row(row)
 
         return self._db.read(find)
 
@@ -101,7 +101,7 @@ class AuditStoreMixin(StoreBase):
         """Entries newest first, ``limit`` of them after skipping ``offset``."""
         a = t.audit_log
         query = sa.select(a).order_by(a.c.id.desc()).limit(limit).offset(offset)
-        return self._db.read(lambda conn: [_entry(r) for r in conn.execute(query)])
+        return self._db.read(lambda conn: [audit_from_row(r) for r in conn.execute(query)])
 
     def server_secret(self, name: str) -> str:
         """The secret called ``name``, created at random (256 bits) on first use
@@ -121,20 +121,4 @@ def _load_user(conn: sa.Connection, name: str) -> User:
     row = conn.execute(sa.select(t.users).where(t.users.c.name == name)).first()
     if row is None:
         raise NotFoundError(f"No user named '{name}'. Run `loopml users list` to see the users.")
-    return _user(row)
-
-
-def _user(row: AnyRow) -> User:
-    return User(name=row.name, role=row.role, created_at=row.created_at)
-
-
-def _entry(row: AnyRow) -> AuditEntry:
-    return AuditEntry(
-        entry_id=row.id,
-        at=row.at,
-        user=row.user_name,
-        action=row.action,
-        target=row.target,
-        client=row.client,
-        outcome=row.outcome,
-    )
+    return user_from_row(row)
