@@ -200,6 +200,19 @@ def apply_manual_labels(
     return frame, int(len(rows)), unknown
 
 
+def label_keys(
+    frame: pd.DataFrame, key: Sequence[str], target: str, source: str
+) -> list[tuple[Any, ...]]:
+    """Each row's key as a tuple of text, as labels are matched (``7``, ``7.0`` and
+    ``"7"`` are one key).
+
+    Raises:
+        DataError: a key column or ``target`` is missing, or a key is empty or repeated
+            (the message names ``source``).
+    """
+    return list(_row_keys(frame, list(key), target=target, source=source))
+
+
 def label_lineage(df: pd.DataFrame, target: str | None = None) -> dict[str, int]:
     """Rows per label source: ``{"data": 40000, "rule:long_call": 12, "manual:ana": 30,
     "unlabelled": 5}``. Without a ``label_source`` column, ``target`` tells labelled

@@ -7,7 +7,9 @@ deployment remembers the one it replaced (``config.previous``), which becomes
 ``replaced``; a ``single`` deployment made from an alias (``bank@champion``, or the
 champion ``loopml serve`` picks) follows it (``config.alias``): the active deployment is
 read with the version the alias names now, so servers swap when it moves. ``rollback``
-marks the active one ``rolled_back`` and makes the previous one active again. Running
+marks the active one ``rolled_back`` and makes the previous one active again. Who made a
+change, when known (the team server's signed-in user), is ``config.by`` of the new
+deployment and ``by`` of its event. Running
 servers watch the active deployment and follow it without a restart. Every change is
 an event: ``deployment.started`` (the first), ``deployment.changed`` and
 ``deployment.rolled_back``.
@@ -61,6 +63,7 @@ def deploy(
     key: str | None = None,
     url: str | None = None,
     alias: str | None = None,
+    by: str = "",
 ) -> Deployment:
     """Make ``version`` serve in ``mode`` and record the change as an event.
 
@@ -70,7 +73,8 @@ def deploy(
     ``canary`` let it answer ``percent`` of the traffic (50 and 5 by default), split by
     the value of the ``key`` field so that a customer keeps meeting the same model.
     With ``alias`` (mode single only) the deployment follows that alias: when it moves
-    to another version, running servers answer with that version.
+    to another version, running servers answer with that version. ``by`` (who deploys)
+    is kept in the deployment's config and its event when given.
 
     Raises:
         SpecError: an unknown mode, a percent outside 0-100, a key with mode single,
@@ -93,6 +97,8 @@ def deploy(
         }
     if current is not None:
         config["previous"] = current.deployment_id
+    if by:
+        config["by"] = by
     deployment = store.add_deployment(
         project_id, version.name, primary, mode=mode, url=url, config=config
     )
@@ -100,12 +106,15 @@ def deploy(
         if other.status == ACTIVE and other.deployment_id != deployment.deployment_id:
             store.set_deployment_status(other.deployment_id, "replaced")
     kind = "deployment.started" if current is None else "deployment.changed"
-    store.add_event(project_id, kind, _payload(deployment, current))
+    store.add_event(project_id, kind, {**_payload(deployment, current), **_who(by)})
     return deployment
 
 
-def rollback(store: MetadataStore, project_id: str) -> tuple[Deployment, Deployment]:
+def rollback(
+    store: MetadataStore, project_id: str, *, by: str = ""
+) -> tuple[Deployment, Deployment]:
     """Return to the deployment the active one replaced; (rolled back, restored).
+    ``by`` (who rolls back) is kept in the event when given.
 
     Raises:
         ConflictError: nothing is deployed, or the active deployment replaced nothing.
@@ -121,7 +130,7 @@ def rollback(store: MetadataStore, project_id: str) -> tuple[Deployment, Deploym
         )
     rolled = store.set_deployment_status(current.deployment_id, "rolled_back")
     restored = store.set_deployment_status(previous_id, ACTIVE)
-    payload = _payload(restored, rolled)
+    payload = {**_payload(restored, rolled), **_who(by)}
     store.add_event(project_id, "deployment.rolled_back", payload)
     return rolled, restored
 
@@ -178,6 +187,11 @@ def _primary_version(
             f"{challenger.ref} already serves; deploy another version as the challenger"
         )
     return primary
+
+
+def _who(by: str) -> dict[str, str]:
+    """``{"by": by}`` for an event when someone is named, else nothing."""
+    return {"by": by} if by else {}
 
 
 def _payload(deployment: Deployment, previous: Deployment | None) -> dict[str, Any]:

@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loopml.domain import (
+    Event,
     ModelVersion,
+    Run,
+    Snapshot,
 )
-from loopml.errors import DataError
+from loopml.errors import DataError, NotFoundError
 
 if TYPE_CHECKING:
     from loopml.registry import VersionDetails
@@ -36,6 +39,53 @@ class ModelsMixin(ServiceBase):
 
         version = resolve_model(self.store, self._model_ref(ref))
         return describe_version(self.store, self.project.project_id, version)
+
+    def version_lineage(self, ref: str) -> dict[str, Any]:
+        """``ref``'s lineage from source to predictions: ``details`` (status, history),
+        ``snapshot`` (sources and hashes, None when trained outside loopml or gone),
+        ``run`` (the run that registered it, None when gone), ``gate`` (its verdict and
+        the ``gate.verdict`` event's reasons and checks), ``approvals`` (requests and
+        decisions: who, when, why), ``deployments`` it serves in (primary or challenger)
+        and ``predictions`` (rows and batches logged, first and last time).
+
+        Raises NotFoundError for an unknown model or version."""
+        from loopml.registry import resolve_model
+
+        version = resolve_model(self.store, self._model_ref(ref))
+        events = self.store.list_events(self.project.project_id)
+        batches = self.store.list_prediction_batches(version.name, version.version)
+        return {
+            "details": self.model_details(version.ref),
+            "snapshot": self._find_snapshot(version.lineage.get("snapshot_id")),
+            "run": self._find_run(version.run_id),
+            "gate": _gate_of(events, version),
+            "approvals": [e for e in events if _is_decision(e, version)],
+            "deployments": [
+                d
+                for d in self.store.list_deployments(self.project.project_id)
+                if d.model_name == version.name and version.version in dict(d.serving())
+            ],
+            "predictions": {
+                "rows": sum(b.row_count for b in batches),
+                "batches": len(batches),
+                "first_at": min((b.first_at for b in batches), default=None),
+                "last_at": max((b.last_at for b in batches), default=None),
+            },
+        }
+
+    def _find_snapshot(self, snapshot_id: str | None) -> Snapshot | None:
+        if not snapshot_id:
+            return None
+        try:
+            return self.store.get_snapshot(snapshot_id)
+        except NotFoundError:
+            return None
+
+    def _find_run(self, run_id: str) -> Run | None:
+        try:
+            return self.store.get_run(run_id)
+        except NotFoundError:
+            return None
 
     def approve_model(self, ref: str, by: str, note: str = "") -> dict[str, Any]:
         """Approve ``ref`` as ``by`` and make it the champion (see registry.approval)."""
@@ -122,3 +172,29 @@ class ModelsMixin(ServiceBase):
         frame, _ = clean_column_names(frame)
         background = self._training_sample(version)
         return version, explain_prediction(bundle, frame, background)[0]
+
+
+_DECISIONS = ("model.approval_requested", "model.approved", "model.rejected")
+
+
+def _is_decision(event: Event, version: ModelVersion) -> bool:
+    return event.kind in _DECISIONS and _is_version(event, version)
+
+
+def _gate_of(events: list[Event], version: ModelVersion) -> dict[str, Any]:
+    """The gate's verdict on ``version`` (from its lineage) with the reasons and checks of
+    the ``gate.verdict`` event its run recorded just before registering it."""
+    verdict: dict[str, Any] = {"verdict": version.lineage.get("gate"), "event": None}
+    last_verdict = None
+    for event in events:
+        if event.kind == "gate.verdict":
+            last_verdict = event
+        elif event.kind == "model.registered" and _is_version(event, version):
+            verdict["event"] = last_verdict
+            break
+    return verdict
+
+
+def _is_version(event: Event, version: ModelVersion) -> bool:
+    payload = event.payload
+    return payload.get("model") == version.name and payload.get("version") == version.version

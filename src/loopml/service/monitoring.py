@@ -80,6 +80,39 @@ class MonitoringMixin(ServiceBase):
         ]
         return dataclasses.replace(results[0], retraining=retraining, others=results[1:])
 
+    def monitoring_summary(self) -> dict[str, Any]:
+        """What ``monitor`` judges, window by window, without acting on it: no policy
+        runs, nothing is retrained, no event or report is written.
+
+        ``versions`` holds each serving version of the active deployment (else the
+        champion; none when neither exists): ``ref``, ``role``, ``alert``, ``alerts``
+        (signal: evidence), ``rows`` and ``windows`` (see ``_window_summary``);
+        ``staleness`` maps each ref to its ``Staleness``. Raises NotFoundError for a
+        served version whose training rows are gone."""
+        from loopml.registry import CHAMPION, find_alias
+        from loopml.serve.deploy import active_deployment
+
+        active = active_deployment(self.store, self.project.project_id)
+        if active is None and find_alias(self.store, self.spec.name, CHAMPION) is None:
+            return {"versions": [], "staleness": {}}
+        versions, staleness = [], {}
+        for ref, role, shadow in self._served_refs(None):
+            version, check = self._check_traffic(ref, shadow=shadow)
+            outcome = check.outcome
+            versions.append(
+                {
+                    "ref": version.ref,
+                    "role": role,
+                    "alert": outcome.alert,
+                    "alerts": dict(outcome.alerts),
+                    "message": outcome.message,
+                    "rows": outcome.rows,
+                    "windows": [_window_summary(w, version.version) for w in outcome.windows],
+                }
+            )
+            staleness[version.ref] = outcome.staleness
+        return {"versions": versions, "staleness": staleness}
+
     def _served_refs(self, ref: str | None) -> list[tuple[str | None, str, bool | None]]:
         """(ref, role, shadow rows) of every version to judge: ``ref`` on all its rows,
         else the active deployment's serving versions (a shadow on its shadow rows, the
@@ -197,6 +230,42 @@ class MonitoringMixin(ServiceBase):
         path = self.reports_dir / f"monitor-{version.name}-v{version.version}{suffix}.html"
         write_atomic(path, html.encode())
         return path
+
+
+def _window_summary(window: Any, version: int) -> dict[str, Any]:
+    """One judged window as the dashboard draws it: ``start`` (of the window), ``end``
+    (the last request logged in it), ``rows``, ``drift`` (feature: score), ``drifted``,
+    ``quality`` issues, ``metric`` (the live primary metric once feedback came, else
+    None), ``latency_ms`` (p50, p95, p99) and ``errors`` (the error rate) of ``version``,
+    ``alert`` and its ``signals``."""
+    operations = next((o for o in window.operations if o.version == version), None)
+    performance = window.performance
+    signals = window.signals(version)
+    return {
+        "start": window.start,
+        "end": window.last_at,
+        "rows": window.rows,
+        "drift": {f.feature: f.score for f in window.drift},
+        "drifted": window.drifted_features,
+        "quality": [
+            {"column": q.column, "kind": q.kind, "share": q.share, "alert": q.alert}
+            for q in window.quality
+        ],
+        "metric": None
+        if performance is None
+        else {
+            "name": performance.metric,
+            "value": performance.value,
+            "holdout": performance.holdout,
+            "rows": performance.rows,
+        },
+        "latency_ms": None
+        if operations is None
+        else {"p50": operations.p50_ms, "p95": operations.p95_ms, "p99": operations.p99_ms},
+        "errors": None if operations is None else operations.error_rate,
+        "alert": bool(signals),
+        "signals": signals,
+    }
 
 
 def _rows_of(frame: Any, shadow: bool | None) -> Any:

@@ -28,6 +28,7 @@ from loopml.service.external import ExternalModelsMixin
 from loopml.service.files import write_atomic
 from loopml.service.models import ModelsMixin
 from loopml.service.monitoring import MonitoringMixin
+from loopml.service.overview import OverviewMixin
 from loopml.service.runs import RunsMixin
 from loopml.service.serving import ServingMixin
 from loopml.service.users import UsersMixin
@@ -103,6 +104,7 @@ class ProjectService(
     ExternalModelsMixin,
     ServingMixin,
     MonitoringMixin,
+    OverviewMixin,
     UsersMixin,
 ):
     """Everything loopml does for the project in one folder."""

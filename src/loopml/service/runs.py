@@ -40,6 +40,20 @@ class RunSummary:
     search: dict[str, Any] = field(default_factory=dict)  # the train step's search summary
 
 
+@dataclass(frozen=True)
+class RunCurves:
+    """Runs side by side: each with its latest metrics (``metrics[run_id][key]``), the
+    param and metric keys any of them has, the params whose values differ, and every
+    logged value of every metric as ``curves[key][run_id] = [(step, value), ...]``."""
+
+    runs: list[Run]
+    metrics: dict[str, dict[str, float]]
+    param_keys: list[str]
+    metric_keys: list[str]
+    differing_params: list[str]
+    curves: dict[str, dict[str, list[tuple[int, float]]]]
+
+
 class RunsMixin(ServiceBase):
     """``loopml run`` and the tracked runs."""
 
@@ -145,6 +159,32 @@ class RunsMixin(ServiceBase):
             metrics=metrics,
             limit=limit,
             offset=offset,
+        )
+
+    def run_curves(self, run_ids: Sequence[str]) -> RunCurves:
+        """The runs ``run_ids`` (ids or unique prefixes, repeats ignored, order kept)
+        with their params, latest metrics and metric curves; nothing is written (see
+        ``compare_runs`` for the HTML report). Raises NotFoundError for an unknown run,
+        ValueError for no run."""
+        if not run_ids:
+            raise ValueError("compare: give at least one run id (id=...)")
+        found = [self.store.get_run(i) for i in run_ids]
+        runs = list({r.run_id: r for r in found}.values())
+        latest = self.store.latest_metrics([r.run_id for r in runs])
+        curves: dict[str, dict[str, list[tuple[int, float]]]] = {}
+        for run in runs:
+            for metric in self.store.get_metrics(run.run_id):
+                points = curves.setdefault(metric.key, {}).setdefault(run.run_id, [])
+                points.append((metric.step, metric.value))
+        param_keys = sorted({k for r in runs for k in r.params})
+        differing = [k for k in param_keys if len({repr(r.params.get(k)) for r in runs}) > 1]
+        return RunCurves(
+            runs,
+            {r.run_id: dict(latest.get(r.run_id, {})) for r in runs},
+            param_keys,
+            sorted(curves),
+            differing,
+            curves,
         )
 
     def compare_runs(

@@ -101,10 +101,12 @@ class ServingMixin(ServiceBase):
         percent: float | None = None,
         key: str | None = None,
         follow: bool = True,
+        by: str = "",
     ) -> Deployment:
         """Deploy ``ref`` (NAME@VERSION or NAME@ALIAS) in ``mode``; see serve.deploy. In
         mode single an alias is followed (servers move with it) unless ``follow`` is
-        False, which pins the version it names now."""
+        False, which pins the version it names now. ``by`` (the team server's signed-in
+        user) is recorded in the deployment and its event."""
         from loopml.registry import resolve_model
         from loopml.serve import deploy as deployments
 
@@ -129,13 +131,15 @@ class ServingMixin(ServiceBase):
             percent=percent,
             key=key,
             alias=_alias_of(ref) if follow and mode == "single" else None,
+            by=by,
         )
 
-    def rollback(self) -> tuple[Deployment, Deployment]:
-        """Return to the previous deployment: (rolled back, restored)."""
+    def rollback(self, by: str = "") -> tuple[Deployment, Deployment]:
+        """Return to the previous deployment: (rolled back, restored); ``by`` (who) is
+        recorded in the event."""
         from loopml.serve.deploy import rollback
 
-        return rollback(self.store, self.project.project_id)
+        return rollback(self.store, self.project.project_id, by=by)
 
     def list_deployments(self) -> list[Deployment]:
         """This project's deployments, newest first."""

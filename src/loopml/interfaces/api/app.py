@@ -15,6 +15,13 @@ from loopml.errors import (
     NotFoundError,
     SpecError,
 )
+from loopml.interfaces.api import (
+    data_routes,
+    project_routes,
+    registry_routes,
+    report_routes,
+    serving_routes,
+)
 from loopml.interfaces.api.auth import enforce
 from loopml.interfaces.api.guard import Guard
 from loopml.interfaces.api.policy import PUBLIC, allow, check_policies
@@ -47,6 +54,8 @@ def build_app(service: Any, *, allowed_hosts: Collection[str] = LOCAL_HOSTS) -> 
     )
     app.state.service = service
     app.state.session_secret = service.session_secret()
+    for extra in (project_routes, data_routes, registry_routes, serving_routes, report_routes):
+        app.include_router(extra.router)  # before routes': /runs/compare is not a run id
     app.include_router(router)
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)

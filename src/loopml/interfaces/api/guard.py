@@ -5,7 +5,9 @@
 - A mutating request (POST, PUT, PATCH, DELETE) with an ``Origin`` of another host is
   refused with 403.
 - Every response carries a Content-Security-Policy without inline script,
-  ``X-Frame-Options: DENY``, ``nosniff``, no referrer and no caching.
+  ``X-Frame-Options: DENY``, ``nosniff``, no referrer and no caching. A response that
+  sets its own Content-Security-Policy (an HTML report, sandboxed) keeps it and its own
+  ``X-Frame-Options``; the other headers are added all the same.
 - Every mutating request, allowed or not, writes an audit entry: who (the user a route's
   policy check found, else empty), what (method and path), where (the client address),
   when, and the outcome (the HTTP status).
@@ -32,6 +34,7 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
 ]
+OWN_POLICY = frozenset({b"content-security-policy", b"x-frame-options"})
 Audit = Callable[[str, str, str, str, str], None]
 
 
@@ -58,7 +61,7 @@ class Guard:
         async def send_secured(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                message["headers"] = _secured(message.get("headers", []))
             await send(message)
 
         refusal = self._refusal(scope["method"], headers)
@@ -92,6 +95,14 @@ class Guard:
             str(code),
         )
         await anyio.to_thread.run_sync(lambda: self.audit(*entry))
+
+
+def _secured(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` with the security headers added: all of them, unless the response
+    set its own Content-Security-Policy, which then stands with its X-Frame-Options."""
+    own = any(k.lower() == b"content-security-policy" for k, _ in headers)
+    added = [(k, v) for k, v in SECURITY_HEADERS if not (own and k in OWN_POLICY)]
+    return [*headers, *added]
 
 
 async def _reply(send: Any, code: int, detail: str) -> None:

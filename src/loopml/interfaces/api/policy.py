@@ -21,6 +21,9 @@ POLICY_ATTR = "__loopml_policy__"
 PUBLIC = "public"
 READERS = ROLES  # every signed-in user may read
 APPROVERS = ("approver", "admin")
+OPERATORS = ("operator", "admin")  # deploy, roll back, move aliases
+LABELLERS = ("labeller", "editor", "admin")
+EDITORS = ("editor", "admin")
 ADMINS = ("admin",)
 
 

@@ -1,0 +1,30 @@
+"""What the route modules share: the service and caller dependencies, paging, the
+project check."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Query
+
+from loopml.domain.users import User
+from loopml.interfaces.api.auth import current_user, service_of
+
+Service = Annotated[Any, Depends(service_of)]
+Caller = Annotated[User, Depends(current_user)]
+Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items.")]
+Offset = Annotated[int, Query(ge=0, description="Skip this many items first (a page).")]
+
+
+def check_project(service: Any, project: str) -> None:
+    """404 unless ``project`` is the project this server serves."""
+    if project != service.spec.name:
+        raise HTTPException(
+            404, f"project '{project}' is not served here; this server serves '{service.spec.name}'"
+        )
+
+
+def base_url(project: str) -> str:
+    """Where the project's routes live."""
+    return f"/api/v1/projects/{quote(project, safe='')}"
