@@ -4,11 +4,14 @@ the versions are recorded straight in the store), and the team server over it.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from tests.helpers import edit_spec
 from tests.registry.conftest import bank_sample, write_project
 
 from loopml.domain import Metric, RunStatus, Schema
@@ -41,17 +44,48 @@ def password(role: str) -> str:
 @pytest.fixture
 def server(tmp_path: Path, bank_csv: Path) -> Iterator[Server]:
     project = write_project(tmp_path, bank_sample(bank_csv, rows=200), "subscribed ", ["duration"])
+    with open_server(project) as opened:
+        yield opened
+
+
+@pytest.fixture
+def keyed_server(tmp_path: Path, bank_csv: Path) -> Iterator[Server]:
+    """The same server over data with a key (``customer_id``) whose first ``UNLABELLED``
+    rows have no label yet: the labelling queue."""
+    with open_server(keyed_project(tmp_path, bank_csv)) as opened:
+        yield opened
+
+
+UNLABELLED = 20
+
+
+def keyed_project(tmp_path: Path, bank_csv: Path, rows: int = 200) -> Path:
+    """A bank project keyed by ``customer_id`` (c1, c2, ...), its first ``UNLABELLED``
+    rows unlabelled."""
+    frame = bank_sample(bank_csv, rows=rows).reset_index(drop=True)
+    frame.insert(0, "customer_id", [f"c{i + 1}" for i in range(len(frame))])
+    frame["subscribed "] = frame["subscribed "].astype("Int64")
+    frame.loc[: UNLABELLED - 1, "subscribed "] = pd.NA
+    project = write_project(tmp_path, frame, "subscribed ", ["duration", "customer_id"])
+    edit_spec(project, lambda spec: spec["data"].update(key=["customer_id"]))
+    return project
+
+
+@contextmanager
+def open_server(project: Path, *, fake_versions: int = VERSIONS) -> Iterator[Server]:
+    """The team server over ``project``: a user per role (named after it) with a token,
+    five runs and ``fake_versions`` versions recorded straight in the store."""
     service = ProjectService.open(project)
     tokens = {}
     for role in ROLES:
         service.add_user(role, role, password(role))
         tokens[role] = service.issue_token(role)
     store, project_id = service.store, service.project.project_id
-    for n in range(5):
+    for n in range(5 if fake_versions else 0):
         run = store.create_run(project_id, "train", params={"n": n})
         store.log_metrics(run.run_id, [Metric("roc_auc", 0.5 + n / 10)])
         store.finish_run(run.run_id, RunStatus.SUCCEEDED)
-    for _ in range(VERSIONS):
+    for _ in range(fake_versions):
         store.create_model_version(
             project_id,
             "bank",
@@ -61,6 +95,8 @@ def server(tmp_path: Path, bank_csv: Path) -> Iterator[Server]:
             metrics={"roc_auc": 0.9},
             lineage={"gate": "go"},
         )
-    with TestClient(build_app(service), base_url=BASE) as client:
-        yield Server(service, client, tokens)
-    service.close()
+    try:
+        with TestClient(build_app(service), base_url=BASE) as client:
+            yield Server(service, client, tokens)
+    finally:
+        service.close()
