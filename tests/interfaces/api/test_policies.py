@@ -114,7 +114,7 @@ def test_auth_matrix_each_role_on_every_mutating_route(keyed_server: Server) -> 
     mutating = {
         (method, route.path): policy_of(route.endpoint)
         for route in routes(server)
-        for method in route.methods
+        for method in route.methods or ()
         if method in MUTATING
     }
     versions, keys = itertools.count(1), itertools.count(1)
