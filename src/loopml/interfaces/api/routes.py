@@ -94,9 +94,11 @@ def projects(service: Service) -> Any:
 def runs(
     project: str,
     service: Service,
-    where: Annotated[list[str] | None, Query(description="`roc_auc > 0.8`, repeatable")] = None,
+    where: Annotated[
+        list[str], Query(default_factory=list, description="`roc_auc > 0.8`, repeatable")
+    ],
+    metric: Annotated[list[str], Query(default_factory=list, description="a metric column")],
     sort: Annotated[str | None, Query(description="a metric or name/status/duration")] = None,
-    metric: Annotated[list[str] | None, Query(description="a metric column")] = None,
     parent: str | None = None,
     status: str | None = None,
     limit: Limit = 50,
@@ -105,11 +107,11 @@ def runs(
     """Runs filtered with the `loopml runs --where` language, sorted and paged by the store."""
     _project(service, project)
     table = service.search_runs(
-        where or [],
+        where,
         status=status,
         parent=parent,
         order_by=sort,
-        metrics=metric or [],
+        metrics=metric,
         limit=limit,
         offset=offset,
     )
