@@ -138,12 +138,14 @@ class RunsMixin(ServiceBase):
         metrics: Sequence[str] = (),
         limit: int = 50,
         offset: int = 0,
+        count: bool = False,
     ) -> RunTable:
         """Runs matching every condition (``"roc_auc > 0.8"``, ``"params.lr < 0.1"``,
         ``"tags.state == pruned"``), with the latest value of the metrics they name.
 
         ``parent`` (an id or prefix) keeps the children of that run (a search's trials);
-        ``order_by`` is a metric key or name/status/duration, ``-`` first for descending.
+        ``order_by`` is a metric key or name/status/duration, ``-`` first for descending;
+        ``count`` also counts the matches over all pages (``RunTable.total``).
         Raises ValueError for an invalid expression, NotFoundError for an unknown parent.
         """
         from loopml.tracking.query import search_runs
@@ -159,6 +161,7 @@ class RunsMixin(ServiceBase):
             metrics=metrics,
             limit=limit,
             offset=offset,
+            count=count,
         )
 
     def run_curves(self, run_ids: Sequence[str]) -> RunCurves:

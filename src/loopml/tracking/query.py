@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from loopml.domain import Run, RunStatus
 from loopml.storage.metadata.protocols import (
@@ -75,6 +76,7 @@ class RunTable:
     runs: tuple[Run, ...]
     metric_keys: tuple[str, ...] = ()
     metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    total: int | None = None  # runs matching over all pages, when counted
 
     def value(self, run_id: str, key: str) -> float | None:
         """The latest value of ``key`` in run ``run_id``, or None."""
@@ -93,12 +95,14 @@ def search_runs(
     metrics: Sequence[str] = (),
     limit: int = 100,
     offset: int = 0,
+    count: bool = False,
 ) -> RunTable:
     """Search a project's runs and read the metrics to show beside them.
 
     ``where`` holds Conditions or expressions for ``parse_condition``. The metric columns
-    are the metrics named in ``where`` and ``order_by``, then ``metrics``. Raises
-    ValueError for an invalid expression or ``order_by``.
+    are the metrics named in ``where`` and ``order_by``, then ``metrics``. ``count`` also
+    counts the matches over all pages (``total``). Raises ValueError for an invalid
+    expression or ``order_by``.
     """
     conditions = [c if isinstance(c, Condition) else parse_condition(c) for c in where]
     keys = [c.name for c in conditions if c.kind == "metric"]
@@ -107,17 +111,15 @@ def search_runs(
         if kind == "metric":
             keys.append(key)
     keys.extend(metrics)
-    runs = store.search_runs(
-        project_id,
-        where=conditions,
-        name=name,
-        status=RunStatus(status) if status else None,
-        parent_run_id=parent_run_id,
-        order_by=order_by,
-        limit=limit,
-        offset=offset,
-    )
+    filters: dict[str, Any] = {
+        "where": conditions,
+        "name": name,
+        "status": RunStatus(status) if status else None,
+        "parent_run_id": parent_run_id,
+    }
+    runs = store.search_runs(project_id, **filters, order_by=order_by, limit=limit, offset=offset)
     metric_keys = tuple(dict.fromkeys(keys))
     ids = [r.run_id for r in runs]
     values = store.latest_metrics(ids, metric_keys) if metric_keys and runs else {}
-    return RunTable(runs=tuple(runs), metric_keys=metric_keys, metrics=values)
+    total = store.count_runs(project_id, **filters) if count else None
+    return RunTable(runs=tuple(runs), metric_keys=metric_keys, metrics=values, total=total)

@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 from loopml.domain import Schema, Snapshot
 from loopml.errors import SchemaOutdated, StorageError
 from loopml.storage.metadata import SCHEMA_REVISION, open_metadata_store, upgrade_database
+from loopml.storage.metadata.protocols import Condition
 from loopml.storage.metadata import migrate as migrate_module
 from loopml.storage.metadata.engine import create_engine
 from loopml.storage.metadata.tables import metadata
@@ -84,6 +85,36 @@ def test_older_revision_is_refused_until_upgraded(store_url: str) -> None:
     )
     assert store.add_snapshot(snapshot).details == snapshot.details
     store.close()
+
+
+def test_upgrade_fills_the_latest_metrics_of_existing_runs(store_url: str) -> None:
+    assert upgrade_database(store_url, "0005") == "0005"
+    execute(
+        store_url,
+        "INSERT INTO projects (project_id, name, created_at) "
+        "VALUES ('p1', 'old', '2026-01-01 00:00:00')",
+    )
+    execute(
+        store_url,
+        "INSERT INTO runs (run_id, project_id, name, status, started_at, params, outputs, "
+        "code_version) VALUES ('r1', 'p1', 't', 'succeeded', '2026-01-01 00:00:00', '{}', "
+        "'{}', '')",
+    )
+    for value, step in [(0.9, 1), (0.5, 3), (0.4, 3), (0.8, 2)]:  # the last at step 3 wins
+        execute(
+            store_url,
+            "INSERT INTO metrics (run_id, key, value, step, timestamp) "
+            f"VALUES ('r1', 'auc', {value}, {step}, '2026-01-01 00:00:00')",
+        )
+    assert upgrade_database(store_url) == SCHEMA_REVISION
+    store = open_metadata_store(store_url)
+    try:
+        assert store.latest_metrics(["r1"]) == {"r1": {"auc": 0.4}}
+        project = store.ensure_project("old")
+        found = store.search_runs(project.project_id, where=[Condition("auc", "<", 0.45)])
+        assert [r.run_id for r in found] == ["r1"]
+    finally:
+        store.close()
 
 
 def test_unknown_revision_is_refused(store_url: str) -> None:

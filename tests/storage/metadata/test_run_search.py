@@ -203,3 +203,41 @@ def test_set_params_adds_and_overwrites(store: MetadataStore, project: Project) 
         store.set_params("0" * 32, {"a": 1})
     with pytest.raises(NotFoundError):
         store.set_params("0" * 32, {})
+
+
+def test_latest_value_survives_batches_logged_out_of_step_order(
+    store: MetadataStore, project: Project
+) -> None:
+    run = store.create_run(project.project_id, "t")
+    store.log_metrics(run.run_id, [Metric("auc", 0.8, 5)])
+    store.log_metrics(run.run_id, [Metric("auc", 0.1, 2), Metric("auc", 0.2, 4)])  # older
+    assert store.latest_metrics([run.run_id]) == {run.run_id: {"auc": 0.8}}
+    store.log_metrics(run.run_id, [Metric("auc", 0.6, 5), Metric("auc", 0.7, 5)])  # a tie
+    assert store.latest_metrics([run.run_id]) == {run.run_id: {"auc": 0.7}}
+    assert search(store, project, Condition("auc", "==", 0.7)) == [run.run_id]
+    assert search(store, project, Condition("auc", "<", 0.7)) == []
+
+
+def test_count_runs_counts_every_page(
+    store: MetadataStore, project: Project, trials: list[Run]
+) -> None:
+    pid = project.project_id
+    _, a, b, _, running = trials
+    assert store.count_runs(pid) == 5
+    assert store.count_runs(pid, where=[Condition("auc", ">=", 0.7)]) == 2  # SQL only
+    by_model = [Condition("params.model", "==", "lightgbm")]  # read in Python
+    assert store.count_runs(pid, where=by_model) == 2
+    assert store.count_runs(pid, where=[*by_model, Condition("auc", ">", 0)]) == 1
+    assert store.count_runs(pid, name="trial", status=RunStatus.RUNNING) == 1
+    assert store.count_runs(pid, parent_run_id=a.run_id) == 0
+    assert len(search(store, project, *by_model, limit=1)) == 1  # a page, not the count
+
+
+def test_sorting_on_a_metric_puts_runs_without_it_last(
+    store: MetadataStore, project: Project, trials: list[Run]
+) -> None:
+    search_run, a, b, nan, none = trials
+    descending = search(store, project, order_by="-auc")
+    assert descending[:2] == [a.run_id, b.run_id]
+    assert set(descending[2:]) == {nan.run_id, none.run_id, search_run.run_id}
+    assert search(store, project, order_by="auc")[:2] == [b.run_id, a.run_id]

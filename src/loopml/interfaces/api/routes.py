@@ -114,9 +114,16 @@ def runs(
         metrics=metric,
         limit=limit,
         offset=offset,
+        count=True,
     )
     rows = [{**plain(r), "metrics": plain(table.metrics.get(r.run_id, {}))} for r in table.runs]
-    return {"runs": rows, "metric_keys": list(table.metric_keys), "limit": limit, "offset": offset}
+    return {
+        "runs": rows,
+        "metric_keys": list(table.metric_keys),
+        "total": table.total,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 @router.get("/projects/{project}/runs/{run_id}")

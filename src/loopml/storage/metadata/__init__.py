@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 # The head of migrations/versions (a test checks it against Alembic's head). Opening a
 # store compares it with the database's alembic_version without importing Alembic.
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 
 __all__ = ["SCHEMA_REVISION", "MetadataStore", "open_metadata_store", "upgrade_database"]
 

@@ -209,6 +209,18 @@ class RunStore(Protocol):
         """
         ...
 
+    def count_runs(
+        self,
+        project_id: str,
+        *,
+        where: Sequence[Condition] = (),
+        name: str | None = None,
+        status: RunStatus | None = None,
+        parent_run_id: str | None = None,
+    ) -> int:
+        """How many runs ``search_runs`` finds with the same filters, over all pages."""
+        ...
+
     def find_cached_run(self, project_id: str, name: str, cache_key: str) -> Run | None:
         """The newest succeeded run of step ``name`` with ``cache_key``, or None."""
         ...

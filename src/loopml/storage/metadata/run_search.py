@@ -1,10 +1,11 @@
 """SQL and Python pieces of ``search_runs``: conditions on metrics, attributes, params, tags.
 
 A metric condition compares the metric's *latest* value (highest step, the last logged on
-a tie) through a correlated subquery that the ``(run_id, key, step, id)`` index answers
-with one seek per run, on SQLite and PostgreSQL alike; a run without the metric (or whose
-latest value is NaN, stored as NULL) compares as NULL and never matches. Attributes are
-plain columns (``duration`` is computed from the timestamps in each dialect).
+a tie), kept in ``latest_metrics`` and joined once per metric: filters and sorts go
+through its ``(key, value)`` index on SQLite and PostgreSQL alike; a run without the
+metric (or whose latest value is NaN, stored as NULL) compares as NULL and never
+matches. Attributes are plain columns (``duration`` is computed from the timestamps in
+each dialect).
 
 Params are JSON text and tags are rows: both are compared in Python, identically on every
 backend, on the runs that the SQL part returns. SQLite (3.40 here) and PostgreSQL disagree
@@ -16,12 +17,11 @@ from __future__ import annotations
 import json
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from loopml.domain import Run
 from loopml.storage.metadata import tables as t
 from loopml.storage.metadata.protocols import Condition, classify_key
 
@@ -34,24 +34,30 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "!=": operator.ne,
 }
 _ORDERABLE_ATTRIBUTES = ("name", "status", "duration")
-_LATEST = t.metrics.alias("latest")
+MetricColumns = dict[str, sa.ColumnElement[Any]]
 
 
-def latest_value(key: str, run_id: Any = None) -> sa.ScalarSelect[Any]:
-    """The latest value of metric ``key`` of the enclosing query's run (NULL if none).
+def join_metrics(
+    query: sa.Select[Any], conditions: Sequence[Condition], order_by: str | None
+) -> tuple[sa.Select[Any], MetricColumns]:
+    """``query`` (over ``runs``) joined with ``latest_metrics`` once per metric that a
+    condition or ``order_by`` names, and each metric's latest-value column.
 
-    ``run_id`` is the enclosing query's run id column (default: ``runs.run_id``).
+    A metric a condition names is an inner join (a run without it never matches); one
+    only sorted on is an outer join (runs without it come last).
     """
-    run_id = t.runs.c.run_id if run_id is None else run_id
-    m = _LATEST  # one alias for every such subquery: each is its own scope
-    return (
-        sa.select(m.c.value)
-        .where(m.c.run_id == run_id, m.c.key == key)
-        .order_by(m.c.step.desc(), m.c.id.desc())
-        .limit(1)
-        .correlate(run_id.table)
-        .scalar_subquery()
-    )
+    filtered = [c.name for c in conditions if c.kind == "metric"]
+    sorted_on = []
+    if order_by:
+        kind, key = classify_key(order_by.removeprefix("-"))
+        sorted_on = [key] if kind == "metric" else []
+    columns: MetricColumns = {}
+    for number, key in enumerate(dict.fromkeys([*filtered, *sorted_on])):
+        latest = t.latest_metrics.alias(f"metric_{number}")
+        joined = sa.and_(latest.c.run_id == t.runs.c.run_id, latest.c.key == key)
+        query = query.join(latest, joined, isouter=key not in filtered)
+        columns[key] = latest.c.value
+    return query, columns
 
 
 def duration_seconds(dialect: str) -> sa.ColumnElement[Any]:
@@ -62,12 +68,15 @@ def duration_seconds(dialect: str) -> sa.ColumnElement[Any]:
     return (sa.func.julianday(ended) - sa.func.julianday(started)) * 86_400.0
 
 
-def sql_filter(condition: Condition, dialect: str) -> sa.ColumnElement[bool]:
-    """The WHERE clause of a metric or attribute condition."""
+def sql_filter(
+    condition: Condition, dialect: str, metrics: MetricColumns
+) -> sa.ColumnElement[bool]:
+    """The WHERE clause of a metric or attribute condition (``metrics``: the columns of
+    ``join_metrics``)."""
     kind, name = condition.kind, condition.name
     compare = _OPERATORS[condition.op]
     if kind == "metric":
-        return compare(latest_value(name), condition.value)  # type: ignore[no-any-return]
+        return compare(metrics[name], condition.value)  # type: ignore[no-any-return]
     if name == "duration":
         return compare(duration_seconds(dialect), condition.value)  # type: ignore[no-any-return]
     if kind == "attribute":
@@ -75,8 +84,11 @@ def sql_filter(condition: Condition, dialect: str) -> sa.ColumnElement[bool]:
     raise ValueError(f"condition '{condition}' is not evaluated in SQL")
 
 
-def order_clause(order_by: str | None, dialect: str) -> list[sa.ColumnElement[Any]]:
-    """ORDER BY for a metric key or attribute (``-`` first for descending), then newest.
+def order_clause(
+    order_by: str | None, dialect: str, metrics: MetricColumns
+) -> list[sa.ColumnElement[Any]]:
+    """ORDER BY for a metric key or attribute (``-`` first for descending), then newest
+    (``metrics``: the columns of ``join_metrics``).
 
     Raises ValueError for params, tags or an empty key.
     """
@@ -88,7 +100,7 @@ def order_clause(order_by: str | None, dialect: str) -> list[sa.ColumnElement[An
     kind, name = classify_key(key)
     expr: sa.ColumnElement[Any]
     if kind == "metric":
-        expr = latest_value(name)
+        expr = metrics[name]
     elif kind == "attribute" and name == "duration":
         expr = duration_seconds(dialect)
     elif kind == "attribute" and name in _ORDERABLE_ATTRIBUTES:
@@ -102,15 +114,18 @@ def order_clause(order_by: str | None, dialect: str) -> list[sa.ColumnElement[An
     return [ordered.nulls_last(), newest]
 
 
-def matches_in_python(run: Run, conditions: Sequence[Condition]) -> bool:
-    """Whether ``run`` meets every param and tag condition (a missing key never does).
+def matches_in_python(
+    params: Mapping[str, Any], tags: Mapping[str, str], conditions: Sequence[Condition]
+) -> bool:
+    """Whether a run's ``params`` and ``tags`` meet every param and tag condition (a
+    missing key never does).
 
     A number compares numerically with a number (or a string that parses as one); a
     string compares with the value as text (``true``, ``false`` and ``null`` for JSON
     literals, numbers as Python prints them).
     """
     for condition in conditions:
-        source = run.params if condition.kind == "param" else run.tags
+        source = params if condition.kind == "param" else tags
         if condition.name not in source:
             return False
         if not _compare(source[condition.name], condition.op, condition.value):

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from loopml.domain import Metric, Run, RunStatus
 from loopml.errors import ConflictError, NotFoundError
@@ -32,7 +32,8 @@ from loopml.storage.metadata.codec import (
 )
 from loopml.storage.metadata.protocols import Condition
 from loopml.storage.metadata.run_search import (
-    latest_value,
+    MetricColumns,
+    join_metrics,
     matches_in_python,
     order_clause,
     sql_filter,
@@ -205,25 +206,12 @@ class RunStoreMixin(StoreBase):
         tag rows, compared in Python on the rows that SQL returns (the same on every
         backend), chunk by chunk until ``limit`` runs match. See ``RunStore.search_runs``.
         """
-        conditions = list(where)
-        for condition in conditions:
-            if not isinstance(condition, Condition):
-                raise TypeError(f"search_runs takes Condition objects, not {condition!r}")
-        in_sql = [c for c in conditions if c.kind in ("metric", "attribute")]
-        in_python = [c for c in conditions if c.kind in ("param", "tag")]
-        query = sa.select(t.runs).where(t.runs.c.project_id == project_id)
-        if name is not None:
-            query = query.where(t.runs.c.name == name)
-        if status is not None:
-            query = query.where(t.runs.c.status == RunStatus(status).value)
-        if parent_run_id is not None:
-            query = query.where(t.runs.c.parent_run_id == parent_run_id)
-        for condition in in_sql:
-            query = query.where(sql_filter(condition, self._db.dialect))
-        query = query.order_by(*order_clause(order_by, self._db.dialect))
+        query, in_python, metrics = self._filtered(
+            project_id, where, name, status, parent_run_id, order_by=order_by
+        )
+        query = query.order_by(*order_clause(order_by, self._db.dialect, metrics))
         if not in_python:
-            query = query.limit(limit).offset(offset)
-            return self._db.read(lambda conn: self._runs_with_tags(conn, query))
+            return self._db.read(lambda conn: self._page(conn, query, limit, offset))
 
         def read(conn: sa.Connection) -> list[Run]:
             found: list[Run] = []
@@ -233,12 +221,74 @@ class RunStoreMixin(StoreBase):
                 if not rows:
                     break
                 for run in self._attach_tags(conn, rows):
-                    if matches_in_python(run, in_python):
+                    if matches_in_python(run.params, run.tags, in_python):
                         found.append(run)
             result.close()
             return found[offset : offset + limit]
 
         return self._db.read(read)
+
+    def count_runs(
+        self,
+        project_id: str,
+        *,
+        where: Sequence[Condition] = (),
+        name: str | None = None,
+        status: RunStatus | None = None,
+        parent_run_id: str | None = None,
+    ) -> int:
+        """How many runs ``search_runs`` finds with the same filters (all pages): one
+        ``count(*)`` in SQL, or, with param or tag conditions, a pass over the rows SQL
+        keeps, filtered in Python as the search filters them."""
+        query, in_python, _ = self._filtered(project_id, where, name, status, parent_run_id)
+        if not in_python:
+            counted = sa.select(sa.func.count()).select_from(query.subquery())
+            return self._db.read(lambda conn: int(conn.execute(counted).scalar_one()))
+
+        narrow = query.with_only_columns(t.runs.c.run_id, t.runs.c.params)
+        with_tags = any(c.kind == "tag" for c in in_python)
+
+        def read(conn: sa.Connection) -> int:
+            found = 0
+            result = conn.execute(narrow)
+            while rows := result.fetchmany(_CHUNK):
+                tags = self._tags_of(conn, [r.run_id for r in rows]) if with_tags else {}
+                for run_id, params in rows:
+                    found += matches_in_python(from_json(params), tags.get(run_id, {}), in_python)
+            return found
+
+        return self._db.read(read)
+
+    def _filtered(
+        self,
+        project_id: str,
+        where: Sequence[Condition],
+        name: str | None,
+        status: RunStatus | None,
+        parent_run_id: str | None,
+        *,
+        order_by: str | None = None,
+    ) -> tuple[sa.Select[Any], list[Condition], MetricColumns]:
+        """The runs query with every filter SQL can apply, joined with the latest values
+        of the metrics the conditions and ``order_by`` name (their columns), and the
+        conditions left for Python (params and tags). Raises TypeError for a condition
+        that is not one."""
+        conditions = list(where)
+        for condition in conditions:
+            if not isinstance(condition, Condition):
+                raise TypeError(f"search_runs takes Condition objects, not {condition!r}")
+        query = sa.select(t.runs).where(t.runs.c.project_id == project_id)
+        if name is not None:
+            query = query.where(t.runs.c.name == name)
+        if status is not None:
+            query = query.where(t.runs.c.status == RunStatus(status).value)
+        if parent_run_id is not None:
+            query = query.where(t.runs.c.parent_run_id == parent_run_id)
+        query, metrics = join_metrics(query, conditions, order_by)
+        for condition in conditions:
+            if condition.kind in ("metric", "attribute"):
+                query = query.where(sql_filter(condition, self._db.dialect, metrics))
+        return query, [c for c in conditions if c.kind in ("param", "tag")], metrics
 
     def find_cached_run(self, project_id: str, name: str, cache_key: str) -> Run | None:
         """The newest succeeded run of step ``name`` with ``cache_key``, or None."""
@@ -282,6 +332,7 @@ class RunStoreMixin(StoreBase):
             def insert_sqlite(conn: sa.Connection) -> None:
                 self._require_run(conn, run_id)
                 conn.exec_driver_sql(_SQLITE_INSERT_METRICS, tuples)
+                _keep_latest(conn, "sqlite", run_id, metrics)
 
             self._db.write(insert_sqlite)
             return
@@ -299,6 +350,7 @@ class RunStoreMixin(StoreBase):
         def insert(conn: sa.Connection) -> None:
             self._require_run(conn, run_id)
             conn.execute(sa.insert(t.metrics), rows)
+            _keep_latest(conn, self._db.dialect, run_id, metrics)
 
         self._db.write(insert)
 
@@ -314,10 +366,11 @@ class RunStoreMixin(StoreBase):
     def latest_metrics(
         self, run_ids: Sequence[str], keys: Sequence[str] | None = None
     ) -> dict[str, dict[str, float]]:
-        """For each run, each key's value at its highest step (the last logged on a tie).
+        """For each run, each key's value at its highest step (the last logged on a tie),
+        read from ``latest_metrics``.
 
-        ``keys`` limits the result to those metrics (read with one index seek per run and
-        key). Every requested run is a key of the result, with {} when it has none.
+        ``keys`` limits the result to those metrics. Every requested run is a key of the
+        result, with {} when it has none.
         """
         wanted = list(dict.fromkeys(run_ids))
         if not wanted:
@@ -327,30 +380,16 @@ class RunStoreMixin(StoreBase):
 
         def read(conn: sa.Connection) -> dict[str, dict[str, float]]:
             result: dict[str, dict[str, float]] = {run_id: {} for run_id in wanted}
-            if chosen is None:
-                for row in conn.execute(_latest_query(wanted, dialect)):
-                    value = float("nan") if row.value is None else row.value
-                    result[row.run_id][row.key] = value
+            if chosen == []:
                 return result
-            if not chosen:
-                return result
-            ids = id_table(wanted, dialect)
-            columns = [latest_value(k, ids.c.value).label(f"k{i}") for i, k in enumerate(chosen)]
-            query = sa.select(ids.c.value, *columns)
-            unknown: set[str] = set()  # NULL: no such metric, or a latest value of NaN
-            for row in conn.execute(query).all():
-                found = result[row[0]]
-                for key, value in zip(chosen, row[1:], strict=True):
-                    if value is not None:
-                        found[key] = value
-                    else:
-                        unknown.add(row[0])
-            if unknown:
-                m = t.metrics.c
-                logged = sa.select(m.run_id, m.key).distinct()
-                logged = logged.where(in_ids(m.run_id, list(unknown), dialect), m.key.in_(chosen))
-                for run_id, key in conn.execute(logged).all():
-                    result[run_id].setdefault(key, math.nan)
+            latest = t.latest_metrics.c
+            query = sa.select(latest.run_id, latest.key, latest.value)
+            query = query.where(in_ids(latest.run_id, wanted, dialect))
+            if chosen is not None:
+                query = query.where(latest.key.in_(chosen))
+            # no ORDER BY: SQLite would then walk the (key, value) index, not the key
+            for run_id, key, value in sorted(conn.execute(query).all(), key=_by_key):
+                result[run_id][key] = math.nan if value is None else value  # NULL is NaN
             return result
 
         return self._db.read(read)
@@ -392,15 +431,32 @@ class RunStoreMixin(StoreBase):
     def _runs_with_tags(self, conn: sa.Connection, query: sa.Select[Any]) -> list[Run]:
         return self._attach_tags(conn, conn.execute(query).all())
 
-    def _attach_tags(self, conn: sa.Connection, rows: Sequence[AnyRow]) -> list[Run]:
-        tags: dict[str, dict[str, str]] = {row.run_id: {} for row in rows}
+    def _page(
+        self, conn: sa.Connection, query: sa.Select[Any], limit: int, offset: int
+    ) -> list[Run]:
+        """One page of ``query``: its run ids first (narrow rows sort and skip fast), then
+        those runs whole, in the same order."""
+        page = query.with_only_columns(t.runs.c.run_id).limit(limit).offset(offset)
+        wanted = list(conn.execute(page).scalars())
+        if not wanted:
+            return []
+        whole = sa.select(t.runs).where(in_ids(t.runs.c.run_id, wanted, self._db.dialect))
+        position = {run_id: i for i, run_id in enumerate(wanted)}
+        return sorted(self._runs_with_tags(conn, whole), key=lambda run: position[run.run_id])
+
+    def _tags_of(self, conn: sa.Connection, run_ids: list[str]) -> dict[str, dict[str, str]]:
+        tags: dict[str, dict[str, str]] = {run_id: {} for run_id in run_ids}
         if tags:
             tag = t.run_tags.c
             tag_query = sa.select(tag.run_id, tag.key, tag.value).where(
-                in_ids(tag.run_id, list(tags), self._db.dialect)
+                in_ids(tag.run_id, run_ids, self._db.dialect)
             )
             for run_id, key, value in conn.execute(tag_query.order_by(tag.key)).all():
                 tags[run_id][key] = value
+        return tags
+
+    def _attach_tags(self, conn: sa.Connection, rows: Sequence[AnyRow]) -> list[Run]:
+        tags = self._tags_of(conn, [row.run_id for row in rows])
         if not rows:
             return []
         # SQLAlchemy's Row finds each attribute by name in Python (about 0.4 us a field);
@@ -408,6 +464,10 @@ class RunStoreMixin(StoreBase):
         make = _run_fields(tuple(rows[0]._fields))._make
         records = [make(row) for row in rows]
         return [run_from_row(record, tags[record.run_id]) for record in records]
+
+
+def _by_key(row: Any) -> Any:
+    return row[1]
 
 
 @functools.cache
@@ -448,16 +508,23 @@ def in_ids(column: sa.ColumnElement[Any], ids: Sequence[str], dialect: str) -> A
     return column.in_(sa.select(id_table(ids, dialect).c.value).scalar_subquery())
 
 
-def _latest_query(run_ids: list[str], dialect: str) -> sa.Select[Any]:
-    m = t.metrics.c
-    rank = (
-        sa.func.row_number()
-        .over(partition_by=(m.run_id, m.key), order_by=(m.step.desc(), m.id.desc()))
-        .label("rank")
+def _keep_latest(conn: sa.Connection, dialect: str, run_id: str, logged: Sequence[Metric]) -> None:
+    """Bring ``latest_metrics`` up to date with values just logged: the last of each key's
+    highest step in the batch replaces the kept one unless that one has a higher step
+    (an upsert, on SQLite and PostgreSQL alike)."""
+    newest: dict[str, Metric] = {}
+    for metric in logged:
+        kept = newest.get(metric.key)
+        if kept is None or metric.step >= kept.step:
+            newest[metric.key] = metric
+    rows = [
+        {"run_id": run_id, "key": m.key, "value": metric_value(m.value), "step": int(m.step)}
+        for m in newest.values()
+    ]
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t.latest_metrics)
+    upsert = insert.on_conflict_do_update(
+        index_elements=["run_id", "key"],
+        set_={"value": insert.excluded.value, "step": insert.excluded.step},
+        where=insert.excluded.step >= t.latest_metrics.c.step,
     )
-    ranked = (
-        sa.select(m.run_id, m.key, m.value, rank)
-        .where(in_ids(m.run_id, run_ids, dialect))
-        .subquery()
-    )
-    return sa.select(ranked.c.run_id, ranked.c.key, ranked.c.value).where(ranked.c.rank == 1)
+    conn.execute(upsert, rows)

@@ -95,6 +95,7 @@ runs = sa.Table(
     sa.Column("host", sa.String(255), nullable=True),
     sa.Index("ix_runs_project_name_cache_key", "project_id", "name", "cache_key"),
     sa.Index("ix_runs_parent_run_id", "parent_run_id"),
+    sa.Index("ix_runs_project_id_id", "project_id", "id"),  # a project's newest first (0006)
 )
 
 run_tags = sa.Table(
@@ -117,6 +118,19 @@ metrics = sa.Table(
     # A run's values of a key in step order: the latest value is one index seek (0003).
     sa.Index("ix_metrics_run_key_step", "run_id", "key", "step", "id"),
     sa.Index("ix_metrics_key_value", "key", "value"),
+)
+
+# Each run's latest value of each metric (highest step, the last logged on a tie), kept
+# by log_metrics in the same transaction: a search filters and sorts on a metric by
+# joining it, through the (key, value) index, instead of a lookup per run (0006).
+latest_metrics = sa.Table(
+    "latest_metrics",
+    metadata,
+    sa.Column("run_id", sa.String(_ID), sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Float, nullable=True),  # NULL is NaN, as in metrics
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Index("ix_latest_metrics_key_value", "key", "value"),
 )
 
 artifacts = sa.Table(
