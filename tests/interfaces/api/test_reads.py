@@ -19,9 +19,11 @@ def test_projects_and_runs_filtered_sorted_and_paged(server: Server) -> None:
     page = get(server, runs, where="roc_auc > 0.6", sort="-roc_auc", limit=2, offset=1)
     assert [r["metrics"]["roc_auc"] for r in page["runs"]] == [0.8, 0.7]
     assert page["metric_keys"] == ["roc_auc"] and page["offset"] == 1
+    assert page["total"] == 3  # every page's runs, counted by the store
     assert page["runs"][0]["params"] == {"n": 3} and page["runs"][0]["status"] == "succeeded"
     by_param = get(server, runs, where=["params.n >= 1", "roc_auc < 0.65"])
     assert [r["params"]["n"] for r in by_param["runs"]] == [1]
+    assert by_param["total"] == 1 and get(server, runs, limit=1)["total"] == 5
     one = get(server, f"{runs}/{page['runs'][0]['run_id'][:8]}")
     assert one["metric_values"][0]["key"] == "roc_auc"
 
