@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import orjson
+from fastapi.responses import Response
+
 
 def plain(value: Any) -> Any:
     """``value`` as dicts, lists, strings, numbers, booleans and None (NaN and infinity
@@ -33,3 +36,27 @@ def records(frame: Any) -> list[dict[str, Any]]:
     """A DataFrame's rows as JSON-ready dicts (missing values None, times ISO 8601)."""
     rows: list[dict[str, Any]] = json.loads(frame.to_json(orient="records", date_format="iso"))
     return rows
+
+
+class FastJSON(Response):
+    """A JSON response that orjson writes straight from domain objects: dataclasses,
+    datetimes (ISO 8601), enums, mappings; NaN and infinity as null. Returned by a
+    route, it skips FastAPI's ``jsonable_encoder`` walk (most of a page of runs' time)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, default=_fallback, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _fallback(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def fields_of(value: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, one level deep (FastJSON writes what is inside)."""
+    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from loopml.domain.users import User
 from loopml.interfaces.api import sessions
 from loopml.interfaces.api.auth import current_user, secret_of, service_of
-from loopml.interfaces.api.encode import plain
+from loopml.interfaces.api.encode import FastJSON, fields_of, plain
 from loopml.interfaces.api.policy import ADMINS, APPROVERS, PUBLIC, READERS, allow
 
 router = APIRouter(prefix="/api/v1")
@@ -89,7 +89,7 @@ def projects(service: Service) -> Any:
     return {"projects": plain(service.store.list_projects()), "served": service.spec.name}
 
 
-@router.get("/projects/{project}/runs")
+@router.get("/projects/{project}/runs", response_class=FastJSON)
 @allow(*READERS)
 def runs(
     project: str,
@@ -116,14 +116,9 @@ def runs(
         offset=offset,
         count=True,
     )
-    rows = [{**plain(r), "metrics": plain(table.metrics.get(r.run_id, {}))} for r in table.runs]
-    return {
-        "runs": rows,
-        "metric_keys": list(table.metric_keys),
-        "total": table.total,
-        "limit": limit,
-        "offset": offset,
-    }
+    rows = [{**fields_of(r), "metrics": table.metrics.get(r.run_id, {})} for r in table.runs]
+    page = {"runs": rows, "metric_keys": table.metric_keys, "total": table.total}
+    return FastJSON({**page, "limit": limit, "offset": offset})
 
 
 @router.get("/projects/{project}/runs/{run_id}")
