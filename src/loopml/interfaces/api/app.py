@@ -17,6 +17,7 @@ from loopml.errors import (
 )
 from loopml.interfaces.api import (
     data_routes,
+    pages,
     project_routes,
     registry_routes,
     report_routes,
@@ -57,6 +58,7 @@ def build_app(service: Any, *, allowed_hosts: Collection[str] = LOCAL_HOSTS) -> 
     for extra in (project_routes, data_routes, registry_routes, serving_routes, report_routes):
         app.include_router(extra.router)  # before routes': /runs/compare is not a run id
     app.include_router(router)
+    app.include_router(pages.router)  # the web UI: /, /static/...
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     @allow(PUBLIC)

@@ -1,0 +1,184 @@
+"""The web UI in chromium over a project with 10,000 seeded runs: signing in and out, one
+run found among them with the where language and paged by the API, runs compared with
+plotly curves, a version approved (and refused to a viewer), and hostile names shown
+as text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from tests.interfaces.api.conftest import open_server
+from tests.interfaces.web.conftest import Live, live, open_page, sign_in, wait_ready
+from tests.interfaces.web.seed import seed_runs
+from tests.registry.conftest import bank_sample, write_project
+
+from loopml.domain import Metric, RunStatus, Schema
+
+SEEDED = 10_000
+HOSTILE = '<img src=x onerror="alert(1)">'
+SCRIPT = "<script>alert(2)</script>"
+
+
+@dataclass
+class Team(Live):
+    seeded: list[str] = field(default_factory=list)  # the seeded run ids, in order
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory: pytest.TempPathFactory, bank_csv: Path) -> Iterator[Team]:
+    root = tmp_path_factory.mktemp("team")
+    project = write_project(root, bank_sample(bank_csv, rows=200), "subscribed ", ["duration"])
+    with open_server(project) as server:
+        seeded = seed_runs(server.service.store, server.service.project.project_id)
+        with live(server.service) as url:
+            yield Team(server, url, seeded)
+
+
+def rows(page: Any) -> list[str]:
+    return page.eval_on_selector_all(
+        "table#runs tbody tr", "trs => trs.map(tr => tr.dataset.runId)"
+    )
+
+
+def search(page: Any, where: str, sort: str = "") -> None:
+    page.fill("#where", where)
+    page.fill("#sort", sort)
+    page.press("#where", "Enter")
+    page.wait_for_function("() => location.hash.includes('where=')")
+    wait_ready(page)
+
+
+def test_sign_in_refused_then_in_then_out(page: Any, team: Team) -> None:
+    open_page(page, team.url, "/login")
+    page.fill("#name", "viewer")
+    page.fill("#password", "not-the-password")
+    page.click("#signin")
+    expect(page.locator(".error")).to_contain_text("wrong user name or password")
+    assert page.evaluate("location.hash") == "#/login"
+    sign_in(page, team.url, "viewer")
+    expect(page.locator("#who")).to_have_text("viewer (viewer)")
+    expect(page.locator(f'#projects li[data-project="{team.project}"] a')).to_be_visible()
+    page.click("#signout")
+    page.wait_for_function("() => location.hash === '#/login'")
+    expect(page.locator("#signout")).to_be_hidden()
+    open_page(page, team.url, f"/p/{team.project}/runs")  # the cookie is gone: 401
+    page.wait_for_function("() => location.hash === '#/login'")
+
+
+def test_find_one_run_among_ten_thousand_and_page(page: Any, team: Team) -> None:
+    seeded = team.seeded
+    sign_in(page, team.url, "viewer")
+    open_page(page, team.url, f"/p/{team.project}/runs")
+    search(page, "trial == 4321 and roc_auc > 0.1")
+    assert rows(page) == [seeded[4321]]
+    assert "where=trial" in page.evaluate("location.hash")
+    search(page, "trial >= 0", sort="-trial")
+    first = rows(page)
+    assert first[:2] == [seeded[SEEDED - 1], seeded[SEEDED - 2]] and len(first) == 50
+    api = team.server.client.get(
+        f"/api/v1/projects/{team.project}/runs",
+        params={"where": "trial >= 0", "limit": 1},
+        headers=team.server.auth("viewer"),
+    ).json()
+    counted = api.get("total")  # an int, or None when the store does not count
+    assert page.text_content("#total") == ("?" if counted is None else str(SEEDED))
+    page.click("#next")
+    page.wait_for_function("() => location.hash.includes('offset=50')")
+    wait_ready(page)
+    second = rows(page)
+    assert second[0] == seeded[SEEDED - 51] and not set(first) & set(second)
+    page.reload()  # the filter, sort and page live in the hash
+    wait_ready(page)
+    assert rows(page) == second and page.input_value("#where") == "trial >= 0"
+    page.click("#prev")
+    page.wait_for_function("() => !location.hash.includes('offset=')")
+    wait_ready(page)
+    assert rows(page) == first
+
+
+def test_compare_two_runs_draws_curves_and_marks_differing_params(page: Any, team: Team) -> None:
+    store, project_id = team.server.service.store, team.server.service.project.project_id
+    a = store.create_run(project_id, "train", params={"lr": 0.1, "depth": 3})
+    b = store.create_run(project_id, "train", params={"lr": 0.2, "depth": 3})
+    store.log_metrics(a.run_id, [Metric("loss", 1.0 / (s + 1), step=s) for s in range(3)])
+    store.log_metrics(b.run_id, [Metric("loss", 2.0 - s / 10, step=s) for s in range(3)])
+    sign_in(page, team.url, "viewer")
+    open_page(page, team.url, f"/p/{team.project}/runs")
+    search(page, "loss > 0")
+    assert sorted(rows(page)) == sorted([a.run_id, b.run_id])
+    for run_id in (a.run_id, b.run_id):
+        page.check(f'tr[data-run-id="{run_id}"] input.pick')
+    page.click("#compare")
+    page.wait_for_function("() => location.hash.includes('/compare?id=')")
+    wait_ready(page)
+    expect(page.locator('.curve[data-metric="loss"] .main-svg').first).to_be_attached()
+    differing = page.eval_on_selector_all(
+        '#params tr[data-differs="1"]', "trs => trs.map(tr => tr.dataset.key)"
+    )
+    assert differing == ["lr"]
+    expect(page.locator('#params tr[data-key="depth"]')).not_to_have_class("differs")
+
+
+def version_status(team: Team, version: int) -> Any:
+    path = f"/api/v1/projects/{team.project}/models/bank/versions/{version}"
+    return team.server.client.get(path, headers=team.server.auth("viewer")).json()["status"]
+
+
+def test_approve_as_approver_and_refused_to_a_viewer(page: Any, team: Team) -> None:
+    version_page = f"/p/{team.project}/models/bank/5"
+    sign_in(page, team.url, "viewer")
+    open_page(page, team.url, version_page)
+    page.fill("#note", "looks fine")
+    page.click("#approve")
+    wait_ready(page)
+    expect(page.locator("#decision .error")).to_contain_text("403")
+    expect(page.locator("#decision .error")).to_contain_text("viewer is viewer")
+    assert version_status(team, 5) is None
+    assert team.server.service.list_events("model.approved") == []
+    page.click("#signout")
+    page.wait_for_function("() => location.hash === '#/login'")
+    sign_in(page, team.url, "approver")
+    open_page(page, team.url, version_page)
+    page.fill("#note", "looks fine")
+    page.click("#approve")
+    expect(page.locator("#status")).to_have_text("approved")
+    expect(page.locator(".notice")).to_contain_text("bank@5 approved")
+    assert version_status(team, 5) == "approved"
+    (event,) = team.server.service.list_events("model.approved")
+    assert event.payload["by"] == "approver" and event.payload["note"] == "looks fine"
+    open_page(page, team.url, f"/p/{team.project}/models")
+    expect(page.locator('#versions tr[data-version="5"] .status')).to_have_text("approved")
+
+
+def test_hostile_names_show_as_text(page: Any, team: Team) -> None:
+    store, project_id = team.server.service.store, team.server.service.project.project_id
+    run = store.create_run(project_id, HOSTILE, params={SCRIPT: HOSTILE}, tags={"note": SCRIPT})
+    store.log_metrics(run.run_id, [Metric("hostile", 1.0)])
+    store.finish_run(run.run_id, RunStatus.SUCCEEDED)
+    store.create_model_version(
+        project_id,
+        "bank",
+        run_id=run.run_id,
+        artifact_digest="1" * 64,
+        signature=Schema(columns=()),
+        metrics={SCRIPT: 0.5},
+        lineage={"gate": HOSTILE},
+    )
+    sign_in(page, team.url, "viewer")
+    open_page(page, team.url, f"/p/{team.project}/runs")
+    search(page, "hostile == 1")
+    expect(page.locator(f'tr[data-run-id="{run.run_id}"]')).to_contain_text(HOSTILE)
+    open_page(page, team.url, f"/p/{team.project}/runs/{run.run_id}")
+    expect(page.locator("h1")).to_contain_text(HOSTILE)
+    expect(page.locator("#params")).to_contain_text(SCRIPT)
+    expect(page.locator("#tags")).to_contain_text(SCRIPT)
+    open_page(page, team.url, f"/p/{team.project}/models")
+    expect(page.locator("#versions")).to_contain_text(SCRIPT)
+    expect(page.locator("#versions")).to_contain_text(HOSTILE)
+    assert page.locator("main img, main script").count() == 0
+    assert page.evaluate("document.scripts.length") == 1  # app.js alone
