@@ -109,6 +109,8 @@ def test_ui_serves_the_api_on_the_port_given(project: Path, tmp_path: Path) -> N
         assert httpx.get(f"{url}/api/v1/projects").status_code == 401
         login = httpx.post(f"{url}/api/v1/session", json={"name": "ann", "password": "ann-pass-1"})
         assert login.status_code == 200 and "httponly" in login.headers["set-cookie"].lower()
+        assert httpx.get(f"{url}/").text.startswith("<!doctype html>")  # the web UI
     finally:
         process.terminate()
         process.wait(timeout=10)
+    assert f"web UI on {url}/ " in " ".join(log.read_text().split())

@@ -38,5 +38,5 @@ def ui(
     hosts = [*LOCAL_HOSTS, *(allow_host or [])]
     if host not in ("0.0.0.0", "::"):  # noqa: S104 - compared, not bound
         hosts.append(host)
-    render.done(f"team server on http://{host}:{port}/api/v1 (answers to {', '.join(hosts)})")
+    render.done(f"web UI on http://{host}:{port}/ (API /api/v1; answers to {', '.join(hosts)})")
     uvicorn.run(build_app(service, allowed_hosts=hosts), host=host, port=port, log_level="info")

@@ -495,7 +495,7 @@
         el("td", {}, fmt(v.created_at)),
         el("td", { class: "aliases" }, (v.aliases || []).join(", ")),
         el("td", { class: "gate" }, fmt(gateOf(v))),
-        el("td", { class: `status status-${v.status || "none"}` }, v.status || "pending"),
+        el("td", { class: `status status-${v.status || "none"}` }, v.status || "none"),
         el("td", {}, Object.entries(v.metrics || {}).map(([k, m]) => `${k} ${fmt(m)}`).join(", "))
       )
     );
@@ -528,7 +528,7 @@
     view.append(
       el("h1", {}, `${data.name}@${data.version}`),
       el("p", {}, "Approval: ",
-        el("span", { id: "status", class: `status-${data.status || "none"}` }, data.status || "pending"),
+        el("span", { id: "status", class: `status-${data.status || "none"}` }, data.status || "none"),
         " · aliases: ", el("span", { id: "aliases" }, (data.aliases || []).join(", ") || "none"),
         " · gate: ", el("span", { id: "gate" }, fmt(chain.gate && chain.gate.verdict))),
       el("form", { id: "decide", onsubmit: (e) => e.preventDefault() },
@@ -644,8 +644,8 @@
         latest ? liveMetric(latest) : "",
         el("h3", {}, "Windows"),
         windowsTable(windows),
-        latest ? el("h3", {}, "Drift, latest window") : "",
-        latest ? driftTable(latest) : ""
+        el("h3", {}, "Drift per feature (KS or chi-squared p-value; marked: drifted)"),
+        driftTable(windows)
       );
       if (windows.length) {
         const chart = el("div", { class: "chart", dataset: { ref: watched.ref } });
@@ -682,7 +682,7 @@
   function windowsTable(windows) {
     const header = ["start", "end", "rows", "metric", "latency p50", "p99", "errors", "alert"];
     const rows = windows.map((w) =>
-      el("tr", { class: w.alert ? "drifted" : null },
+      el("tr", { class: w.alert ? "alert" : null },
         cell(w.start), cell(w.end), cell(w.rows), cell((w.metric || {}).value),
         cell((w.latency_ms || {}).p50), cell((w.latency_ms || {}).p99), cell(w.errors),
         el("td", {}, w.alert ? "yes" : "no"))
@@ -691,14 +691,22 @@
       el("thead", {}, el("tr", {}, header.map((h) => el("th", {}, h)))), el("tbody", {}, rows));
   }
 
-  function driftTable(window) {
-    const drifted = new Set(window.drifted || []);
-    const rows = Object.entries(window.drift || {}).map(([feature, score]) =>
-      el("tr", { class: drifted.has(feature) ? "drifted" : null, dataset: { feature } },
-        el("td", {}, feature), cell(score), el("td", {}, drifted.has(feature) ? "drifted" : ""))
-    );
+  /** One row per feature, one p-value per window; drifted cells and features marked. */
+  function driftTable(windows) {
+    const features = [...new Set(windows.flatMap((w) => Object.keys(w.drift || {})))];
+    const rows = features.map((feature) => {
+      const drifted = windows.some((w) => (w.drifted || []).includes(feature));
+      return el("tr", { class: drifted ? "drifted" : null, dataset: { feature } },
+        el("th", {}, feature),
+        windows.map((w) => {
+          const cellNode = cell((w.drift || {})[feature]);
+          if ((w.drifted || []).includes(feature)) cellNode.classList.add("drifted");
+          return cellNode;
+        }));
+    });
+    const header = ["feature", ...windows.map((w) => `p-value ${fmt(w.start).slice(0, 10)}`)];
     return el("table", { class: "drift" },
-      el("thead", {}, el("tr", {}, ["feature", "p-value", ""].map((h) => el("th", {}, h)))),
+      el("thead", {}, el("tr", {}, header.map((h) => el("th", {}, h)))),
       el("tbody", {}, rows));
   }
 
