@@ -9,7 +9,8 @@ their own, one worker, and answer the calls their own web UI makes for the runs 
 
 - ``newest``: the newest 50 runs, every param and every metric's latest value;
 - ``search``: ``roc_auc > 0.7`` and ``model == lightgbm``, sorted by ``roc_auc``
-  descending, 50 runs (loopml also counts every match: ``total``);
+  descending, 50 runs (loopml also counts every match: ``total``; MLflow never counts);
+- ``search, no total``: the same, loopml with ``count=false`` (MLflow: the same call);
 - ``next page``: the second page of that search (MLflow's page token, loopml's offset).
 
 Each figure is the median of ``--repeats`` calls over one kept-alive HTTP connection,
@@ -45,7 +46,7 @@ LOOPML = ROOT / ".venv" / "bin" / "loopml"
 CHROMIUM = "/usr/bin/chromium"
 PAGE = 50
 PASSWORD = "bench-password-1"  # a throwaway store in bench/.cache, on loopback only
-VIEWS = ("newest", "search", "next page")
+VIEWS = ("newest", "search", "search, no total", "next page")
 
 
 def free_port() -> int:
@@ -130,10 +131,12 @@ def time_loopml(base: str, token: str, repeats: int) -> dict[str, float]:
 
         total = get(search, PAGE)["total"]
         second = [*search, ("offset", str(PAGE))]
+        uncounted = [*search, ("count", "false")]
         left = min(PAGE, total - PAGE)
         return {
             "newest": median_ms(lambda: get(every_metric, PAGE), repeats),
             "search": median_ms(lambda: get(search, PAGE), repeats),
+            "search, no total": median_ms(lambda: get(uncounted, PAGE), repeats),
             "next page": median_ms(lambda: get(second, left), repeats),
             "matches": float(total),
         }
@@ -162,6 +165,7 @@ def time_mlflow(base: str, repeats: int) -> dict[str, float]:
         return {
             "newest": median_ms(lambda: search(newest), repeats),
             "search": median_ms(lambda: search(filtered), repeats),
+            "search, no total": median_ms(lambda: search(filtered), repeats),
             "next page": median_ms(
                 lambda: search({**filtered, "page_token": token}, left), repeats
             ),

@@ -24,6 +24,7 @@ def test_projects_and_runs_filtered_sorted_and_paged(server: Server) -> None:
     by_param = get(server, runs, where=["params.n >= 1", "roc_auc < 0.65"])
     assert [r["params"]["n"] for r in by_param["runs"]] == [1]
     assert by_param["total"] == 1 and get(server, runs, limit=1)["total"] == 5
+    assert get(server, runs, limit=1, count="false")["total"] is None
     one = get(server, f"{runs}/{page['runs'][0]['run_id'][:8]}")
     assert one["metric_values"][0]["key"] == "roc_auc"
 

@@ -16,9 +16,9 @@ from alembic.script import ScriptDirectory
 from loopml.domain import Schema, Snapshot
 from loopml.errors import SchemaOutdated, StorageError
 from loopml.storage.metadata import SCHEMA_REVISION, open_metadata_store, upgrade_database
-from loopml.storage.metadata.protocols import Condition
 from loopml.storage.metadata import migrate as migrate_module
 from loopml.storage.metadata.engine import create_engine
+from loopml.storage.metadata.protocols import Condition
 from loopml.storage.metadata.tables import metadata
 
 
@@ -103,7 +103,7 @@ def test_upgrade_fills_the_latest_metrics_of_existing_runs(store_url: str) -> No
     for value, step in [(0.9, 1), (0.5, 3), (0.4, 3), (0.8, 2)]:  # the last at step 3 wins
         execute(
             store_url,
-            "INSERT INTO metrics (run_id, key, value, step, timestamp) "
+            "INSERT INTO metrics (run_id, key, value, step, timestamp) "  # noqa: S608
             f"VALUES ('r1', 'auc', {value}, {step}, '2026-01-01 00:00:00')",
         )
     assert upgrade_database(store_url) == SCHEMA_REVISION

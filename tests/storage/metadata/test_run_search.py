@@ -241,3 +241,20 @@ def test_sorting_on_a_metric_puts_runs_without_it_last(
     assert descending[:2] == [a.run_id, b.run_id]
     assert set(descending[2:]) == {nan.run_id, none.run_id, search_run.run_id}
     assert search(store, project, order_by="auc")[:2] == [b.run_id, a.run_id]
+
+
+def test_text_equality_on_params_is_exact_through_its_sql_prefilter(
+    store: MetadataStore, project: Project
+) -> None:
+    pid = project.project_id
+    wanted = store.create_run(pid, "t", params={"offer": "50%_off", "city": "café"})
+    store.create_run(pid, "t", params={"offer": "50Xyoff"})  # LIKE wildcards are escaped
+    store.create_run(pid, "t", params={"cfg": {"offer": "50%_off"}})  # nested: no match
+    store.create_run(pid, "t", params={"offer": "50%_OFF"})  # LIKE ignores case; == does not
+    flagged = store.create_run(pid, "t", params={"offer": True, "city": None})
+    assert search(store, project, Condition("params.offer", "==", "50%_off")) == [wanted.run_id]
+    assert search(store, project, Condition("params.city", "==", "café")) == [wanted.run_id]
+    assert store.count_runs(pid, where=[Condition("params.offer", "==", "50%_off")]) == 1
+    # JSON literals compare as text with non-string params: no prefilter may drop them
+    assert search(store, project, Condition("params.offer", "==", "true")) == [flagged.run_id]
+    assert search(store, project, Condition("params.city", "==", "null")) == [flagged.run_id]

@@ -103,8 +103,11 @@ def runs(
     status: str | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    count: Annotated[bool, Query(description="count the matches of every page (total)")] = True,
 ) -> Any:
-    """Runs filtered with the `loopml runs --where` language, sorted and paged by the store."""
+    """Runs filtered with the `loopml runs --where` language, sorted and paged by the store;
+    `total` counts every page's matches (null with `count=false`, which spares the store
+    a pass over them: a page alone takes the same time among 1,000 runs or 10,000)."""
     _project(service, project)
     table = service.search_runs(
         where,
@@ -114,7 +117,7 @@ def runs(
         metrics=metric,
         limit=limit,
         offset=offset,
-        count=True,
+        count=count,
     )
     rows = [{**fields_of(r), "metrics": table.metrics.get(r.run_id, {})} for r in table.runs]
     page = {"runs": rows, "metric_keys": table.metric_keys, "total": table.total}

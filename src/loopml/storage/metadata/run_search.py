@@ -114,6 +114,36 @@ def order_clause(
     return [ordered.nulls_last(), newest]
 
 
+def param_prefilter(condition: Condition) -> sa.ColumnElement[bool] | None:
+    """A SQL clause every run meeting ``params.KEY == 'text'`` meets (None when there is
+    none): the params' JSON text holds ``"KEY": "text"`` as ``to_json`` writes it.
+
+    Only a string param can equal such a text (see ``_as_text``), so a text that is a
+    JSON literal, a number or a container gets no prefilter. Python still compares the
+    runs it keeps: the clause only spares reading the others.
+    """
+    wanted = condition.value
+    if condition.kind != "param" or condition.op != "==" or not isinstance(wanted, str):
+        return None
+    if wanted in ("true", "false", "null") or wanted[:1] in ("{", "[") or _parses(wanted):
+        return None
+    fragment = f"{_json_text(condition.name)}: {_json_text(wanted)}"
+    escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return t.runs.c.params.like(f"%{escaped}%", escape="\\")
+
+
+def _parses(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _json_text(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # as codec.to_json writes it
+
+
 def matches_in_python(
     params: Mapping[str, Any], tags: Mapping[str, str], conditions: Sequence[Condition]
 ) -> bool:
