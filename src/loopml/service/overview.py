@@ -12,7 +12,6 @@ from loopml.errors import NotFoundError
 from loopml.service.base import ServiceBase
 
 REPORT_SUFFIX = ".html"
-_MAX_COUNTED = 1_000_000  # runs counted by listing them until the store counts them
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ class OverviewMixin(ServiceBase):
             "deployment": active_deployment(self.store, project_id),
             "alert": _alert(_latest(events, "drift.checked")),
             "counts": {
-                "runs": len(self.store.list_runs(project_id, limit=_MAX_COUNTED)),
+                "runs": self.store.count_runs(project_id),
                 "versions": len(self.store.list_model_versions(self.spec.name)),
                 "snapshots": len(self.store.list_snapshots(project_id)),
             },
