@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
@@ -45,9 +46,10 @@ def rows(page: Any) -> list[str]:
     )
 
 
-def search(page: Any, where: str, sort: str = "") -> None:
+def search(page: Any, where: str, sort: str = "", metrics: str = "") -> None:
     page.fill("#where", where)
     page.fill("#sort", sort)
+    page.fill("#metrics", metrics)
     page.press("#where", "Enter")
     page.wait_for_function("() => location.hash.includes('where=')")
     wait_ready(page)
@@ -77,8 +79,15 @@ def test_find_one_run_among_ten_thousand_and_page(page: Any, team: Team) -> None
     search(page, "trial == 4321 and roc_auc > 0.1")
     assert rows(page) == [seeded[4321]]
     assert "where=trial" in page.evaluate("location.hash")
-    search(page, "trial >= 0", sort="-trial")
+    search(page, "trial >= 0", sort="-trial", metrics="f1, accuracy")
     first = rows(page)
+    header = page.eval_on_selector_all(
+        "table#runs thead th", "ths => ths.map(th => th.textContent)"
+    )
+    assert {"trial", "f1", "accuracy"} <= set(header) and "log_loss" not in header
+    column = header.index("f1") + 1
+    first_f1 = page.text_content(f'tr[data-run-id="{seeded[-1]}"] td:nth-child({column})')
+    assert first_f1 == f"{0.3 + ((SEEDED - 1) % 700) / 1000:#.4g}"  # toPrecision(4)
     assert first[:2] == [seeded[SEEDED - 1], seeded[SEEDED - 2]] and len(first) == 50
     api = team.server.client.get(
         f"/api/v1/projects/{team.project}/runs",
@@ -129,7 +138,7 @@ def version_status(team: Team, version: int) -> Any:
     return team.server.client.get(path, headers=team.server.auth("viewer")).json()["status"]
 
 
-def test_approve_as_approver_and_refused_to_a_viewer(page: Any, team: Team) -> None:
+def test_approve_and_reject_as_approver_refused_to_a_viewer(page: Any, team: Team) -> None:
     version_page = f"/p/{team.project}/models/bank/5"
     sign_in(page, team.url, "viewer")
     open_page(page, team.url, version_page)
@@ -151,8 +160,22 @@ def test_approve_as_approver_and_refused_to_a_viewer(page: Any, team: Team) -> N
     assert version_status(team, 5) == "approved"
     (event,) = team.server.service.list_events("model.approved")
     assert event.payload["by"] == "approver" and event.payload["note"] == "looks fine"
+    open_page(page, team.url, f"/p/{team.project}/models/bank/6")
+    page.click("#reject")
+    expect(page.locator("#decision .error")).to_contain_text("say why")  # a reason is required
+    page.fill("#note", "worse on recent data")
+    page.click("#reject")
+    expect(page.locator("#status")).to_have_text("rejected")
+    assert version_status(team, 6) == "rejected"
     open_page(page, team.url, f"/p/{team.project}/models")
     expect(page.locator('#versions tr[data-version="5"] .status')).to_have_text("approved")
+    open_page(page, team.url, f"/p/{team.project}/events")
+    page.fill("#kind", "model.approved")
+    page.press("#kind", "Enter")
+    page.wait_for_function("() => location.hash.includes('kind=model.approved')")
+    wait_ready(page)
+    assert page.locator("#events tbody tr").count() == 1
+    expect(page.locator("#events tbody tr")).to_contain_text("looks fine")
 
 
 def test_hostile_names_show_as_text(page: Any, team: Team) -> None:
@@ -180,5 +203,8 @@ def test_hostile_names_show_as_text(page: Any, team: Team) -> None:
     open_page(page, team.url, f"/p/{team.project}/models")
     expect(page.locator("#versions")).to_contain_text(SCRIPT)
     expect(page.locator("#versions")).to_contain_text(HOSTILE)
+    assert page.locator("main img, main script").count() == 0
+    open_page(page, team.url, f"/p/{team.project}/models/{quote(HOSTILE, safe='')}/1")
+    expect(page.locator("main .error")).to_contain_text(f"'{HOSTILE}@1' is not a model")
     assert page.locator("main img, main script").count() == 0
     assert page.evaluate("document.scripts.length") == 1  # app.js alone

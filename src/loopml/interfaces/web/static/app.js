@@ -801,8 +801,16 @@
       el("tr", { dataset: { kind: e.kind } },
         cell(e.created_at), el("td", {}, e.kind), el("td", {}, el("pre", {}, JSON.stringify(e.payload, null, 1))))
     );
+    const filter = el("input", { id: "kind", value: kind || "", placeholder: "e.g. model.approved" });
+    const show = (e) => {
+      e.preventDefault();
+      const chosen = filter.value.trim();
+      go(hashOf("p", project, "events") + (chosen ? `?kind=${encodeURIComponent(chosen)}` : ""));
+    };
     view.append(
-      el("h1", {}, kind ? `Events: ${kind}` : "Events"),
+      el("h1", {}, kind ? `Events: ${kind}` : "Events (newest first)"),
+      el("form", { id: "events-filter", onsubmit: show },
+        el("label", {}, "Kind", filter), el("button", { type: "submit" }, "Show")),
       el("table", { id: "events" },
         el("thead", {}, el("tr", {}, ["at", "kind", "payload"].map((h) => el("th", {}, h)))),
         el("tbody", {}, rows))
