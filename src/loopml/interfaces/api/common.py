@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, HTTPException, Query
+from fastapi import Depends, HTTPException, Path, Query
 
 from loopml.domain.users import User
 from loopml.interfaces.api.auth import current_user, service_of
@@ -15,6 +15,8 @@ Service = Annotated[Any, Depends(service_of)]
 Caller = Annotated[User, Depends(current_user)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items.")]
 Offset = Annotated[int, Query(ge=0, description="Skip this many items first (a page).")]
+MAX_INT = 2**31 - 1  # what every store's integer columns take
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_INT, description="a version number")]
 
 
 def check_project(service: Any, project: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from loopml.interfaces.api.common import Caller, Service, check_project
+from loopml.interfaces.api.common import Caller, Service, VersionNumber, check_project
 from loopml.interfaces.api.encode import plain
 from loopml.interfaces.api.policy import OPERATORS, READERS, allow
 
@@ -21,7 +21,7 @@ class AliasTarget(BaseModel):
 
 @router.get("/versions/{version}")
 @allow(*READERS)
-def version(project: str, name: str, version: int, service: Service) -> Any:
+def version(project: str, name: str, version: VersionNumber, service: Service) -> Any:
     """A version, its status, aliases and stage history, and its lineage ``chain``:
     snapshot (sources, hashes), run, gate verdict, approvals, deployments, predictions."""
     check_project(service, project)
