@@ -1,7 +1,7 @@
 """The web UI in a real browser: Debian's chromium driven by Playwright (nothing is
 downloaded), over the team server running for real on loopback (uvicorn in a thread).
 
-One browser for the whole session, a fresh context and page per test. Every page
+One browser for all the web tests, a fresh context and page per test. Every page
 records its requests, console messages, page errors and dialogs; when a test ends, no
 request may have left 127.0.0.1, no Content-Security-Policy violation may have been
 logged, no script error thrown and no dialog opened. A failing test leaves a screenshot
@@ -33,6 +33,7 @@ from tests.interfaces.api.conftest import (  # noqa: F401 - fixtures used by the
 from loopml.interfaces.api import build_app
 
 CHROMIUM = Path("/usr/bin/chromium")
+WEB = Path(__file__).parent
 TIMEOUT_MS = 15_000
 
 
@@ -63,21 +64,58 @@ def live(service: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's chromium, headless; the tests skip without it (fail with
+class Chromium:
+    """Debian's chromium under Playwright's sync API, launched on first use and stopped
+    after the last web test: while it runs, this thread holds Playwright's event loop
+    running, and ``asyncio.run`` in any later test would fail."""
+
+    def __init__(self) -> None:
+        self._playwright: Any = None
+        self._browser: Any = None
+
+    def get(self) -> Any:
+        if self._browser is None:
+            from playwright.sync_api import sync_playwright
+
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--no-sandbox"]
+            )
+        return self._browser
+
+    def stop(self) -> None:
+        if self._playwright is not None:
+            self._browser.close()
+            self._playwright.stop()
+        self._playwright = self._browser = None
+
+
+CHROMIUM_KEY = pytest.StashKey[Chromium]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Stop the browser when the next test is not a web test (or there is none)."""
+    result = yield
+    chromium = item.config.stash.get(CHROMIUM_KEY, None)
+    if chromium is not None and (nextitem is None or WEB not in nextitem.path.parents):
+        chromium.stop()
+    return result
+
+
+@pytest.fixture
+def browser(request: pytest.FixtureRequest) -> Any:
+    """The one browser of the web tests; they skip without chromium (fail with
     LOOPML_REQUIRE_BROWSER=1)."""
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing (apt-get install chromium)"
         if os.environ.get("LOOPML_REQUIRE_BROWSER") == "1":
             pytest.fail(f"LOOPML_REQUIRE_BROWSER=1 but {reason}")
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield launched
-        launched.close()
+    stash = request.config.stash
+    if CHROMIUM_KEY not in stash:
+        stash[CHROMIUM_KEY] = Chromium()
+    return stash[CHROMIUM_KEY].get()
 
 
 @dataclass
@@ -181,3 +219,10 @@ class Live:
 def trained_live(trained_server: Server) -> Iterator[Live]:  # noqa: F811 - the fixture
     with live(trained_server.service) as url:
         yield Live(trained_server, url)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the browser if a run ended early (interrupted, or -x)."""
+    chromium = session.config.stash.get(CHROMIUM_KEY, None)
+    if chromium is not None:
+        chromium.stop()
