@@ -14,7 +14,14 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect
 from tests.interfaces.api.conftest import open_server
-from tests.interfaces.web.conftest import Live, live, open_page, sign_in, wait_ready
+from tests.interfaces.web.conftest import (
+    Live,
+    live,
+    open_page,
+    sign_in,
+    sign_in_with_the_form,
+    wait_ready,
+)
 from tests.interfaces.web.seed import seed_runs
 from tests.registry.conftest import bank_sample, write_project
 
@@ -62,7 +69,7 @@ def test_sign_in_refused_then_in_then_out(page: Any, team: Team) -> None:
     page.click("#signin")
     expect(page.locator(".error")).to_contain_text("wrong user name or password")
     assert page.evaluate("location.hash") == "#/login"
-    sign_in(page, team.url, "viewer")
+    sign_in_with_the_form(page, team.url, "viewer")
     expect(page.locator("#who")).to_have_text("viewer (viewer)")
     expect(page.locator(f'#projects li[data-project="{team.project}"] a')).to_be_visible()
     page.click("#signout")

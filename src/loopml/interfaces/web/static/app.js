@@ -190,9 +190,17 @@
     document.body.dataset.ready = "1";
   }
 
+  /** Show the page at ``hash`` (marked not ready at once: hashchange fires later). */
   function go(hash) {
+    busy();
     if (location.hash === hash) route();
     else location.hash = hash;
+  }
+
+  /** A click on a link to another page marks it not ready until that page renders. */
+  function onLinkClick(event) {
+    const anchor = event.target instanceof Element ? event.target.closest('a[href^="#"]') : null;
+    if (anchor && anchor.getAttribute("href") !== location.hash) busy();
   }
 
   function parseHash() {
@@ -926,6 +934,7 @@
   window.addEventListener("hashchange", route);
   document.addEventListener("DOMContentLoaded", () => {
     document.getElementById("signout").addEventListener("click", signOut);
+    document.addEventListener("click", onLinkClick);
     if (!location.hash) location.replace("#/");
     route();
   });
