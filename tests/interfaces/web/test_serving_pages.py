@@ -95,6 +95,9 @@ def test_every_page_renders_on_loopback_under_the_csp(page: Any, trained_live: L
     """The page fixture checks what every test's page fetched and logged; this one walks
     through every page as the admin, a snapshot and a run included."""
     sign_in(page, trained_live.url, "admin")
+    open_page(page, trained_live.url, f"/p/{trained_live.project}")
+    expect(page.locator("#champion a")).to_have_text("bank@1")
+    expect(page.locator('#counts tr[data-key="versions"]')).to_contain_text("2")
     for route in PAGES:
         open_page(page, trained_live.url, route.format(p=trained_live.project))
         assert page.locator("main .error").count() == 0, (route, page.inner_text("main"))

@@ -585,6 +585,7 @@
       ["single", "shadow", "ab", "canary"].map((m) => el("option", { value: m }, m)));
     const percent = el("input", { id: "percent", type: "number", min: 0, max: 100, step: "any" });
     const key = el("input", { id: "key", placeholder: "a/b split key (optional)" });
+    const pin = el("input", { id: "pin", type: "checkbox" });
     const outcome = el("div", { id: "outcome" });
     async function act(call, done) {
       busy();
@@ -602,6 +603,7 @@
       const body = { ref: ref.value.trim(), mode: mode.value };
       if (percent.value !== "") body.percent = Number(percent.value);
       if (key.value.trim()) body.key = key.value.trim();
+      if (pin.checked) body.pin = true;
       act(() => api("POST", projectPath(project, "deployments"), body), `Deployed ${body.ref} (${body.mode}).`);
     }
     const rollback = () =>
@@ -627,6 +629,7 @@
         el("label", {}, "Mode", mode),
         el("label", {}, "Percent", percent),
         el("label", {}, "Key", key),
+        el("label", { title: "single from an alias: keep today's version" }, "Pin", pin),
         el("button", { id: "deploy-submit", type: "submit" }, "Deploy"),
         el("button", { id: "rollback", type: "button", onclick: rollback }, "Roll back")),
       outcome,
