@@ -6,12 +6,14 @@
 #      -> challenger in shadow -> proven better -> promoted and deployed, no restart
 #   3. churn: a raw export (yes/no, "$70.97", dates as text, an ordered scale, blanks)
 #      -> the server takes the export's own records -> batch scoring of the same file
+#   4. the team server over the bank project: users with roles, the REST API, the web UI
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 py="$root/.venv/bin/python"
 loopml="$root/.venv/bin/loopml"
 demo="$root/demo-project"
 port="${LOOPML_DEMO_PORT:-8765}"
+ui_port="${LOOPML_DEMO_UI_PORT:-5000}"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -134,6 +136,40 @@ step "loopml predict: the same file, scored in batch, gives the same answers"
 "$loopml" predict churn@champion data/new_customers.csv data/scored.csv
 head -n 3 data/scored.csv
 
+printf '\n\033[1;34m#### Act 4: the team server (users, roles, REST API, web UI)\033[0m\n'
+cd "$demo/bank"
+step "loopml users add: a random password for each (no default, ever), kept in .ui-users"
+umask 077
+: > .ui-users
+for role in admin approver viewer; do
+  pw=$("$py" -c 'import secrets; print(secrets.token_urlsafe(12))')
+  echo "$pw" | "$loopml" users add "$role" --role "$role" --password-stdin
+  echo "$role $pw" >> .ui-users
+done
+umask 022
+token=$("$loopml" users token viewer | tail -n 1 | awk '{print $NF}')
+
+step "loopml ui (in the background on 127.0.0.1:$ui_port)"
+"$loopml" ui --port "$ui_port" > ui.log 2>&1 &
+ui=$!
+trap 'kill $ui 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -sf -o /dev/null "http://127.0.0.1:$ui_port/api/v1/openapi.json" && break
+  sleep 0.2
+done
+step "the API with a viewer's token: the three best runs by ROC AUC, sorted by the store"
+curl -s -H "Authorization: Bearer $token" \
+  "http://127.0.0.1:$ui_port/api/v1/projects/bank/runs?where=roc_auc%20%3E%200&sort=-roc_auc&metric=roc_auc&limit=3" \
+  | "$py" -c 'import json, sys; [print(r["run_id"][:8], r["name"], r["metrics"]) for r in json.load(sys.stdin)["runs"]]'
+step "the web UI's page is served from the package (it reads only that API)"
+curl -s "http://127.0.0.1:$ui_port/" | grep -o '<title>[^<]*</title>'
+step "a viewer may not approve: 403"
+curl -s -X POST -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+  -d '{"note": "looks fine"}' "http://127.0.0.1:$ui_port/api/v1/projects/bank/models/bank/versions/1/approve"; echo
+kill "$ui"; wait "$ui" 2>/dev/null || true
+trap - EXIT
+cd "$demo/churn"
+
 step "summary"
 "$loopml" deployments
 "$loopml" models
@@ -142,3 +178,5 @@ step "summary"
 cd "$demo/bank" && "$loopml" summary
 cd "$demo/churn" && "$loopml" summary
 printf '\nOpen the reports above in a browser. The projects are in %s\n' "$demo"
+printf 'The web UI: loopml ui -C %s/bank, then http://127.0.0.1:%s/ (users and passwords: %s/bank/.ui-users)\n' \
+  "$demo" "$ui_port" "$demo"
