@@ -14,8 +14,8 @@ from loopml.interfaces.api.auth import current_user, service_of
 Service = Annotated[Any, Depends(service_of)]
 Caller = Annotated[User, Depends(current_user)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items.")]
-Offset = Annotated[int, Query(ge=0, description="Skip this many items first (a page).")]
-MAX_INT = 2**31 - 1  # what every store's integer columns take
+MAX_INT = 2**31 - 1  # what every store's integer columns and LIMIT/OFFSET take
+Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="Skip this many items first (a page).")]
 VersionNumber = Annotated[int, Path(ge=1, le=MAX_INT, description="a version number")]
 
 

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from loopml.domain.users import User
 from loopml.interfaces.api import sessions
-from loopml.interfaces.api.auth import current_user, secret_of, service_of
+from loopml.interfaces.api.auth import secret_of
+from loopml.interfaces.api.common import (
+    Caller,
+    Limit,
+    Offset,
+    Service,
+    VersionNumber,
+    check_project,
+)
 from loopml.interfaces.api.encode import FastJSON, fields_of, plain
 from loopml.interfaces.api.policy import ADMINS, APPROVERS, PUBLIC, READERS, allow
 
 router = APIRouter(prefix="/api/v1")
-Service = Annotated[Any, Depends(service_of)]
-Caller = Annotated[User, Depends(current_user)]
-Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items.")]
-MAX_INT = 2**31 - 1  # what every store's integer columns and LIMIT/OFFSET take
-Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="Skip this many items first (a page).")]
 
 
 class Credentials(BaseModel):
@@ -32,13 +34,6 @@ class Credentials(BaseModel):
 
 class Decision(BaseModel):
     note: str = Field(default="", max_length=5000)
-
-
-def _project(service: Any, project: str) -> None:
-    if project != service.spec.name:
-        raise HTTPException(
-            404, f"project '{project}' is not served here; this server serves '{service.spec.name}'"
-        )
 
 
 @router.post("/session")
@@ -108,7 +103,7 @@ def runs(
     """Runs filtered with the `loopml runs --where` language, sorted and paged by the store;
     `total` counts every page's matches (null with `count=false`, which spares the store
     a pass over them: a page alone takes the same time among 1,000 runs or 10,000)."""
-    _project(service, project)
+    check_project(service, project)
     table = service.search_runs(
         where,
         status=status,
@@ -128,7 +123,7 @@ def runs(
 @allow(*READERS)
 def run(project: str, run_id: str, service: Service) -> Any:
     """One run (an id or a unique prefix) with every metric value it logged."""
-    _project(service, project)
+    check_project(service, project)
     found, metrics = service.get_run(run_id)
     return {**plain(found), "metric_values": plain(metrics)}
 
@@ -137,7 +132,7 @@ def run(project: str, run_id: str, service: Service) -> Any:
 @allow(*READERS)
 def models(project: str, service: Service) -> Any:
     """The project's model versions, newest first, with their approval status."""
-    _project(service, project)
+    check_project(service, project)
     versions = service.list_models_with_status()
     return {"versions": [{**plain(v), "status": status} for v, status in versions]}
 
@@ -146,7 +141,7 @@ def models(project: str, service: Service) -> Any:
 @allow(*READERS)
 def events(project: str, service: Service, kind: str | None = None) -> Any:
     """The project's events (gate verdicts, approvals, deployments, alerts), oldest first."""
-    _project(service, project)
+    check_project(service, project)
     return {"events": plain(service.list_events(kind))}
 
 
@@ -154,27 +149,27 @@ def events(project: str, service: Service, kind: str | None = None) -> Any:
 @allow(*READERS)
 def deployments(project: str, service: Service) -> Any:
     """The project's deployments, newest first, with their traffic configuration."""
-    _project(service, project)
+    check_project(service, project)
     return {"deployments": plain(service.list_deployments())}
 
 
 @router.post("/projects/{project}/models/{name}/versions/{version}/approve")
 @allow(*APPROVERS)
 def approve(
-    project: str, name: str, version: int, body: Decision, service: Service, user: Caller
+    project: str, name: str, version: VersionNumber, body: Decision, service: Service, user: Caller
 ) -> Any:
     """Approve a version as the signed-in user: it becomes the champion."""
-    _project(service, project)
+    check_project(service, project)
     return plain(service.approve_model(f"{name}@{version}", by=user.name, note=body.note))
 
 
 @router.post("/projects/{project}/models/{name}/versions/{version}/reject")
 @allow(*APPROVERS)
 def reject(
-    project: str, name: str, version: int, body: Decision, service: Service, user: Caller
+    project: str, name: str, version: VersionNumber, body: Decision, service: Service, user: Caller
 ) -> Any:
     """Reject a version as the signed-in user (a note saying why is required)."""
-    _project(service, project)
+    check_project(service, project)
     return plain(service.reject_model(f"{name}@{version}", by=user.name, note=body.note))
 
 
