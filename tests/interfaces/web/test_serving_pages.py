@@ -30,6 +30,9 @@ def test_deploy_a_shadow_and_roll_back_as_the_operator(page: Any, trained_live: 
     expect(page.locator(".notice")).to_contain_text("Deployed bank@2 (shadow)")
     assert statuses(page)[0] == ["shadow", "active"]
     expect(page.locator("table#deployments tbody tr").first).to_contain_text("operator")
+    traffic = page.locator("table#deployments tbody tr td.traffic")
+    expect(traffic.first).to_have_text("bank@1 answers; bank@2 scores every request")
+    expect(traffic.nth(1)).to_have_text("bank@1: every request")
     page.click("#rollback")
     expect(page.locator(".notice")).to_contain_text("Rolled back")
     assert statuses(page)[0] == ["shadow", "rolled_back"]

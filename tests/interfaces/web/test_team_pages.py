@@ -138,6 +138,12 @@ def test_compare_two_runs_draws_curves_and_marks_differing_params(page: Any, tea
     )
     assert differing == ["lr"]
     expect(page.locator('#params tr[data-key="depth"]')).not_to_have_class("differs")
+    # parallel coordinates: a line per run over one axis per numeric param and metric
+    expect(page.locator("#parallel .main-svg").first).to_be_attached()
+    axes = page.eval_on_selector("#parallel", "div => div.layout.xaxis.ticktext")
+    assert sorted(axes) == ["depth", "loss", "lr"]
+    lines = page.eval_on_selector("#parallel", "div => div.data.map(t => t.y)")
+    assert len(lines) == 2 and all(0 <= y <= 1 for line in lines for y in line)
 
 
 def version_status(team: Team, version: int) -> Any:

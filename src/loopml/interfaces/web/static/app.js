@@ -440,6 +440,8 @@
         )
       );
     }
+    const dimensions = parallelDimensions(data);
+    const parallel = el("div", { id: "parallel", class: "parallel" });
     const curves = Object.keys(data.curves).map((key) =>
       el("div", { class: "curve", dataset: { metric: key } })
     );
@@ -452,10 +454,22 @@
       el("table", { id: "metrics" }, el("thead", {}, head),
         el("tbody", {}, sideBySide(data.metric_keys, (r) => r.metrics, new Set()))),
       el("h2", {}, "Curves"),
-      ...(curves.length ? curves : [el("p", { class: "muted" }, "no metric curves")])
+      ...(curves.length ? curves : [el("p", { class: "muted" }, "no metric curves")]),
+      el("h2", {}, "Parallel coordinates"),
+      parallel
     );
     return async () => {
       const Plotly = await loadPlotly();
+      if (dimensions.length >= 2 && data.runs.length >= 2) {
+        const layout = {
+          xaxis: { tickvals: dimensions.map((_, i) => i), ticktext: dimensions.map((d) => d.label) },
+          yaxis: { title: { text: "min to max of each axis" }, range: [-0.05, 1.05], showticklabels: false },
+          margin: { t: 20 },
+        };
+        await Plotly.newPlot(parallel, parallelTraces(data, dimensions), layout, PLOT_CONFIG);
+      } else {
+        parallel.append(el("p", { class: "muted" }, "two runs and two numeric columns are needed"));
+      }
       for (const div of curves) {
         const key = div.dataset.metric;
         const traces = Object.entries(data.curves[key]).map(([runId, points]) => ({
@@ -469,6 +483,41 @@
         await Plotly.newPlot(div, traces, layout, PLOT_CONFIG);
       }
     };
+  }
+
+  /** One axis per param that is a number in every run, then one per metric. */
+  function parallelDimensions(data) {
+    const numeric = (values) => values.every((v) => typeof v === "number" && Number.isFinite(v));
+    const axes = [];
+    for (const key of data.param_keys) {
+      const values = data.runs.map((r) => r.params[key]);
+      if (numeric(values)) axes.push({ label: key, values });
+    }
+    for (const key of data.metric_keys) {
+      const values = data.runs.map((r) => r.metrics[key]);
+      if (numeric(values)) axes.push({ label: key, values });
+    }
+    return axes;
+  }
+
+  /** Parallel coordinates drawn as SVG lines (plotly's parcoords needs WebGL): one line
+   * per run across the axes, each axis scaled from its min to its max, the values shown
+   * on hover. */
+  function parallelTraces(data, dimensions) {
+    const scaled = dimensions.map((d) => {
+      const low = Math.min(...d.values);
+      const span = Math.max(...d.values) - low;
+      return d.values.map((v) => (span ? (v - low) / span : 0.5));
+    });
+    return data.runs.map((run, i) => ({
+      type: "scatter",
+      mode: "lines+markers",
+      name: short(run.run_id),
+      x: dimensions.map((_, axis) => axis),
+      y: scaled.map((values) => values[i]),
+      text: dimensions.map((d) => `${d.label} = ${fmt(d.values[i])}`),
+      hoverinfo: "name+text",
+    }));
   }
 
   let plotlyLoading = null;
@@ -617,11 +666,12 @@
         el("td", { class: "mode" }, d.mode),
         el("td", { class: "status" }, d.status),
         el("td", {}, fmt(d.created_at)),
+        el("td", { class: "traffic" }, trafficOf(d)),
         el("td", {}, fmt((d.config || {}).by)),
         el("td", {}, fmt(d.config))
       )
     );
-    const header = ["deployment", "version", "mode", "status", "created", "by", "config"];
+    const header = ["deployment", "version", "mode", "status", "created", "traffic", "by", "config"];
     view.append(
       el("h1", {}, "Deployments"),
       el("form", { id: "deploy", onsubmit: deploy },
@@ -637,6 +687,17 @@
         el("thead", {}, el("tr", {}, header.map((h) => el("th", {}, h)))),
         el("tbody", {}, rows))
     );
+  }
+
+  /** How a deployment splits traffic between its primary and its challenger. */
+  function trafficOf(d) {
+    const config = d.config || {};
+    const primary = `${d.model_name}@${d.version}`;
+    const challenger = `${d.model_name}@${config.challenger}`;
+    if (d.mode === "single" || config.challenger == null) return `${primary}: every request`;
+    if (d.mode === "shadow") return `${primary} answers; ${challenger} scores every request`;
+    const by = config.key ? ` (by ${config.key})` : "";
+    return `${challenger}: ${fmt(config.percent)}%${by}; ${primary}: the rest`;
   }
 
   async function monitoringPage(view, { project }) {
