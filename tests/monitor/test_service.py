@@ -186,7 +186,12 @@ def test_watch_repeats_until_sigterm(project: Path) -> None:
     while output.count("report: ") < 2 and time.monotonic() < deadline:
         output += process.stdout.readline()  # type: ignore[union-attr]
     process.send_signal(signal.SIGTERM)
-    rest, _ = process.communicate(timeout=30)
+    try:
+        rest, _ = process.communicate(timeout=30)
+    finally:  # a hang fails this test alone: no process or pipe is left to the next
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
     assert process.returncode == 0
     checks = (output + rest).count("report: ")
     assert checks >= 2 and f"stopped after {checks} check(s)" in rest
