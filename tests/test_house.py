@@ -42,6 +42,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copytree(ROOT / name, folder / name, ignore=skip)
     for name in ("pyproject.toml", "Makefile"):
         shutil.copy2(ROOT / name, folder / name)
+    if (ROOT / ".mypy_cache").is_dir():  # `make typecheck` ran first: 2 s, not 45 s cold
+        shutil.copytree(ROOT / ".mypy_cache", folder / ".mypy_cache")
     return folder
 
 
