@@ -1,4 +1,5 @@
-"""`loopml ui`: the team server (REST API under /api/v1) over the project's store."""
+"""`loopml ui`: the team server (the web UI at /, its REST API under /api/v1) over the
+project's store."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def ui(
     ] = None,
     project_dir: ProjectDir = Path("."),
 ) -> None:
-    """Serve the team server: sign in as a user of `loopml users`, or send a token."""
+    """Serve the team server: the web UI and its API; sign in as a user of `loopml users`."""
     import uvicorn
 
     from loopml.interfaces.api import build_app
