@@ -1,6 +1,6 @@
 """The web UI in chromium over a really trained project with logged traffic: a shadow
 deployed and rolled back by the operator, the monitoring dashboard, a report in a
-sandboxed frame, and every page rendered on loopback under the CSP."""
+sandboxed frame, every page rendered on loopback under the CSP, the audit log paged."""
 
 from __future__ import annotations
 
@@ -120,3 +120,34 @@ def test_every_page_renders_on_loopback_under_the_csp(page: Any, trained_live: L
     expect(page.locator("#audit")).to_have_count(0)
     open_page(page, trained_live.url, "/audit")
     expect(page.locator("#audit")).to_contain_text("POST")
+
+
+def audit_ids(page: Any) -> list[int]:
+    return page.eval_on_selector_all(
+        "#audit tbody tr td:first-child", "tds => tds.map(td => Number(td.textContent))"
+    )
+
+
+def test_the_audit_log_is_paged_newest_first(page: Any, trained_live: Live) -> None:
+    service = trained_live.server.service
+    for _ in range(3):  # each sign-in is audited: at least five entries
+        sign_in(page, trained_live.url, "admin")
+    newest = [e.entry_id for e in service.list_audit(limit=1000)]
+    assert len(newest) >= 5 and newest == sorted(newest, reverse=True)
+    open_page(page, trained_live.url, "/audit?limit=2")
+    assert audit_ids(page) == newest[:2]
+    expect(page.locator("#prev")).to_be_disabled()
+    page.click("#next")
+    page.wait_for_function("() => location.hash.includes('offset=2')")
+    wait_ready(page)
+    assert audit_ids(page) == newest[2:4]
+    assert "limit=2" in page.evaluate("location.hash")
+    last = len(newest) - 1
+    open_page(page, trained_live.url, f"/audit?limit=2&offset={last}")  # the oldest alone
+    assert audit_ids(page) == newest[last:]
+    expect(page.locator("#next")).to_be_disabled()
+    page.click("#prev")
+    page.wait_for_function(f"() => location.hash.includes('offset={last - 2}')")
+    wait_ready(page)
+    assert audit_ids(page) == newest[last - 2 : last]
+    expect(page.locator("#next")).to_be_enabled()

@@ -1,7 +1,7 @@
 """The web UI in chromium over a project with 10,000 seeded runs: signing in and out, one
 run found among them with the where language and paged by the API, runs compared with
-plotly curves, a version approved (and refused to a viewer), and hostile names shown
-as text."""
+plotly curves (picked on two pages), a version approved (and refused to a viewer), and
+hostile names shown as text."""
 
 from __future__ import annotations
 
@@ -144,6 +144,56 @@ def test_compare_two_runs_draws_curves_and_marks_differing_params(page: Any, tea
     assert sorted(axes) == ["depth", "loss", "lr"]
     lines = page.eval_on_selector("#parallel", "div => div.data.map(t => t.y)")
     assert len(lines) == 2 and all(0 <= y <= 1 for line in lines for y in line)
+
+
+def test_picks_outlive_pages_and_filters_and_compare_runs_of_two_pages(
+    page: Any, team: Team
+) -> None:
+    seeded = team.seeded
+    first_pick, second_pick = seeded[SEEDED - 1], seeded[SEEDED - 52]  # pages 1 and 2
+    sign_in(page, team.url, "viewer")
+    open_page(page, team.url, f"/p/{team.project}/runs")
+    search(page, "trial >= 0", sort="-trial")
+    expect(page.locator("#compare")).to_have_text("Compare (0)")
+    expect(page.locator("#clear-picks")).to_be_disabled()
+    page.check(f'tr[data-run-id="{first_pick}"] input.pick')
+    expect(page.locator("#compare")).to_have_text("Compare (1)")
+    page.click("#compare")  # one pick is not enough
+    expect(page.locator("#compare-problem .error")).to_contain_text("two runs or more")
+    page.click("#next")
+    page.wait_for_function("() => location.hash.includes('offset=50')")
+    wait_ready(page)
+    expect(page.locator("#compare")).to_have_text("Compare (1)")
+    page.check(f'tr[data-run-id="{second_pick}"] input.pick')
+    expect(page.locator("#compare")).to_have_text("Compare (2)")
+    page.click("#prev")
+    page.wait_for_function("() => !location.hash.includes('offset=')")
+    wait_ready(page)
+    expect(page.locator(f'tr[data-run-id="{first_pick}"] input.pick')).to_be_checked()
+    assert page.locator("input.pick:checked").count() == 1
+    search(page, "trial == 7")  # another filter, neither pick shown: both still kept
+    assert rows(page) == [seeded[7]]
+    page.reload()
+    wait_ready(page)
+    expect(page.locator("#compare")).to_have_text("Compare (2)")
+    page.click("#compare")
+    page.wait_for_function("() => location.hash.includes('/compare?id=')")
+    wait_ready(page)
+    expect(page.locator("h1")).to_have_text("Comparing 2 runs")
+    compared = page.eval_on_selector_all(
+        "#params thead th a", "links => links.map(a => a.getAttribute('href'))"
+    )
+    assert sorted(h.rsplit("/", 1)[1] for h in compared) == sorted([first_pick, second_pick])
+    page.evaluate("() => { document.body.dataset.ready = '0'; }")
+    page.go_back()  # a hashchange: marked not ready above
+    wait_ready(page)
+    assert rows(page) == [seeded[7]]
+    page.click("#clear-picks")
+    expect(page.locator("#compare")).to_have_text("Compare (0)")
+    expect(page.locator("#clear-picks")).to_be_disabled()
+    search(page, "trial >= 0", sort="-trial")
+    assert page.locator("input.pick:checked").count() == 0
+    assert page.evaluate("Object.keys(sessionStorage).filter(k => k.includes('picks'))") == []
 
 
 def version_status(team: Team, version: int) -> Any:

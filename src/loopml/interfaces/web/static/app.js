@@ -15,7 +15,10 @@
   const API = "/api/v1";
   const CSRF_KEY = "loopml.csrf";
   const USER_KEY = "loopml.user";
+  const PICKS_KEY = "loopml.picks."; // + a project's name: the runs picked to compare
   const PAGE_SIZE = 50;
+  const AUDIT_PAGE_SIZE = 200;
+  const MAX_LIMIT = 1000; // the API's largest page
   // No mode bar: plotly would inject its colour rules as inline style, which the CSP refuses.
   const PLOT_CONFIG = { displayModeBar: false, responsive: true };
 
@@ -158,6 +161,27 @@
   function forget() {
     sessionStorage.removeItem(USER_KEY);
     sessionStorage.removeItem(CSRF_KEY);
+    const picks = [];
+    for (let i = 0; i < sessionStorage.length; i++) {
+      const key = sessionStorage.key(i);
+      if (key && key.startsWith(PICKS_KEY)) picks.push(key);
+    }
+    picks.forEach((key) => sessionStorage.removeItem(key));
+  }
+
+  /** The run ids picked to compare in ``project`` (kept across pages, filters, reloads). */
+  function picksOf(project) {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(PICKS_KEY + project) || "[]");
+      return Array.isArray(saved) ? saved.filter((id) => typeof id === "string") : [];
+    } catch (error) {
+      return [];
+    }
+  }
+
+  function keepPicks(project, ids) {
+    if (ids.length) sessionStorage.setItem(PICKS_KEY + project, JSON.stringify(ids));
+    else sessionStorage.removeItem(PICKS_KEY + project);
   }
 
   /** The signed-in user: remembered, else asked of the API (a 401 goes to #/login). */
@@ -201,6 +225,50 @@
   function onLinkClick(event) {
     const anchor = event.target instanceof Element ? event.target.closest('a[href^="#"]') : null;
     if (anchor && anchor.getAttribute("href") !== location.hash) busy();
+  }
+
+  /** A page's ``limit`` (1 to ``max``, else ``size``) and ``offset`` from its hash query. */
+  function pageOf(query, size, max = MAX_LIMIT) {
+    const asked = Math.floor(Number(query.get("limit")));
+    const limit = asked >= 1 ? Math.min(asked, max) : size;
+    const offset = Math.max(0, Math.floor(Number(query.get("offset"))) || 0);
+    return { limit, offset };
+  }
+
+  /** ``base`` with ``query``'s other keys, ``limit`` (unless ``size``) and ``offset`` (unless 0). */
+  function pagedHash(base, query, size, limit, offset) {
+    const next = new URLSearchParams(query);
+    next.delete("limit");
+    next.delete("offset");
+    if (limit !== size) next.set("limit", String(limit));
+    if (offset > 0) next.set("offset", String(offset));
+    const text = next.toString();
+    return text ? `${base}?${text}` : base;
+  }
+
+  /**
+   * #prev, what is shown (#shown "of" #total) and #next, then ``extra``. ``total``: a
+   * number, null (not counted: "?") or undefined (not shown); ``more``, when known, says
+   * whether a next page exists (else the total, or a short page, tells).
+   */
+  function pagingControls({ offset, limit, count, total, more, toOffset }, ...extra) {
+    const shown = count ? `${offset + 1}–${offset + count}` : "none";
+    let atEnd = offset + limit >= total;
+    if (more !== undefined) atEnd = !more;
+    else if (total === null || total === undefined) atEnd = count < limit;
+    return el(
+      "div",
+      { class: "controls" },
+      el("button", { id: "prev", type: "button", disabled: offset === 0,
+        onclick: () => toOffset(Math.max(0, offset - limit)) }, "Previous"),
+      el("span", { id: "shown" }, shown),
+      total === undefined
+        ? ""
+        : [el("span", {}, " of "), el("span", { id: "total" }, total === null ? "?" : String(total))],
+      el("button", { id: "next", type: "button", disabled: atEnd,
+        onclick: () => toOffset(offset + limit) }, "Next"),
+      extra
+    );
   }
 
   function parseHash() {
@@ -305,8 +373,9 @@
     const params = new URLSearchParams();
     for (const key of ["where", "metric"]) query.getAll(key).forEach((v) => params.append(key, v));
     for (const key of ["sort", "parent", "status"]) if (query.get(key)) params.set(key, query.get(key));
-    params.set("limit", String(Number(query.get("limit")) || PAGE_SIZE));
-    params.set("offset", String(Math.max(0, Number(query.get("offset")) || 0)));
+    const { limit, offset } = pageOf(query, PAGE_SIZE);
+    params.set("limit", String(limit));
+    params.set("offset", String(offset));
     return params;
   }
 
@@ -344,20 +413,35 @@
       el("datalist", { id: "metric-keys" }, data.metric_keys.map((k) => el("option", { value: k })))
     );
 
-    const shown = data.runs.length ? `${offset + 1}–${offset + data.runs.length}` : "none";
-    const atEnd = total === null ? data.runs.length < limit : offset + limit >= total;
-    const paging = el(
-      "div",
-      { class: "controls" },
-      el("button", { id: "prev", type: "button", disabled: offset === 0,
-        onclick: () => navigate({ offset: Math.max(0, offset - limit) }) }, "Previous"),
-      el("span", { id: "shown" }, shown),
-      el("span", {}, " of "),
-      el("span", { id: "total" }, total === null ? "?" : String(total)),
-      el("button", { id: "next", type: "button", disabled: atEnd,
-        onclick: () => navigate({ offset: offset + limit }) }, "Next"),
-      el("button", { id: "compare", type: "button", onclick: () => compareSelected(view, project) },
-        "Compare selected")
+    // The picks outlive the page: kept per project in sessionStorage, across pages and filters.
+    const picked = new Set(picksOf(project));
+    const problem = el("div", { id: "compare-problem" });
+    const compare = el("button", { id: "compare", type: "button",
+      onclick: () => compareSelected(project, problem) });
+    const clear = el("button", { id: "clear-picks", type: "button", onclick: clearPicks }, "Clear picks");
+    function showPicks() {
+      compare.textContent = `Compare (${picked.size})`;
+      clear.disabled = picked.size === 0;
+    }
+    function togglePick(event) {
+      const box = event.target;
+      if (box.checked) picked.add(box.value);
+      else picked.delete(box.value);
+      keepPicks(project, [...picked]);
+      showPicks();
+    }
+    function clearPicks() {
+      picked.clear();
+      keepPicks(project, []);
+      view.querySelectorAll("input.pick").forEach((box) => (box.checked = false));
+      problem.replaceChildren();
+      showPicks();
+    }
+    showPicks();
+    const paging = pagingControls(
+      { offset, limit, count: data.runs.length, total, toOffset: (o) => navigate({ offset: o }) },
+      compare,
+      clear
     );
 
     const header = ["", "run", "name", "status", "started", "params", ...data.metric_keys];
@@ -365,7 +449,8 @@
       el(
         "tr",
         { dataset: { runId: run.run_id } },
-        el("td", {}, el("input", { type: "checkbox", class: "pick", value: run.run_id })),
+        el("td", {}, el("input", { type: "checkbox", class: "pick", value: run.run_id,
+          checked: picked.has(run.run_id), onchange: togglePick })),
         el("td", {}, link(hashOf("p", project, "runs", run.run_id), short(run.run_id))),
         el("td", {}, run.name),
         el("td", {}, run.status),
@@ -379,7 +464,7 @@
       el("h1", {}, parent ? `Runs under ${short(parent)}` : "Runs"),
       filters,
       paging,
-      el("div", { id: "compare-problem" }),
+      problem,
       el(
         "table",
         { id: "runs" },
@@ -389,12 +474,11 @@
     );
   }
 
-  function compareSelected(view, project) {
-    const ids = [...view.querySelectorAll("input.pick:checked")].map((box) => box.value);
+  /** Compare the runs picked in ``project``, on any page (two at least). */
+  function compareSelected(project, problem) {
+    const ids = picksOf(project);
     if (ids.length < 2) {
-      view.querySelector("#compare-problem").replaceChildren(
-        el("div", { class: "error" }, "Select two runs or more to compare.")
-      );
+      problem.replaceChildren(el("div", { class: "error" }, "Select two runs or more to compare."));
       return;
     }
     const query = new URLSearchParams(ids.map((id) => ["id", id]));
@@ -816,8 +900,16 @@
     );
   }
 
-  async function labelsPage(view, { project }) {
-    const data = await api("GET", `${projectPath(project, "labels")}?limit=${PAGE_SIZE}`);
+  async function labelsPage(view, { project }, query) {
+    const { limit, offset } = pageOf(query, PAGE_SIZE);
+    const data = await api("GET", `${projectPath(project, "labels")}?limit=${limit}&offset=${offset}`);
+    const paging = pagingControls({
+      offset,
+      limit,
+      count: data.rows.length,
+      total: data.total,
+      toOffset: (o) => go(pagedHash(hashOf("p", project, "labels"), query, PAGE_SIZE, limit, o)),
+    });
     const columns = data.rows.length ? Object.keys(data.rows[0]) : data.key;
     const outcome = el("div", { id: "outcome" });
     function labelInput() {
@@ -857,7 +949,8 @@
     view.append(
       el("h1", {}, `Label ${data.target}`),
       el("p", {}, el("span", { id: "waiting" }, String(data.total)), " rows wait for a label."),
-      el("button", { id: "save", type: "button", onclick: save }, "Save labels"),
+      paging,
+      el("button", { id: "save", type: "button", onclick: save }, "Save labels (this page)"),
       outcome,
       el("table", { id: "labels" },
         el("thead", {}, el("tr", {}, columns.map((c) => el("th", {}, c)), el("th", {}, data.target))),
@@ -889,9 +982,20 @@
     );
   }
 
-  async function auditPage(view) {
-    const data = await api("GET", "/audit?limit=200");
-    view.append(el("h1", {}, "Audit log"), objectsTable(data.entries, null, { id: "audit" }));
+  async function auditPage(view, params, query) {
+    // The API counts no total: one entry more than the page tells whether a next page exists.
+    const { limit, offset } = pageOf(query, AUDIT_PAGE_SIZE, MAX_LIMIT - 1);
+    const data = await api("GET", `/audit?limit=${limit + 1}&offset=${offset}`);
+    const entries = data.entries.slice(0, limit);
+    const paging = pagingControls({
+      offset,
+      limit,
+      count: entries.length,
+      more: data.entries.length > limit,
+      toOffset: (o) => go(pagedHash("#/audit", query, AUDIT_PAGE_SIZE, limit, o)),
+    });
+    view.append(el("h1", {}, "Audit log (newest first)"), paging,
+      objectsTable(entries, null, { id: "audit" }));
   }
 
   async function reportsPage(view, { project }, query) {
