@@ -61,8 +61,21 @@ class ServiceBase:
     def reports_dir(self) -> Path:
         return self.settings.home / "reports"
 
-    def list_events(self, kind: str | None = None) -> list[Event]:
-        return self.store.list_events(self.project.project_id, kind)
+    def list_events(
+        self,
+        kind: str | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = False,
+    ) -> list[Event]:
+        pid = self.project.project_id
+        return self.store.list_events(
+            pid, kind, limit=limit, offset=offset, newest_first=newest_first
+        )
+
+    def count_events(self, kind: str | None = None) -> int:
+        return self.store.count_events(self.project.project_id, kind)
 
     def load_model(self, ref: str | None = None) -> tuple[ModelVersion, Any]:
         """The verified bundle for ``ref`` (default: this project's champion)."""

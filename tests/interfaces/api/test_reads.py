@@ -56,3 +56,20 @@ def test_bad_requests_are_4xx_with_the_reason(server: Server) -> None:
     assert no_note.status_code == 422 and "say why" in no_note.text
     spec = server.client.get("/api/v1/openapi.json").json()
     assert "/api/v1/projects/{project}/runs" in spec["paths"]
+
+
+def test_events_are_paged_by_the_store_either_way(server: Server) -> None:
+    base = f"/api/v1/projects/{server.project}/models/bank/versions"
+    for version in (3, 4, 5):
+        note = {"note": f"v{version}"}
+        answer = server.client.post(
+            f"{base}/{version}/approve", json=note, headers=server.auth("approver")
+        )
+        assert answer.status_code == 200, answer.text
+    events = f"/api/v1/projects/{server.project}/events"
+    approved = {"kind": "model.approved"}
+    page = get(server, events, **approved, limit=2)
+    assert page["total"] == 3 and [e["payload"]["version"] for e in page["events"]] == [3, 4]
+    newest = get(server, events, **approved, limit=2, offset=1, newest_first="true")
+    assert [e["payload"]["version"] for e in newest["events"]] == [4, 3]
+    assert get(server, events)["total"] >= 3  # every kind

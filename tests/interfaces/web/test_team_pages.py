@@ -239,6 +239,16 @@ def test_approve_and_reject_as_approver_refused_to_a_viewer(page: Any, team: Tea
     wait_ready(page)
     assert page.locator("#events tbody tr").count() == 1
     expect(page.locator("#events tbody tr")).to_contain_text("looks fine")
+    # every kind, newest first, one a page, as the store has them
+    newest = [e.kind for e in reversed(team.server.service.list_events())]
+    open_page(page, team.url, f"/p/{team.project}/events?limit=1")
+    expect(page.locator("#total")).to_have_text(str(len(newest)))
+    expect(page.locator("#events tbody tr")).to_have_attribute("data-kind", newest[0])
+    expect(page.locator("#prev")).to_be_disabled()
+    page.click("#next")
+    wait_ready(page)
+    expect(page.locator("#events tbody tr")).to_have_attribute("data-kind", newest[1])
+    expect(page.locator("#prev")).to_be_enabled()
 
 
 def test_hostile_names_show_as_text(page: Any, team: Team) -> None:

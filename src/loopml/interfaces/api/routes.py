@@ -139,10 +139,20 @@ def models(project: str, service: Service) -> Any:
 
 @router.get("/projects/{project}/events")
 @allow(*READERS)
-def events(project: str, service: Service, kind: str | None = None) -> Any:
-    """The project's events (gate verdicts, approvals, deployments, alerts), oldest first."""
+def events(
+    project: str,
+    service: Service,
+    kind: str | None = None,
+    newest_first: bool = False,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Any:
+    """The project's events (gate verdicts, approvals, deployments, alerts), oldest first
+    (or newest), a page of them and how many there are (paged by the store)."""
     check_project(service, project)
-    return {"events": plain(service.list_events(kind))}
+    found = service.list_events(kind, limit=limit, offset=offset, newest_first=newest_first)
+    total = service.count_events(kind)
+    return {"events": plain(found), "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/projects/{project}/deployments")

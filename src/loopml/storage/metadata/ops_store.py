@@ -175,14 +175,33 @@ class EventStoreMixin(StoreBase):
 
         return self._db.write(add)
 
-    def list_events(self, project_id: str, kind: str | None = None) -> list[Event]:
-        """Events of a project (or of one kind), oldest first."""
+    def list_events(
+        self,
+        project_id: str,
+        kind: str | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = False,
+    ) -> list[Event]:
+        """Events of a project (or of one kind), oldest first (or newest), a page of
+        ``limit`` after ``offset`` when given."""
         e = t.events.c
-        query = sa.select(t.events).where(e.project_id == project_id)
-        if kind is not None:
-            query = query.where(e.kind == kind)
-        query = query.order_by(e.event_id)
+        query = sa.select(t.events).where(*_events_of(project_id, kind))
+        query = query.order_by(e.event_id.desc() if newest_first else e.event_id)
+        query = query.offset(offset) if limit is None else query.limit(limit).offset(offset)
         return self._db.read(lambda conn: [event_from_row(r) for r in conn.execute(query)])
+
+    def count_events(self, project_id: str, kind: str | None = None) -> int:
+        """How many events ``list_events`` pages through."""
+        counted = sa.select(sa.func.count()).select_from(t.events)
+        query = counted.where(*_events_of(project_id, kind))
+        return self._db.read(lambda conn: int(conn.execute(query).scalar_one()))
+
+
+def _events_of(project_id: str, kind: str | None) -> list[sa.ColumnElement[bool]]:
+    e = t.events.c
+    return [e.project_id == project_id] + ([] if kind is None else [e.kind == kind])
 
 
 def _require_version(conn: sa.Connection, name: str, version: int) -> None:

@@ -336,8 +336,20 @@ class FeedbackStore(Protocol):
 class EventStore(Protocol):
     def add_event(self, project_id: str, kind: str, payload: Mapping[str, Any]) -> Event: ...
 
-    def list_events(self, project_id: str, kind: str | None = None) -> list[Event]:
-        """Events oldest first."""
+    def list_events(
+        self,
+        project_id: str,
+        kind: str | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = False,
+    ) -> list[Event]:
+        """Events oldest first (or newest), a page when ``limit`` is given."""
+        ...
+
+    def count_events(self, project_id: str, kind: str | None = None) -> int:
+        """How many events of a project (or of one kind)."""
         ...
 
 

@@ -18,6 +18,7 @@
   const PICKS_KEY = "loopml.picks."; // + a project's name: the runs picked to compare
   const PAGE_SIZE = 50;
   const AUDIT_PAGE_SIZE = 200;
+  const EVENTS_PAGE_SIZE = 100;
   const MAX_LIMIT = 1000; // the API's largest page
   // No mode bar: plotly would inject its colour rules as inline style, which the CSP refuses.
   const PLOT_CONFIG = { displayModeBar: false, responsive: true };
@@ -960,9 +961,18 @@
 
   async function eventsPage(view, { project }, query) {
     const kind = query.get("kind");
-    const suffix = kind ? `?kind=${encodeURIComponent(kind)}` : "";
-    const data = await api("GET", projectPath(project, "events") + suffix);
-    const rows = [...data.events].reverse().map((e) =>
+    const { limit, offset } = pageOf(query, EVENTS_PAGE_SIZE);
+    const asked = new URLSearchParams({ newest_first: "true", limit, offset });
+    if (kind) asked.set("kind", kind);
+    const data = await api("GET", `${projectPath(project, "events")}?${asked}`);
+    const paging = pagingControls({
+      offset,
+      limit,
+      count: data.events.length,
+      total: data.total,
+      toOffset: (o) => go(pagedHash(hashOf("p", project, "events"), query, EVENTS_PAGE_SIZE, limit, o)),
+    });
+    const rows = data.events.map((e) =>
       el("tr", { dataset: { kind: e.kind } },
         cell(e.created_at), el("td", {}, e.kind), el("td", {}, el("pre", {}, JSON.stringify(e.payload, null, 1))))
     );
@@ -976,6 +986,7 @@
       el("h1", {}, kind ? `Events: ${kind}` : "Events (newest first)"),
       el("form", { id: "events-filter", onsubmit: show },
         el("label", {}, "Kind", filter), el("button", { type: "submit" }, "Show")),
+      paging,
       el("table", { id: "events" },
         el("thead", {}, el("tr", {}, ["at", "kind", "payload"].map((h) => el("th", {}, h)))),
         el("tbody", {}, rows))
