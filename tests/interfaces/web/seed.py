@@ -18,20 +18,17 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 
 def seed_runs(store: Any, project_id: str, count: int = 10_000) -> list[str]:
     """Write ``count`` finished runs named ``sweep``, each with params ``trial`` and
-    ``lr`` and one value of each metric in ``METRICS`` (and, where the store keeps them,
-    their latest values); the metric ``trial`` is the run's index (unique: ``trial ==
+    ``lr`` and one value of each metric in ``METRICS`` (also their latest values, as
+    ``log_metrics`` keeps them); the metric ``trial`` is the run's index (unique: ``trial ==
     1234`` finds one run). Returns the run ids in order."""
     run_ids = [uuid.uuid4().hex for _ in range(count)]
     runs = [_run(run_id, project_id, i) for i, run_id in enumerate(run_ids)]
     metrics = [m for i, run_id in enumerate(run_ids) for m in _metrics(run_id, i)]
 
-    latest = getattr(t, "latest_metrics", None)  # each run's latest values (migration 0006)
-
     def insert(conn: sa.Connection) -> None:
         conn.execute(sa.insert(t.runs), runs)
         conn.execute(sa.insert(t.metrics), metrics)
-        if latest is not None:
-            conn.execute(sa.insert(latest), [_latest(m) for m in metrics])
+        conn.execute(sa.insert(t.latest_metrics), [_latest(m) for m in metrics])  # one step
 
     store._db.write(insert)  # noqa: SLF001 - a test seeding the store's own tables
     return run_ids

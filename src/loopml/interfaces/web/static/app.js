@@ -247,6 +247,11 @@
     return text ? `${base}?${text}` : base;
   }
 
+  /** What a page's #prev and #next do: go to the same hash at another offset. */
+  function toPagedHash(base, query, size, limit) {
+    return (offset) => go(pagedHash(base, query, size, limit, offset));
+  }
+
   /**
    * #prev, what is shown (#shown "of" #total) and #next, then ``extra``. ``total``: a
    * number, null (not counted: "?") or undefined (not shown); ``more``, when known, says
@@ -909,7 +914,7 @@
       limit,
       count: data.rows.length,
       total: data.total,
-      toOffset: (o) => go(pagedHash(hashOf("p", project, "labels"), query, PAGE_SIZE, limit, o)),
+      toOffset: toPagedHash(hashOf("p", project, "labels"), query, PAGE_SIZE, limit),
     });
     const columns = data.rows.length ? Object.keys(data.rows[0]) : data.key;
     const outcome = el("div", { id: "outcome" });
@@ -970,7 +975,7 @@
       limit,
       count: data.events.length,
       total: data.total,
-      toOffset: (o) => go(pagedHash(hashOf("p", project, "events"), query, EVENTS_PAGE_SIZE, limit, o)),
+      toOffset: toPagedHash(hashOf("p", project, "events"), query, EVENTS_PAGE_SIZE, limit),
     });
     const rows = data.events.map((e) =>
       el("tr", { dataset: { kind: e.kind } },
@@ -1003,7 +1008,7 @@
       limit,
       count: entries.length,
       more: data.entries.length > limit,
-      toOffset: (o) => go(pagedHash("#/audit", query, AUDIT_PAGE_SIZE, limit, o)),
+      toOffset: toPagedHash("#/audit", query, AUDIT_PAGE_SIZE, limit),
     });
     view.append(el("h1", {}, "Audit log (newest first)"), paging,
       objectsTable(entries, null, { id: "audit" }));
