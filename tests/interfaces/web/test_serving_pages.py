@@ -4,6 +4,7 @@ sandboxed frame, every page rendered on loopback under the CSP, the audit log pa
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from playwright.sync_api import expect
@@ -130,8 +131,13 @@ def audit_ids(page: Any) -> list[int]:
 
 def test_the_audit_log_is_paged_newest_first(page: Any, trained_live: Live) -> None:
     service = trained_live.server.service
-    for _ in range(3):  # each sign-in is audited: at least five entries
+    before = len(service.list_audit(limit=1000))
+    for _ in range(5):  # each sign-in is audited: at least five entries
         sign_in(page, trained_live.url, "admin")
+    # the Guard writes an entry once the response is sent: wait for the last sign-in's
+    deadline = time.monotonic() + 10
+    while len(service.list_audit(limit=1000)) < before + 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
     newest = [e.entry_id for e in service.list_audit(limit=1000)]
     assert len(newest) >= 5 and newest == sorted(newest, reverse=True)
     open_page(page, trained_live.url, "/audit?limit=2")
