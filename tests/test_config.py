@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from loopml.config import load_settings, mask_url
+from loopml.config import load_settings, mask_options, mask_url
 from loopml.errors import SpecError
 
 PG = "postgresql+psycopg://team:s3cret@db.example:5432/ml"
@@ -79,3 +79,44 @@ def test_a_schema_goes_with_a_postgresql_store_only(tmp_path: Path) -> None:
     assert load_settings(tmp_path, env=env).db_url == "sqlite:///env.db"
     env = {"LOOPML_DB": f"{PG}?schema=mine"}  # the URL's own schema wins
     assert load_settings(tmp_path, env=env).db_url == f"{PG}?schema=mine"
+
+
+def test_storage_options_come_from_the_files_with_variables_read(tmp_path: Path) -> None:
+    spec_with(tmp_path, artifacts="s3://team/loopml")
+    path = tmp_path / "loopml.yaml"
+    path.write_text(
+        path.read_text() + "storage_options:\n  anon: false\n  endpoint_url: http://spec\n"
+    )
+    settings = load_settings(tmp_path, env={})
+    assert settings.storage_options == {"anon": False, "endpoint_url": "http://spec"}
+    assert settings.origins["storage_options"] == "loopml.yaml"
+    (tmp_path / "loopml.toml").write_text(
+        '[storage_options]\nendpoint_url = "http://minio:9000"\nsecret = "${S3_SECRET}"\n'
+        '[storage_options.client_kwargs]\nregion_name = "eu-west-1"\n'
+    )
+    settings = load_settings(tmp_path, env={"S3_SECRET": "hush"})
+    assert settings.storage_options == {
+        "endpoint_url": "http://minio:9000",
+        "secret": "hush",
+        "client_kwargs": {"region_name": "eu-west-1"},
+    }
+    assert settings.origins["storage_options"] == "loopml.toml"
+    env = {"LOOPML_STORAGE_OPTIONS": '{"anon": true}'}
+    assert load_settings(tmp_path, env=env).storage_options == {"anon": True}
+    assert mask_options({"key": "AKIA", "client_kwargs": {"aws_secret_access_key": "x"}}) == {
+        "key": "***",
+        "client_kwargs": {"aws_secret_access_key": "***"},
+    }
+
+
+def test_broken_storage_options_name_where(tmp_path: Path) -> None:
+    (tmp_path / "loopml.toml").write_text('storage_options = "endpoint=x"\n')
+    with pytest.raises(SpecError, match=r"loopml.toml: 'storage_options' must be a mapping"):
+        load_settings(tmp_path, env={})
+    (tmp_path / "loopml.toml").write_text('[storage_options]\nkey = "${NOPE}"\n')
+    with pytest.raises(SpecError, match=r"'storage_options'.key uses \$\{NOPE\}"):
+        load_settings(tmp_path, env={})
+    with pytest.raises(SpecError, match="LOOPML_STORAGE_OPTIONS must be a JSON object"):
+        load_settings(tmp_path, env={"LOOPML_STORAGE_OPTIONS": "{anon"})
+    with pytest.raises(SpecError, match="env LOOPML_STORAGE_OPTIONS must be a mapping"):
+        load_settings(tmp_path, env={"LOOPML_STORAGE_OPTIONS": "[1]"})

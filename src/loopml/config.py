@@ -6,10 +6,18 @@ Each setting is taken from the first of: the environment (``LOOPML_DB``,
 the project's ``.loopml`` folder. ``${VAR}`` in a file's value is read from the
 environment, so a password stays out of the files. ``store_schema`` (or ``?schema=`` in
 the URL) keeps a PostgreSQL store in its own schema, beside other tables of the database.
+
+``storage_options`` (``LOOPML_STORAGE_OPTIONS`` as a JSON object, a ``[storage_options]``
+table in ``loopml.toml`` or a mapping in ``loopml.yaml``) are passed to fsspec for the
+artifact store and for ``s3://`` (or other fsspec) file sources: ``endpoint_url``,
+``key``, ``secret``, ``anon``, ``client_kwargs`` ... Their text values may use ``${VAR}``
+too. Without them s3fs reads the standard AWS variables (``AWS_ENDPOINT_URL``,
+``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``) itself.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -23,9 +31,10 @@ from loopml.errors import SpecError
 SPEC_FILE = "loopml.yaml"
 CONFIG_FILE = "loopml.toml"
 HOME_DIR = ".loopml"
-FILE_KEYS = ("store", "store_schema", "artifacts")
+FILE_KEYS = ("store", "store_schema", "artifacts", "storage_options")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _USERINFO = re.compile(r"(://[^:/@]*:)[^/]*@")
+_SECRET_NAME = re.compile(r"password|passwd|secret|token|key|sig|credential", re.IGNORECASE)
 _SECRET_QUERY = re.compile(
     r"([?&][^=&]*(?:password|passwd|secret|token|key|sig)[^=&]*=)[^&]*", re.IGNORECASE
 )
@@ -37,13 +46,16 @@ class Settings:
 
     ``db_url`` is a SQLAlchemy URL; ``artifacts_uri`` a local folder or an fsspec URI;
     ``origins`` says where each came from (``store``/``artifacts`` -> ``env LOOPML_DB``,
-    ``loopml.toml``, ``loopml.yaml`` or ``default``).
+    ``loopml.toml``, ``loopml.yaml`` or ``default``; ``storage_options`` is named only when
+    some are set). ``storage_options`` go to fsspec for the artifact store and remote file
+    sources (see the module docstring).
     """
 
     project_dir: Path
     db_url: str
     artifacts_uri: str
     origins: Mapping[str, str] = field(default_factory=dict)
+    storage_options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def home(self) -> Path:
@@ -75,13 +87,30 @@ def load_settings(project_dir: str | Path = ".", env: dict[str, str] | None = No
     if artifacts and artifacts_origin in (CONFIG_FILE, SPEC_FILE) and "://" not in artifacts:
         artifacts_uri = str((root / artifacts).resolve())
     origins = {"store": store_origin, "artifacts": artifacts_origin}
-    return Settings(root, db_url, artifacts_uri, origins)
+    options, options_origin = _storage_options(env, files, root)
+    if options:
+        origins["storage_options"] = options_origin
+    return Settings(root, db_url, artifacts_uri, origins, options)
 
 
 def mask_url(url: str) -> str:
     """``url`` with its password and secret-looking query values shown as ``***``."""
     url = _USERINFO.sub(r"\1***@", url)
     return _SECRET_QUERY.sub(r"\1***", url)
+
+
+def mask_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with the values of secret-looking names (key, secret, token, password)
+    and the passwords in URLs shown as ``***``, for display."""
+    masked: dict[str, Any] = {}
+    for name, value in options.items():
+        if isinstance(value, Mapping):
+            masked[name] = mask_options(value)
+        elif _SECRET_NAME.search(name):
+            masked[name] = "***"
+        else:
+            masked[name] = mask_url(value) if isinstance(value, str) else value
+    return masked
 
 
 def _pick(
@@ -101,6 +130,48 @@ def _pick(
             raise SpecError(f"{root / name}: '{key}' must be a non-empty text, got {value!r}")
         return _interpolate(value.strip(), env, f"{root / name}: '{key}'"), name
     return None, "default"
+
+
+def _storage_options(
+    env: Mapping[str, str], files: list[tuple[str, Mapping[str, Any]]], root: Path
+) -> tuple[dict[str, Any], str]:
+    """The fsspec options from ``LOOPML_STORAGE_OPTIONS`` (JSON), else the first file that
+    has ``storage_options``; ``${VAR}`` replaced in every text value."""
+    variable = "LOOPML_STORAGE_OPTIONS"
+    if env.get(variable):
+        try:
+            value = json.loads(env[variable])
+        except json.JSONDecodeError as exc:
+            raise SpecError(
+                f"{variable} must be a JSON object such as "
+                f'{{"endpoint_url": "http://127.0.0.1:9000"}}: {exc}'
+            ) from None
+        return _options(value, env, f"env {variable}"), f"env {variable}"
+    for name, values in files:
+        if values.get("storage_options") is not None:
+            where = f"{root / name}: 'storage_options'"
+            return _options(values["storage_options"], env, where), name
+    return {}, "default"
+
+
+def _options(value: Any, env: Mapping[str, str], where: str) -> Any:
+    """``value`` with ``${VAR}`` read in its text; SpecError unless a mapping of names."""
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise SpecError(
+            f"{where} must be a mapping of option names to values (a table in loopml.toml), "
+            f"got {value!r}"
+        )
+    return {k: _option_value(v, env, f"{where}.{k}") for k, v in value.items()}
+
+
+def _option_value(value: Any, env: Mapping[str, str], where: str) -> Any:
+    if isinstance(value, str):
+        return _interpolate(value, env, where)
+    if isinstance(value, Mapping):
+        return _options(value, env, where)
+    if isinstance(value, list):
+        return [_option_value(v, env, where) for v in value]
+    return value
 
 
 def _interpolate(value: str, env: Mapping[str, str], where: str) -> str:

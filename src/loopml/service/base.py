@@ -43,7 +43,7 @@ class ServiceBase:
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
-        return open_artifact_store(self.settings.artifacts_uri)
+        return open_artifact_store(self.settings.artifacts_uri, self.settings.storage_options)
 
     @cached_property
     def project(self) -> Project:

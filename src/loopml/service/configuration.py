@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from loopml.config import SPEC_FILE, load_settings, mask_url
+from loopml.config import SPEC_FILE, load_settings, mask_options, mask_url
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,16 @@ def effective_config(project_dir: str | Path = ".") -> list[ConfigEntry]:
             "artifacts", mask_url(settings.artifacts_uri), origins.get("artifacts", "default")
         ),
         ConfigEntry("cluster", cluster, workers_origin),
+        *_storage_options(settings.storage_options, origins),
     ]
+
+
+def _storage_options(options: Mapping[str, Any], origins: Mapping[str, str]) -> list[ConfigEntry]:
+    """The fsspec storage options (secrets masked), when some are set."""
+    if not options:
+        return []
+    shown = json.dumps(mask_options(options), sort_keys=True)
+    return [ConfigEntry("storage options", shown, origins.get("storage_options", "default"))]
 
 
 def _workers(root: Path) -> tuple[int | str, str]:

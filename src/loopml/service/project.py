@@ -130,7 +130,8 @@ def load_model(ref: str, project_dir: str | Path = ".") -> LoadedModel:
         )
     store = open_metadata_store(settings.db_url)
     try:
-        version, bundle = load_bundle(store, open_artifact_store(settings.artifacts_uri), ref)
+        artifacts = open_artifact_store(settings.artifacts_uri, settings.storage_options)
+        version, bundle = load_bundle(store, artifacts, ref)
     finally:
         store.close()
     return LoadedModel(version, bundle, _input_policy(settings.project_dir))

@@ -197,6 +197,8 @@ class ProjectSpec(Section):
     store: str | None = Field(default=None, min_length=1)
     store_schema: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     artifacts: str | None = Field(default=None, min_length=1)
+    # fsspec options for the artifact store and s3:// sources (endpoint_url, key, ...)
+    storage_options: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _columns_known(self) -> Self:

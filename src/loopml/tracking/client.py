@@ -210,7 +210,8 @@ class Tracker:
     thread writes the buffer. The thread runs only while a run is active. ``close()``
     ends the runs still active (succeeded), writes everything and closes the store when
     ``owns_store``; it also happens when the interpreter exits. ``artifacts_uri`` is the
-    artifact store that ``log_artifact`` writes to (opened on first use).
+    artifact store that ``log_artifact`` writes to (opened on first use, with fsspec's
+    ``storage_options``).
 
     Example::
 
@@ -231,6 +232,7 @@ class Tracker:
         flush_size: int = FLUSH_SIZE,
         owns_store: bool = False,
         artifacts_uri: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
     ) -> None:
         if flush_interval <= 0 or flush_size < 1:
             raise ValueError("flush_interval must be > 0 and flush_size >= 1")
@@ -240,6 +242,7 @@ class Tracker:
         self.flush_size = flush_size
         self.owns_store = owns_store
         self.artifacts_uri = artifacts_uri
+        self.storage_options = dict(storage_options or {})
         self._artifacts: ArtifactStore | None = None
         self._lock = threading.Lock()  # the buffer, the active runs, the thread
         self._flush_lock = threading.Lock()  # one writer at a time: values stay in order
@@ -269,8 +272,14 @@ class Tracker:
         except BaseException:
             store.close()
             raise
-        artifacts_uri = load_settings(project_dir).artifacts_uri
-        return cls(store, found, owns_store=True, artifacts_uri=artifacts_uri)
+        settings = load_settings(project_dir)
+        return cls(
+            store,
+            found,
+            owns_store=True,
+            artifacts_uri=settings.artifacts_uri,
+            storage_options=settings.storage_options,
+        )
 
     @property
     def artifacts(self) -> ArtifactStore:
@@ -283,7 +292,7 @@ class Tracker:
                 )
             from loopml.storage.artifacts import open_artifact_store
 
-            self._artifacts = open_artifact_store(self.artifacts_uri)
+            self._artifacts = open_artifact_store(self.artifacts_uri, self.storage_options)
         return self._artifacts
 
     def start_run(

@@ -1,4 +1,5 @@
-"""One contract suite run on every artifact store: local folder and fsspec (memory://)."""
+"""One contract suite run on every artifact store: a local folder, and fsspec on memory://,
+file:// and a real S3-compatible server on loopback (moto's, see tests/s3.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import fsspec
 import pytest
+from tests.s3 import S3
 
 from loopml.domain import ArtifactRef
 from loopml.errors import IntegrityError, NotFoundError
@@ -26,10 +29,11 @@ from loopml.storage.artifacts import (
 class Backend:
     """A store plus the raw access a test needs to look behind its back."""
 
-    def __init__(self, store: ArtifactStore, uri: str) -> None:
+    def __init__(self, store: ArtifactStore, uri: str, shared: bool = False) -> None:
         self.store = store
         self.fs, root = fsspec.core.url_to_fs(uri)
         self.root = root.rstrip("/")
+        self.shared = shared  # an object store other hosts write to: no pid checks
 
     def key(self, digest: str) -> str:
         return f"{self.root}/sha256/{digest[:2]}/{digest[2:]}"
@@ -41,9 +45,14 @@ class Backend:
         return sorted(p for p in self.fs.find(base))
 
 
-@pytest.fixture(params=["local", "memory", "fsspec-file"])
+@pytest.fixture(params=["local", "memory", "fsspec-file", "s3"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "local":
+    if request.param == "s3":  # the AWS variables point s3fs at the loopback server
+        uri = request.getfixturevalue("s3").url("team/artifacts")
+        store = open_artifact_store(uri)
+        assert isinstance(store, FsspecArtifactStore)
+        yield Backend(store, uri, shared=True)
+    elif request.param == "local":
         uri = str(tmp_path / "artifacts")
         store = open_artifact_store(uri)
         assert isinstance(store, LocalArtifactStore)
@@ -164,6 +173,10 @@ def test_sweep_removes_partial_files_of_dead_writers(backend: Backend) -> None:
     backend.fs.pipe_file(stale, b"half writ")
     backend.fs.pipe_file(live, b"being written")
 
+    if backend.shared:  # another host's pid means nothing here: only the age rule
+        assert backend.store.sweep_partial() == 0
+        assert backend.files("tmp") == sorted([live, stale])
+        return
     assert backend.store.sweep_partial() == 1
     assert backend.files("tmp") == [live]
     assert backend.store.get_bytes(ref.digest) == b"complete"
@@ -191,3 +204,100 @@ def test_open_artifact_store_by_uri(tmp_path: Path) -> None:
     assert local.root == tmp_path / "a"
     assert isinstance(open_artifact_store(tmp_path / "b"), LocalArtifactStore)
     assert isinstance(open_artifact_store("memory://x/y"), FsspecArtifactStore)
+
+
+class HalfRead:
+    """A file opened for reading that ends half-way, as a body cut short does."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+        self._left = int(handle.size) // 2
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._left if size < 0 else min(size, self._left)
+        data: bytes = self._handle.read(size) if size else b""
+        self._left -= len(data)
+        return data
+
+    def __enter__(self) -> HalfRead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.close()
+
+
+def register_cutting_s3() -> None:
+    """Register ``cuts3://``: s3fs whose next ``cuts`` reads return half the bytes, as a
+    download cut short does; ``reads`` counts them."""
+    import s3fs
+
+    class Cutting(s3fs.S3FileSystem):
+        protocol = ("cuts3",)
+        cuts = 0
+        reads = 0
+
+        def _cut(self) -> bool:
+            self.reads += 1
+            if self.cuts:
+                self.cuts -= 1
+                return True
+            return False
+
+        async def _cat_file(self, path: str, *args: object, **kwargs: object) -> bytes:
+            data: bytes = await super()._cat_file(path, *args, **kwargs)
+            return data[: len(data) // 2] if self._cut() else data
+
+        def _open(self, path: str, mode: str = "rb", **kwargs: object) -> object:
+            handle = super()._open(path, mode, **kwargs)
+            return HalfRead(handle) if "r" in mode and self._cut() else handle
+
+    fsspec.register_implementation("cuts3", Cutting, clobber=True)
+
+
+@pytest.fixture
+def cutting(s3: S3) -> tuple[FsspecArtifactStore, Any]:
+    """A store on the loopback server through the cutting filesystem, and that filesystem."""
+    register_cutting_s3()
+    store = FsspecArtifactStore(f"cuts3://{s3.bucket}/artifacts")
+    fs, _ = fsspec.core.url_to_fs(f"cuts3://{s3.bucket}/artifacts")  # the cached instance
+    return store, fs
+
+
+def test_a_truncated_download_is_read_again(
+    cutting: tuple[FsspecArtifactStore, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, fs = cutting
+    data = os.urandom(300_000)
+    ref = store.put_bytes(data)
+
+    fs.cuts, fs.reads = 1, 0
+    with caplog.at_level("WARNING", logger="loopml.storage"):
+        assert store.get_bytes(ref.digest) == data
+    assert fs.reads == 2
+    assert f"sha256:{ref.digest[:12]}" in caplog.text and "reading it again (2 of 3)" in caplog.text
+
+    fs.cuts, fs.reads = 2, 0
+    dest = store.get_file(ref.digest, tmp_path / "model.pkl")
+    assert dest.read_bytes() == data
+    assert fs.reads == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pkl"]
+
+
+def test_a_download_cut_every_time_is_refused(
+    cutting: tuple[FsspecArtifactStore, Any], tmp_path: Path
+) -> None:
+    store, fs = cutting
+    data = os.urandom(100_000)
+    ref = store.put_bytes(data)
+    half = hashlib.sha256(data[: len(data) // 2]).hexdigest()
+
+    fs.cuts, fs.reads = 99, 0
+    with pytest.raises(IntegrityError, match=rf"sha256:{ref.digest[:12]}.*read 3 times") as info:
+        store.get_bytes(ref.digest)
+    assert f"sha256:{half[:12]}" in str(info.value)
+    assert fs.reads == 3
+
+    with pytest.raises(IntegrityError, match=ref.digest[:12]):
+        store.get_file(ref.digest, tmp_path / "model.pkl")
+    assert fs.reads == 6
+    assert list(tmp_path.iterdir()) == []

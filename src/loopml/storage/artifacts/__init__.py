@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -17,11 +19,15 @@ from loopml.storage.artifacts.remote import FsspecArtifactStore
 __all__ = ["ArtifactStore", "FsspecArtifactStore", "LocalArtifactStore", "open_artifact_store"]
 
 
-def open_artifact_store(uri: str | Path) -> ArtifactStore:
+def open_artifact_store(
+    uri: str | Path, storage_options: Mapping[str, Any] | None = None
+) -> ArtifactStore:
     """Open the artifact store at ``uri``.
 
     A plain path or a ``file://`` URI gives a ``LocalArtifactStore``; any other fsspec URI
-    (``s3://bucket/prefix``, ``gs://...``, ``memory://x``) gives an ``FsspecArtifactStore``.
+    (``s3://bucket/prefix``, ``gs://...``, ``memory://x``) gives an ``FsspecArtifactStore``
+    whose filesystem gets ``storage_options`` (endpoint, credentials, ...; a local store
+    ignores them).
 
     Raises:
         StorageError: the URI's scheme needs an fsspec backend that is not installed.
@@ -31,4 +37,4 @@ def open_artifact_store(uri: str | Path) -> ArtifactStore:
         return LocalArtifactStore(text)
     if text.startswith("file://"):
         return LocalArtifactStore(url2pathname(urlsplit(text).path))
-    return FsspecArtifactStore(text)
+    return FsspecArtifactStore(text, **(storage_options or {}))

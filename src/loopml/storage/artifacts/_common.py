@@ -74,9 +74,10 @@ def not_found(digest: str, uri: str) -> NotFoundError:
     )
 
 
-def corrupt(digest: str, actual: str, where: str) -> IntegrityError:
+def corrupt(digest: str, actual: str, where: str, reads: int = 1) -> IntegrityError:
+    times = f" (read {reads} times)" if reads > 1 else ""
     return IntegrityError(
         f"Artifact sha256:{digest[:12]}... at {where} is corrupt: its content hashes to "
-        f"sha256:{actual[:12]}... Refusing to load it. Restore it from a backup or re-run "
-        "the step that made it."
+        f"sha256:{actual[:12]}...{times} Refusing to load it. Restore it from a backup or "
+        "re-run the step that made it."
     )

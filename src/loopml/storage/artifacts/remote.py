@@ -8,14 +8,17 @@ Same layout as the local store, under the URI's path::
 Atomicity comes from the backend: an object store's single put is atomic, so ``put_bytes``
 writes the final key in one call there; elsewhere, and for ``put_file`` (whose digest is
 known only once every byte has been read), bytes go to a temporary key that is then moved
-onto the final key. Readers verify the sha256 of every byte they hand out. Backend errors
-other than "not found" become ``StorageError`` with the original chained.
+onto the final key. Readers verify the sha256 of every byte they hand out; a download
+whose bytes do not hash to the digest (a connection cut short, a truncated body) is read
+again, up to ``READ_ATTEMPTS`` times with a short backoff, before ``IntegrityError``.
+Backend errors other than "not found" become ``StorageError`` with the original chained.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import time
 import uuid
@@ -46,6 +49,9 @@ from loopml.storage.artifacts._common import (
 _ATOMIC_PUT = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory"})
 # Backends that live on this host, so a pid in a temporary file's name can be checked.
 _THIS_HOST = frozenset({"memory", "file", "local"})
+READ_ATTEMPTS = 3  # reads of an artifact whose bytes do not match its digest, in all
+RETRY_DELAY_S = 0.05  # before the second read; doubled before each later one
+log = logging.getLogger("loopml.storage")
 
 
 class FsspecArtifactStore:
@@ -111,27 +117,34 @@ class FsspecArtifactStore:
     # -- reads ---------------------------------------------------------------------------
 
     def get_bytes(self, digest: str) -> bytes:
-        """Return the artifact's bytes after checking their sha256.
+        """Return the artifact's bytes after checking their sha256 (read again on a
+        mismatch, see the module docstring).
 
         Raises:
             NotFoundError: no artifact has this digest.
-            IntegrityError: the stored bytes do not hash to ``digest``.
+            IntegrityError: the stored bytes do not hash to ``digest``, every read.
         """
         digest = normalize_digest(digest)
         key = self._key(digest)
-        with self._backend("read", digest):
-            data = self._fs.cat_file(key)
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != digest:
-            raise corrupt(digest, actual, self._where(key))
-        return bytes(data)
+        actual = ""
+        for attempt in range(READ_ATTEMPTS):
+            if attempt:
+                self._before_retry(key, digest, actual, attempt)
+            with self._backend("read", digest):
+                data = self._fs.cat_file(key)
+            actual = hashlib.sha256(data).hexdigest()
+            if actual == digest:
+                return bytes(data)
+        raise corrupt(digest, actual, self._where(key), READ_ATTEMPTS)
 
     def get_file(self, digest: str, dest: str | Path) -> Path:
-        """Download the verified artifact to the local path ``dest`` atomically.
+        """Download the verified artifact to the local path ``dest`` atomically (again on
+        a mismatch, see the module docstring).
 
         Raises:
             NotFoundError: no artifact has this digest.
-            IntegrityError: the stored bytes do not hash to ``digest``; ``dest`` is untouched.
+            IntegrityError: the stored bytes do not hash to ``digest``, every read;
+                ``dest`` is untouched.
         """
         digest = normalize_digest(digest)
         key = self._key(digest)
@@ -139,22 +152,39 @@ class FsspecArtifactStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         part = target.parent / f".{target.name}.{uuid.uuid4().hex}.part"
         try:
-            hasher = hashlib.sha256()
-            with (
-                self._backend("read", digest),
-                self._fs.open(key, "rb") as src,
-                part.open("wb") as fh,
-            ):
-                while chunk := src.read(CHUNK_SIZE):
-                    hasher.update(chunk)
-                    fh.write(chunk)
-            actual = hasher.hexdigest()
-            if actual != digest:
-                raise corrupt(digest, actual, self._where(key))
-            os.replace(part, target)
+            actual = ""
+            for attempt in range(READ_ATTEMPTS):
+                if attempt:
+                    self._before_retry(key, digest, actual, attempt)
+                actual = self._download(key, digest, part)
+                if actual == digest:
+                    os.replace(part, target)
+                    return target
+            raise corrupt(digest, actual, self._where(key), READ_ATTEMPTS)
         finally:
             part.unlink(missing_ok=True)
-        return target
+
+    def _download(self, key: str, digest: str, part: Path) -> str:
+        """Copy ``key`` to the local file ``part`` (replacing it); the sha256 of its bytes."""
+        hasher = hashlib.sha256()
+        with self._backend("read", digest), self._fs.open(key, "rb") as src, part.open("wb") as fh:
+            while chunk := src.read(CHUNK_SIZE):
+                hasher.update(chunk)
+                fh.write(chunk)
+        return hasher.hexdigest()
+
+    def _before_retry(self, key: str, digest: str, actual: str, attempt: int) -> None:
+        """Say that a read did not match, wait (doubling each time), forget cached state."""
+        log.warning(
+            "artifact sha256:%s... at %s read as sha256:%s...; reading it again (%d of %d)",
+            digest[:12],
+            self._where(key),
+            actual[:12],
+            attempt + 1,
+            READ_ATTEMPTS,
+        )
+        time.sleep(RETRY_DELAY_S * 2 ** (attempt - 1))
+        self._fs.invalidate_cache(key)
 
     def exists(self, digest: str) -> bool:
         """Whether an artifact with ``digest`` is stored (its content is not checked)."""
