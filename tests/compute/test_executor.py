@@ -14,7 +14,7 @@ from loopml.compute import (
     available_cores,
     executor_for,
 )
-from loopml.errors import SpecError, StageError
+from loopml.errors import SpecError
 
 
 def test_local_executor_runs_in_this_process_in_order() -> None:
@@ -55,9 +55,8 @@ def test_executor_for_maps_settings_to_executors() -> None:
     two = executor_for(2)
     assert isinstance(two, ProcessExecutor) and two.workers == 2
     assert executor_for("3", threads_per_worker=1).workers == 3
-    with pytest.raises(StageError, match="Ray cluster is not available yet") as caught:
+    with pytest.raises(SpecError, match="nor a Dask cluster"):
         executor_for("ray://head:10001")
-    assert "ray://head:10001" in str(caught.value)
     for bad in (0, -1, "many", True):
         with pytest.raises(SpecError, match="workers"):
             executor_for(bad)  # type: ignore[arg-type]

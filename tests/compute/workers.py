@@ -26,3 +26,12 @@ def describe(_: Any) -> dict[str, Any]:
         "omp": os.environ.get("OMP_NUM_THREADS"),
         "threads": sorted({lib["num_threads"] for lib in threadpool_info()}),
     }
+
+
+def kill_on_one(x: int) -> int:
+    """Kills the worker process that runs it for ``x == 1`` (a worker lost mid-call)."""
+    if x == 1:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x

@@ -1,6 +1,7 @@
-"""Executors: run one function over a list of items, in this process or in worker processes.
+"""Executors: run one function over a list of items, in this process, in worker processes
+or on a Dask cluster (``loopml.compute.dask``).
 
-The contract (kept by every executor, and by a cluster engine later):
+The contract (kept by every executor):
 
 - ``map(fn, items)`` calls ``fn(item)`` once per item and returns the results in the order
   of ``items``; the first exception raised by a call is raised by ``map`` (after the
@@ -12,6 +13,8 @@ The contract (kept by every executor, and by a cluster engine later):
   cores given (oversubscribed OpenMP code, gradient boosting above all, runs many times
   slower). Code that sets thread counts itself (``n_jobs``, ``num_threads``) should read
   ``threads_per_worker``.
+- ``close()`` releases what the executor holds (a cluster it started, a client); the
+  local executors hold nothing between calls.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Protocol, TypeVar
 
 from threadpoolctl import threadpool_limits
 
-from loopml.errors import SpecError, StageError
+from loopml.errors import SpecError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -48,6 +51,8 @@ class Executor(Protocol):
     def threads_per_worker(self) -> int: ...
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]: ...
+
+    def close(self) -> None: ...
 
 
 def available_cores() -> int:
@@ -85,6 +90,9 @@ class LocalExecutor:
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         with threadpool_limits(limits=self._threads):
             return [fn(item) for item in items]
+
+    def close(self) -> None:
+        return None
 
     def __repr__(self) -> str:
         return f"LocalExecutor(threads={self._threads})"
@@ -130,33 +138,48 @@ class ProcessExecutor:
         ) as pool:
             return list(pool.map(fn, items))
 
+    def close(self) -> None:
+        return None
+
     def __repr__(self) -> str:
         return f"ProcessExecutor(workers={self._workers}, threads={self._threads})"
 
 
-def executor_for(workers: int | str, *, threads_per_worker: int | None = None) -> Executor:
-    """The executor for a ``workers`` setting: 1 runs in this process, N > 1 in N local
-    processes; ``ray://host:port`` is kept for a Ray cluster.
+def executor_for(
+    workers: int | str,
+    *,
+    threads_per_worker: int | None = None,
+    cluster: str | None = None,
+) -> Executor:
+    """The executor for a ``workers`` setting and a ``cluster`` setting.
+
+    Without a cluster: 1 runs in this process, N > 1 in N local processes. With a cluster
+    (``local``, ``local:N``, ``tcp://host:port``; see ``loopml.compute.dask``) the calls
+    run on a Dask cluster: ``local`` starts ``workers`` worker processes here (``local:N``:
+    N), a scheduler's address uses every thread of its workers and ``workers`` is not
+    used. A ``workers`` text of a cluster's form is taken as the cluster.
 
     Raises:
-        StageError: a cluster address (not available yet).
-        SpecError: anything else that is not a positive number of workers.
+        SpecError: a cluster of another form, or ``workers`` that is not a positive
+            number of processes.
     """
     if isinstance(workers, str):
         text = workers.strip()
-        if text.startswith("ray://") or text == "ray":
-            raise StageError(
-                f"executor '{text}': running on a Ray cluster is not available yet; use a "
-                "number of local worker processes (models.search.workers: 2)",
-                step="train",
-            )
-        if not text.isdigit():
+        if text.startswith(("tcp://", "local")):
+            cluster, workers = text, 1
+        elif not text.isdigit():
             raise SpecError(
-                f"workers: '{workers}' is neither a number of processes nor ray://host:port"
+                f"workers: '{workers}' is neither a number of processes nor a Dask cluster "
+                "(local, local:N, tcp://host:port)"
             )
-        workers = int(text)
+        else:
+            workers = int(text)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SpecError(f"workers: need a number of processes of at least 1, got {workers!r}")
+    if cluster:
+        from loopml.compute.dask import DaskExecutor
+
+        return DaskExecutor(cluster, workers=workers, threads_per_worker=threads_per_worker)
     if workers == 1:
         return LocalExecutor(threads_per_worker)
     return ProcessExecutor(workers, threads_per_worker=threads_per_worker)

@@ -13,21 +13,19 @@ mean). A pruned trial ends ``succeeded`` with tag ``state=pruned``; a trial whos
 raises (a bad parameter, a user estimator's error, a failure on one fold) ends
 ``failed`` with the error, and the search goes on.
 
-Trials run in this process (1 worker, an in-memory study) or in worker processes of an
-``Executor`` that share one study through a journal file; each worker opens its own
-metadata store connection from ``store_url``.
+Trials run in this process (1 worker, an in-memory study), in worker processes of a
+``ProcessExecutor`` or as tasks of a Dask cluster (``DaskExecutor``), which share one
+study (see ``parallel`` and ``studies``); each worker opens its own metadata store
+connection from ``store_url``.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import os
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -35,7 +33,7 @@ import optuna
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from loopml.compute.executor import Executor, executor_for
+from loopml.compute.executor import Executor, LocalExecutor, ProcessExecutor, executor_for
 from loopml.data.split import cv_splitter
 from loopml.domain import Metric, RunStatus, Schema
 from loopml.errors import DataError, StageError
@@ -129,17 +127,6 @@ class _Problem:
     snapshot_id: str
 
 
-@dataclass(frozen=True)
-class _WorkerTask:
-    problem: _Problem
-    worker: int
-    n_trials: int
-    deadline: float | None
-    study_name: str
-    journal_path: str
-    store_url: str
-
-
 def run_search(
     train_df: pd.DataFrame,
     spec: ProjectSpec,
@@ -153,6 +140,7 @@ def run_search(
     executor: Executor | None = None,
     store_url: str | None = None,
     progress: Progress | None = None,
+    cluster: str | None = None,
 ) -> SearchResult:
     """Search ``spec.models`` on ``train_df`` and return the best configuration.
 
@@ -170,14 +158,19 @@ def run_search(
             ``train_df`` that have a target; None: ``models.search.folds`` folds cut as
             the split is: by time (``split.method: time``: expanding windows), by group
             (``group``), else stratified (classification) or shuffled k-fold, seeded.
-        executor: where trials run; None: ``executor_for(models.search.workers)``. With
-            one worker the search runs in this process.
-        store_url: the metadata store's URL, opened by each worker process (needed when
-            the executor has more than one worker).
+        executor: where trials run; None: ``executor_for(models.search.workers,
+            cluster=cluster)``, closed at the end. With a ``LocalExecutor`` (or one
+            worker of a process pool) the search runs in this process; a Dask cluster
+            runs each trial as a task, on every thread of its workers.
+        store_url: the metadata store's URL, opened by each worker (needed with several
+            workers and on a cluster: there a PostgreSQL store also holds the shared
+            Optuna study; a SQLite one only serves workers on this machine).
         progress: called as ``progress(message, fraction)`` as trials end (and every
             ``POLL_SECONDS`` with several workers): trials done of the total, the best
             score so far, the elapsed time and what is left of ``timeout_s``; the
             fraction is the larger of the trials' and the time budget's share.
+        cluster: a Dask cluster (``local``, ``local:N``, ``tcp://host:port``; the
+            ``cluster`` setting) when no ``executor`` is given.
 
     Returns:
         The best trial's algorithm, params and mean score, the trial counts and tables.
@@ -186,10 +179,11 @@ def run_search(
         SpecError: an unknown model or parameter, a custom estimator that does not
             import, a metric that cannot score folds.
         ValueError: ``search.trials`` is 0 (use ``fit_default``), or several workers
-            without ``store_url``.
+            (or a cluster) without ``store_url``.
         DataError: missing columns, too few rows or classes for the folds.
-        StageError: ``device: cuda`` without a usable GPU, a cluster executor, or no
-            trial completed (the first errors are named).
+        StageError: ``device: cuda`` without a usable GPU, no trial completed (the
+            first errors are named), a Dask scheduler that does not answer or is lost,
+            a SQLite store with a remote cluster.
     """
     started = time.perf_counter()
     deadline_at = time.time()
@@ -197,47 +191,92 @@ def run_search(
     search = models.search
     if search.trials == 0:
         raise ValueError("search.trials is 0: fit each candidate with fit_default instead")
-    executor = executor or executor_for(search.workers)
-    workers = max(1, min(executor.workers, search.trials))
-    if workers > 1 and not store_url:
-        raise ValueError("a search with several worker processes needs store_url")
-    deadline = None if search.timeout_s is None else deadline_at + search.timeout_s
-    problem = _problem(train_df, spec, models, make_transform, cv_splits, executor)
-    problem = replace(
-        problem, project_id=project_id, parent_run_id=parent_run_id, snapshot_id=snapshot_id
-    )
-    budget = _Budget(search.trials, search.timeout_s, started, problem.metric, problem.greater)
-    report = progress or _no_progress
-    direction: Direction = "maximize" if problem.greater else "minimize"
-    previous = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    owned = executor is None
+    executor = executor or executor_for(search.workers, cluster=cluster)
     try:
-        with tempfile.TemporaryDirectory(prefix="loopml-search-") as folder:
-            if workers == 1:
-                study = optuna.create_study(
-                    direction=direction,
-                    sampler=_sampler(search.seed),
-                    pruner=_pruner(problem.pruning),
-                )
-                _enqueue_defaults(study, problem, search.trials)
-                callback = _progress_callback(report, budget)
-                _optimize(study, problem, store, 0, search.trials, deadline, [callback])
-            else:
-                study = _parallel_search(
-                    problem,
-                    direction,
-                    executor,
-                    workers,
-                    deadline,
-                    folder,
-                    store_url or "",
-                    lambda study: report(*budget.line(study)),
-                )
-            result = _result(study, problem, workers, budget)
+        workers = max(1, min(executor.workers, search.trials))
+        inline = isinstance(executor, LocalExecutor) or (
+            workers == 1 and isinstance(executor, ProcessExecutor)
+        )
+        if not inline and not store_url:
+            raise ValueError("a search with several workers (or on a cluster) needs store_url")
+        deadline = None if search.timeout_s is None else deadline_at + search.timeout_s
+        problem = _problem(train_df, spec, models, make_transform, cv_splits, executor)
+        problem = replace(
+            problem, project_id=project_id, parent_run_id=parent_run_id, snapshot_id=snapshot_id
+        )
+        budget = _Budget(search.trials, search.timeout_s, started, problem.metric, problem.greater)
+        run = _Run(problem, executor, workers, inline, deadline, budget, store, store_url or "")
+        result = run.trials(progress or _no_progress)
     finally:
-        optuna.logging.set_verbosity(previous)
+        if owned:
+            executor.close()
     _log_summary(store, parent_run_id, result)
     return result
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A search ready to run: where (``inline``: this process) and with what."""
+
+    problem: _Problem
+    executor: Executor
+    workers: int
+    inline: bool
+    deadline: float | None
+    budget: _Budget
+    store: RunStore
+    store_url: str
+
+    def trials(self, report: Progress) -> SearchResult:
+        from loopml.train import parallel
+
+        problem, search = self.problem, self.problem.setup.models.search
+        direction: Direction = "maximize" if problem.greater else "minimize"
+
+        def poll(study: optuna.Study) -> None:
+            report(*self.budget.line(study))
+
+        previous = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        try:
+            with tempfile.TemporaryDirectory(prefix="loopml-search-") as folder:
+                if self.inline:
+                    study = optuna.create_study(
+                        direction=direction,
+                        sampler=_sampler(search.seed),
+                        pruner=_pruner(problem.pruning),
+                    )
+                    _enqueue_defaults(study, problem, search.trials)
+                    callback = _progress_callback(report, self.budget)
+                    _optimize(
+                        study, problem, self.store, 0, search.trials, self.deadline, [callback]
+                    )
+                elif isinstance(self.executor, ProcessExecutor):
+                    study = parallel.process_search(
+                        problem,
+                        direction,
+                        self.executor,
+                        self.workers,
+                        self.deadline,
+                        folder,
+                        self.store_url,
+                        poll,
+                    )
+                else:
+                    study = parallel.cluster_search(
+                        problem,
+                        direction,
+                        self.executor,
+                        self.deadline,
+                        folder,
+                        self.store,
+                        self.store_url,
+                        poll,
+                    )
+                return _result(study, problem, self.workers, self.budget)
+        finally:
+            optuna.logging.set_verbosity(previous)
 
 
 def fit_final(
@@ -374,17 +413,18 @@ def _optimize(
     study: optuna.Study,
     problem: _Problem,
     store: RunStore,
-    worker: int,
+    worker: int | str,
     n_trials: int,
     deadline: float | None,
     callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]],
+    slot: int | None = None,
 ) -> None:
     timeout = None if deadline is None else deadline - time.time()
     if n_trials <= 0 or (timeout is not None and timeout <= 0):
         return
     for model in problem.candidates.values():  # load their libraries before limiting threads
         make_model(model, problem.setup.task)
-    objective = _Objective(problem, store, worker)
+    objective = _Objective(problem, store, worker, slot)
     with threadpool_limits(limits=problem.setup.threads):
         study.optimize(
             objective, n_trials=n_trials, timeout=timeout, catch=(Exception,), callbacks=callbacks
@@ -392,16 +432,22 @@ def _optimize(
 
 
 class _Objective:
-    """One trial: sample a configuration, cross-validate it, record it as a child run."""
+    """One trial: sample a configuration, cross-validate it, record it as a child run
+    (``slot``: the budget slot of a cluster task, kept as a user attribute first)."""
 
-    def __init__(self, problem: _Problem, store: RunStore, worker: int) -> None:
+    def __init__(
+        self, problem: _Problem, store: RunStore, worker: int | str, slot: int | None = None
+    ) -> None:
         self.problem = problem
         self.store = store
         self.worker = worker
+        self.slot = slot
         self.pid = os.getpid()
 
     def __call__(self, trial: optuna.Trial) -> float:
         p = self.problem
+        if self.slot is not None:
+            trial.set_user_attr("slot", self.slot)
         name = str(trial.suggest_categorical("algorithm", list(p.candidates)))
         params = {k: _suggest(trial, name, k, space) for k, space in p.spaces[name].items()}
         tags = {
@@ -483,81 +529,6 @@ def _fold_score(
     X_valid = transform.transform(p.X.iloc[valid])
     score = score_fold(p.metric, p.setup.task, estimator, X_valid, p.y[valid], p.positive)
     return score, fitted - started, time.perf_counter() - fitted
-
-
-# --- several workers ---------------------------------------------------------------------
-
-
-def _parallel_search(
-    problem: _Problem,
-    direction: Direction,
-    executor: Executor,
-    workers: int,
-    deadline: float | None,
-    folder: str,
-    store_url: str,
-    report: Callable[[optuna.Study], None],
-) -> optuna.Study:
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
-    journal = str(Path(folder) / "study.journal")
-    name = f"search-{uuid.uuid4().hex[:12]}"
-    storage = JournalStorage(JournalFileBackend(journal))
-    seed = problem.setup.seed
-    study = optuna.create_study(
-        storage=storage,
-        study_name=name,
-        direction=direction,
-        sampler=_sampler(seed),
-        pruner=_pruner(problem.pruning),
-    )
-    trials = problem.setup.models.search.trials
-    _enqueue_defaults(study, problem, trials)
-    tasks = [
-        _WorkerTask(
-            problem=problem,
-            worker=i,
-            n_trials=trials // workers + (1 if i < trials % workers else 0),
-            deadline=deadline,
-            study_name=name,
-            journal_path=journal,
-            store_url=store_url,
-        )
-        for i in range(workers)
-    ]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as waiter:
-        future = waiter.submit(executor.map, _search_worker, tasks)
-        while True:
-            try:
-                future.result(timeout=POLL_SECONDS)
-                break
-            except concurrent.futures.TimeoutError:
-                report(study)
-    return optuna.load_study(study_name=name, storage=storage)
-
-
-def _search_worker(task: _WorkerTask) -> dict[str, int]:
-    """One worker process: open the store and the shared study, run its share of trials."""
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
-    from loopml.storage.metadata import open_metadata_store
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    problem = task.problem
-    store = open_metadata_store(task.store_url)
-    try:
-        study = optuna.load_study(
-            study_name=task.study_name,
-            storage=JournalStorage(JournalFileBackend(task.journal_path)),
-            sampler=_sampler(problem.setup.seed + task.worker + 1),
-            pruner=_pruner(problem.pruning),
-        )
-        _optimize(study, problem, store, task.worker, task.n_trials, task.deadline, [])
-    finally:
-        store.close()
-    return {"worker": task.worker, "pid": os.getpid()}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,295 @@
+"""The Dask executor: the calls run as tasks on a Dask distributed cluster.
+
+``DaskExecutor("local")`` starts a ``LocalCluster`` of worker processes on this machine
+and closes it with the executor; ``DaskExecutor("tcp://host:8786")`` connects to a
+running scheduler (started with ``dask scheduler``, workers with ``dask worker``) and
+closes only its client. It keeps the ``Executor`` contract (see ``executor``), with
+these engine-specific points:
+
+- a worker thread runs one call at a time: ``workers`` is the number of threads of all
+  the cluster's workers (``local``: one per worker process); each call first limits
+  itself to ``threads_per_worker`` BLAS/OpenMP threads (``local``: available cores //
+  workers, also set in each worker's environment before it starts; a remote cluster:
+  1 unless given, so size each worker's ``--nthreads`` to its cores);
+- ``fn`` is sent to the cluster once per ``map`` (as the result of a task that the
+  cluster can compute again), not once per item, so a ``functools.partial`` holding a
+  large argument costs one transfer per worker;
+- a worker that dies while running a call: Dask runs the call again elsewhere (up to
+  ``distributed.scheduler.allowed-failures`` times, then ``map`` raises ``WorkerLost``);
+- a scheduler that cannot be reached within ``connect_timeout_s``, or that is lost
+  during ``map``, raises ``StageError`` naming its address.
+
+``distributed`` is imported when the executor first connects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from loopml.compute.executor import THREAD_VARIABLES, available_cores, limit_threads
+from loopml.errors import SpecError, StageError
+
+T = TypeVar("T")
+R = TypeVar("R")
+LOCAL = "local"
+CONNECT_TIMEOUT_S = 5.0
+_LOCAL_FORM = re.compile(r"^local(?::(\d+))?$")
+_REMOTE_FORM = re.compile(r"^tcp://[^/\s:]+:\d+$")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+class WorkerLost(StageError):
+    """A worker of the cluster died while running a call, every time it was tried."""
+
+
+def check_cluster_address(address: str) -> str:
+    """``address`` stripped when it is ``local``, ``local:N`` (N >= 1) or
+    ``tcp://host:port``.
+
+    Raises:
+        SpecError: any other text, naming the accepted forms.
+    """
+    text = address.strip()
+    local = _LOCAL_FORM.match(text)
+    if (local and (local.group(1) is None or int(local.group(1)) >= 1)) or _REMOTE_FORM.match(text):
+        return text
+    raise SpecError(
+        f"cluster: '{address}' is not a Dask cluster address; use 'local' (a LocalCluster "
+        "here), 'local:N' (N worker processes) or a scheduler's tcp://host:port"
+    )
+
+
+def is_loopback(address: str) -> bool:
+    """Whether the cluster runs on this machine: ``local`` or a scheduler on loopback."""
+    text = check_cluster_address(address)
+    if text.startswith(LOCAL):
+        return True
+    host = text.removeprefix("tcp://").rsplit(":", 1)[0]
+    return host in LOOPBACK_HOSTS
+
+
+class DaskExecutor:
+    """Runs the calls as tasks on a Dask cluster (see the module docstring).
+
+    Args:
+        address: ``local`` (a LocalCluster of ``workers`` processes), ``local:N`` (N
+            processes) or ``tcp://host:port`` (a running scheduler).
+        workers: the worker processes of a ``local`` cluster (default: available cores,
+            or N of ``local:N``); not used for a remote cluster.
+        threads_per_worker: BLAS/OpenMP threads of each call (``local``: available cores
+            // workers; remote: 1).
+        connect_timeout_s: how long to wait for the scheduler (and a first worker).
+
+    The cluster is started (or connected to) on first use and released by ``close``
+    (or ``with``). Raises SpecError for an address of another form.
+    """
+
+    def __init__(
+        self,
+        address: str = LOCAL,
+        *,
+        workers: int | None = None,
+        threads_per_worker: int | None = None,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    ) -> None:
+        self.address = check_cluster_address(address)
+        local = _LOCAL_FORM.match(self.address)
+        self._local = local is not None
+        count = int(local.group(1)) if local and local.group(1) else workers
+        if count is not None and count < 1:
+            raise ValueError(f"workers must be at least 1, got {count}")
+        self._n_local = max(1, count or available_cores())
+        default = available_cores() // self._n_local if self._local else 1
+        self._threads = max(1, threads_per_worker or default)
+        self._timeout = connect_timeout_s
+        self._cluster: Any = None
+        self._client: Any = None
+
+    @property
+    def workers(self) -> int:
+        """Calls that run at once: ``local``: its processes; remote: the threads of the
+        workers now connected to the scheduler (connects first)."""
+        if self._local:
+            return self._n_local
+        info = self.client().scheduler_info(n_workers=-1)
+        return max(1, sum(w.get("nthreads", 1) for w in info["workers"].values()))
+
+    @property
+    def threads_per_worker(self) -> int:
+        return self._threads
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the cluster's workers run on this machine (``local`` or loopback)."""
+        return is_loopback(self.address)
+
+    def client(self) -> Any:
+        """The ``distributed.Client``: the cluster is started or connected to first.
+
+        Raises StageError when the scheduler does not answer within the timeout or has
+        no worker."""
+        if self._client is None:
+            self._client = self._start_local() if self._local else self._connect()
+        return self._client
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        items = list(items)
+        if not items:
+            return []
+        client = self.client()
+        held: list[Any] = []  # released at the end, whatever happens
+        try:
+            held.append(_send(client, fn))
+            futures = [
+                client.submit(_call, held[0], item, self._threads, pure=False) for item in items
+            ]
+            held += futures
+            _wait(futures)
+            failed = next((f for f in futures if f.status == "error"), None)
+            if failed is None:
+                return list(client.gather(futures))
+            error = failed.exception()
+        except _connection_errors() as exc:
+            raise self._lost(exc) from exc
+        finally:
+            _release(futures)
+        raise self._task_error(error)
+
+    def close(self) -> None:
+        """Close the client, and the LocalCluster this executor started."""
+        client, cluster = self._client, self._cluster
+        self._client = self._cluster = None
+        if client is not None:
+            _quietly(client.close)
+        if cluster is not None:
+            _quietly(cluster.close)
+
+    def __enter__(self) -> DaskExecutor:
+        self.client()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        workers = self._n_local if self._local else "cluster"
+        return f"DaskExecutor({self.address!r}, workers={workers}, threads={self._threads})"
+
+    # --- connecting -------------------------------------------------------------------
+
+    def _start_local(self) -> Any:
+        from distributed import Client, LocalCluster
+
+        env = {name: str(self._threads) for name in THREAD_VARIABLES}
+        self._cluster = LocalCluster(
+            n_workers=self._n_local,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+            env=env,
+        )
+        return Client(self._cluster, timeout=self._timeout)
+
+    def _connect(self) -> Any:
+        from distributed import Client
+
+        try:
+            client = Client(self.address, timeout=self._timeout)
+        except (OSError, TimeoutError) as exc:
+            raise StageError(
+                f"cannot reach the Dask scheduler at {self.address} within "
+                f"{self._timeout:g} s ({exc}); start it with `dask scheduler` (and workers "
+                f"with `dask worker {self.address}`), or unset LOOPML_CLUSTER",
+                step="train",
+            ) from None
+        try:
+            client.wait_for_workers(1, timeout=self._timeout)
+        except (OSError, TimeoutError):
+            _quietly(client.close)
+            raise StageError(
+                f"the Dask scheduler at {self.address} has no worker; start some with "
+                f"`dask worker {self.address} --nthreads 1`",
+                step="train",
+            ) from None
+        return client
+
+    # --- errors -----------------------------------------------------------------------
+
+    def _task_error(self, error: BaseException) -> BaseException:
+        from distributed.scheduler import KilledWorker
+
+        if isinstance(error, KilledWorker):
+            return WorkerLost(
+                f"a worker of the Dask cluster at {self.address} died each time it ran a "
+                f"call ({error}); see the workers' logs (memory, a crash in native code)",
+                step="train",
+            )
+        return error
+
+    def _lost(self, exc: BaseException) -> StageError:
+        self.close()
+        return StageError(
+            f"lost the Dask scheduler at {self.address} ({type(exc).__name__}: {exc}); the "
+            "calls still running there are lost. Check the scheduler and run again",
+            step="train",
+        )
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    """What a lost (or closed) scheduler raises in the client."""
+    from concurrent.futures import CancelledError
+
+    from distributed.comm import CommClosedError
+
+    return (CancelledError, CommClosedError, TimeoutError, OSError)
+
+
+def _send(client: Any, fn: Callable[[Any], Any]) -> Any:
+    """``fn`` as the result of a task: each worker fetches it once, and the scheduler
+    can compute it again when the workers that held it die (scattered data could not
+    be). The scheduler keeps it pickled, so it need not import ``fn``'s module."""
+    import cloudpickle
+    import dask
+
+    payload = cloudpickle.dumps(fn)
+    with dask.config.set({"distributed.admin.large-graph-warning-threshold": "64GiB"}):
+        return client.submit(_loads, payload, pure=False)  # sent once, on purpose
+
+
+def _loads(payload: bytes) -> Any:
+    import cloudpickle
+
+    return cloudpickle.loads(payload)
+
+
+def _call(fn: Callable[[Any], Any], item: Any, threads: int) -> Any:
+    """On a worker: limit the BLAS/OpenMP threads, then run the call."""
+    limit_threads(threads)
+    return fn(item)
+
+
+def _wait(futures: list[Any]) -> None:
+    from distributed import wait
+
+    wait(futures)
+    cancelled = sum(1 for f in futures if f.status == "cancelled")
+    if cancelled:
+        from concurrent.futures import CancelledError
+
+        raise CancelledError(f"{cancelled} of {len(futures)} calls were cancelled")
+
+
+def _release(futures: list[Any]) -> None:
+    for future in futures:
+        _quietly(future.release)
+
+
+def _quietly(close: Callable[[], Any]) -> None:
+    """Close something that may already be gone (after a lost connection)."""
+    with contextlib.suppress(Exception):
+        close()
