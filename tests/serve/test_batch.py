@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 
 from loopml.errors import DataError
 from loopml.model.bundle import ModelBundle
-from loopml.serve.batch import score_file
+from loopml.model.checks import InputChecker
+from loopml.serve.batch import Predictor, score_checked, score_file
 
 from .conftest import make_frame
 
@@ -56,3 +58,53 @@ def test_a_missing_column_names_it_and_writes_nothing(
         score_file(classifier, source, tmp_path / "out.xlsx")
     with pytest.raises(DataError, match="nope.csv: no such file"):
         score_file(classifier, tmp_path / "nope.csv", output)
+
+
+def test_the_array_path_in_threads_answers_as_the_bundle(
+    classifier: ModelBundle, regressor: ModelBundle
+) -> None:
+    frame = make_frame(1000, seed=5)
+    for bundle in (classifier, regressor):
+        predictor = Predictor(bundle, threads=3, min_slice_rows=100)
+        assert predictor.compiled  # one-hot + trees / linear: nothing left to scikit-learn
+        checked, _ = InputChecker(bundle.signature).check_frame(frame, bundle.cleaner)
+        got, expected = predictor.predict(checked), bundle.predict(frame)
+        np.testing.assert_array_equal(got.predictions, expected.predictions)
+        if expected.probabilities is not None:
+            np.testing.assert_allclose(got.probabilities, expected.probabilities, rtol=1e-12)
+
+
+def test_a_model_the_array_path_cannot_hold_is_scored_by_the_bundle(
+    tmp_path: Path, classifier: ModelBundle
+) -> None:
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    whole = copy.copy(classifier)  # a step before the ColumnTransformer: the array path stops
+    whole.pipeline = Pipeline([("same", FunctionTransformer()), ("all", classifier.pipeline)])
+    assert not Predictor(whole).compiled
+    frame = make_frame(500, seed=6)
+    source = tmp_path / "in.parquet"
+    frame.to_parquet(source, index=False)
+    score_file(whole, source, tmp_path / "out.parquet", chunk_rows=200)
+    scored = pd.read_parquet(tmp_path / "out.parquet")
+    assert scored["prediction"].tolist() == list(classifier.predict(frame).predictions)
+
+
+def test_text_deep_in_a_numeric_column_refuses_that_row_only(
+    tmp_path: Path, classifier: ModelBundle
+) -> None:
+    frame = make_frame(1000, seed=7).drop(columns=["subscribed", "spend"])
+    text = frame.astype({"age": object})
+    text.loc[870, "age"] = "forty"
+    source = tmp_path / "in.csv"
+    text.to_csv(source, index=False)
+    output = tmp_path / "out.csv"
+    result = score_checked(classifier, source, output, chunk_rows=200)
+    assert result.report.refused_rows == [870]
+    (problem,) = result.report.problems
+    assert (problem.column, problem.rule, problem.value) == ("age", "type", "forty")
+    scored = pd.read_csv(output)
+    assert scored["prediction"].isna().tolist() == [i == 870 for i in range(1000)]
+    kept = frame.drop(index=870)
+    assert scored["prediction"].dropna().tolist() == list(classifier.predict(kept).predictions)

@@ -75,6 +75,18 @@ class NumericWindow:
             self.chunks.append(take)
             self.kept += take.size
 
+    def merge(self, later: NumericWindow) -> None:
+        """Add ``later``, the counts of the rows after these (a part of a file read
+        elsewhere): the same window as if one reader had read both, sample included."""
+        self.counts += later.counts
+        self.sums += later.sums
+        self.missing += later.missing
+        self.rows += later.rows
+        if self.kept < SAMPLE_ROWS and later.kept:
+            take = later.sample[: SAMPLE_ROWS - self.kept]
+            self.chunks.append(take)
+            self.kept += take.size
+
     @property
     def sample(self) -> np.ndarray:
         return np.concatenate(self.chunks) if self.chunks else np.empty(0, np.float32)
@@ -126,6 +138,13 @@ class CategoricalWindow:
         self.counts += binned[:-1]
         self.missing += int(binned[-1])
         self.rows += len(values)
+
+    def merge(self, later: CategoricalWindow) -> None:
+        """Add ``later``, the counts of the rows after these (see ``NumericWindow.merge``)."""
+        self.counts += later.counts
+        self.missing += later.missing
+        self.rows += later.rows
+        self.examples.update(sorted(later.examples)[: max(0, 5 - len(self.examples))])
 
 
 ColumnReference = NumericReference | CategoricalReference

@@ -3,17 +3,28 @@
 Each side is a DataFrame or a CSV/Parquet file. Parquet is read in record batches and
 every batch is added to running counts, so a current file larger than memory is fine;
 the reference is read whole (it is binned once: training data fits in memory).
+
+The counts are a mergeable summary: a Parquet file is cut at its row groups into parts
+(``loopml.compute.parts``), an ``Executor`` counts each part into windows of its own
+(in this process by default; worker processes or a cluster with another executor) and
+the windows are merged in file order, which gives the very numbers one reader would
+(the KS sample included: the first values of the window). Progress is reported per
+chunk in this process, per wave of parts with an executor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from loopml.compute.executor import Executor
+from loopml.compute.parts import Part, count_rows, read_batches, table_parts
+from loopml.distributions.columns import ColumnReference, ColumnWindow
 from loopml.distributions.measure import (
     accumulate,
     build_references,
@@ -28,9 +39,12 @@ from loopml.errors import DataError
 from loopml.spec.monitoring import DriftSettings, Thresholds
 
 CHUNK_ROWS = 250_000
+PART_CHUNKS = 8  # a part of a file counted by one worker: about this many chunks
 READABLE = (".csv", ".parquet", ".pq")
 
 Table = pd.DataFrame | str | Path
+Progress = Callable[[int, int | None], None]
+"""Called with (rows counted so far, total rows when known)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,8 @@ def drift(
     thresholds: Mapping[str, float] | None = None,
     settings: DriftSettings | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> DriftCheck:
     """Drift of every shared column between ``reference`` and ``current``.
 
@@ -71,6 +87,9 @@ def drift(
         thresholds: per test, e.g. ``{"wasserstein": 0.1, "ks": 0.05}``; the rest default.
         settings: the full drift settings (tests, ``large_sample``), as in the spec.
         chunk_rows: rows per batch when reading ``current``.
+        progress: called after each chunk (each wave of parts with ``executor``).
+        executor: counts the parts of a Parquet ``current`` (see the module docstring);
+            None reads it here, chunk by chunk.
 
     Returns:
         A DriftCheck: per column the test chosen, its score, threshold and verdict.
@@ -87,13 +106,98 @@ def drift(
     if not types:
         raise DataError(f"the reference {_name(reference)} has no numeric or categorical column")
     references = build_references(ref_frame, types)
+    if executor is not None and not isinstance(current, pd.DataFrame):
+        windows, rows = _count_parts(references, Path(current), chunk_rows, executor, progress)
+    else:
+        windows, rows = _count(references, current, chunk_rows, progress)
+    features = tuple(measure(references[n], windows[n], settings) for n in types)
+    return DriftCheck(features, len(ref_frame), rows)
+
+
+Windows = dict[str, ColumnWindow]
+
+
+def _count(
+    references: Mapping[str, ColumnReference],
+    current: Table,
+    chunk_rows: int,
+    progress: Progress | None,
+) -> tuple[Windows, int]:
+    """The windows of ``current``, read here chunk by chunk."""
+    total = None if isinstance(current, pd.DataFrame) else _known_rows(Path(current))
     windows = new_windows(references)
     rows = 0
     for chunk in iter_chunks(current, chunk_rows, "current"):
-        accumulate(windows, references, chunk)
+        _accumulate(windows, references, chunk, current, rows)
         rows += len(chunk)
-    features = tuple(measure(references[n], windows[n], settings) for n in types)
-    return DriftCheck(features, len(ref_frame), rows)
+        if progress is not None:
+            progress(rows, total)
+    return windows, rows
+
+
+def _count_parts(
+    references: Mapping[str, ColumnReference],
+    current: Path,
+    chunk_rows: int,
+    executor: Executor,
+    progress: Progress | None,
+) -> tuple[Windows, int]:
+    """The windows of ``current``, its parts counted by ``executor`` a wave at a time
+    and merged in file order."""
+    if current.suffix.lower() == ".csv":
+        return _count(references, current, chunk_rows, progress)
+    _check_readable(current, "current")
+    parts = table_parts(current, rows_per_part=chunk_rows * PART_CHUNKS)
+    total = sum(p.rows or 0 for p in parts)
+    count = functools.partial(count_part, references, chunk_rows=chunk_rows)
+    windows = new_windows(references)
+    rows = 0
+    for start in range(0, len(parts), max(1, executor.workers)):
+        for counted in executor.map(count, parts[start : start + max(1, executor.workers)]):
+            for name, window in counted.items():
+                windows[name].merge(window)  # type: ignore[arg-type]
+            rows += next(iter(counted.values())).rows if counted else 0
+        if progress is not None:
+            progress(rows, total)
+    return windows, rows
+
+
+def count_part(
+    references: Mapping[str, ColumnReference], part: Part, *, chunk_rows: int = CHUNK_ROWS
+) -> Windows:
+    """One part of a file counted into fresh windows (runs in a worker: plain data in
+    and out)."""
+    windows = new_windows(references)
+    done = 0
+    for batch in read_batches(part, chunk_rows):
+        chunk = batch.to_pandas()
+        _accumulate(windows, references, chunk, part.path, part.first_row + done)
+        done += len(chunk)
+    return windows
+
+
+def _accumulate(
+    windows: Windows,
+    references: Mapping[str, ColumnReference],
+    chunk: pd.DataFrame,
+    table: Table,
+    first_row: int,
+) -> None:
+    """``accumulate``, its errors naming the file and the chunk's rows."""
+    try:
+        accumulate(windows, references, chunk)
+    except DataError as exc:
+        if isinstance(table, pd.DataFrame):
+            raise
+        last = first_row + len(chunk) - 1
+        raise DataError(f"current file {table}, rows {first_row} to {last}: {exc}") from exc
+
+
+def _known_rows(path: Path) -> int | None:
+    try:
+        return count_rows(path)
+    except DataError:
+        return None  # iter_chunks says what is wrong with it
 
 
 def _settings(
@@ -136,11 +240,7 @@ def iter_chunks(table: Table, chunk_rows: int, where: str) -> Iterator[pd.DataFr
             yield table.iloc[start : start + chunk_rows]
         return
     path = Path(table)
-    suffix = path.suffix.lower()
-    if suffix not in READABLE:
-        raise DataError(f"{where} file {path}: read .csv or .parquet files, not '{suffix}'")
-    if not path.is_file():
-        raise DataError(f"{where} file {path} does not exist")
+    suffix = _check_readable(path, where)
     try:
         yield from (
             _parquet_chunks(path, chunk_rows) if suffix != ".csv" else _csv_chunks(path, chunk_rows)
@@ -149,6 +249,16 @@ def iter_chunks(table: Table, chunk_rows: int, where: str) -> Iterator[pd.DataFr
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{where} file {path} cannot be read: {exc}") from exc
+
+
+def _check_readable(path: Path, where: str) -> str:
+    """The suffix of a readable table file; DataError for another kind or no file."""
+    suffix = path.suffix.lower()
+    if suffix not in READABLE:
+        raise DataError(f"{where} file {path}: read .csv or .parquet files, not '{suffix}'")
+    if not path.is_file():
+        raise DataError(f"{where} file {path} does not exist")
+    return suffix
 
 
 def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -166,12 +276,11 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
 
 
 def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    import pyarrow.parquet as pq
+    from loopml.compute.parts import schema_of
 
-    with pq.ParquetFile(path) as handle:
-        empty = True
-        for batch in handle.iter_batches(batch_size=chunk_rows):
-            empty = False
-            yield batch.to_pandas()
-        if empty:
-            yield handle.schema_arrow.empty_table().to_pandas()
+    empty = True
+    for batch in read_batches(path, chunk_rows):
+        empty = False
+        yield batch.to_pandas()
+    if empty:
+        yield schema_of(path).empty_table().to_pandas()

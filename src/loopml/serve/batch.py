@@ -1,8 +1,16 @@
 """Batch scoring, file to file, in chunks so that files larger than memory fit.
 
-CSV and Parquet are read ``chunk_rows`` rows at a time (pandas' chunked CSV reader,
-pyarrow's record batches) and written as they are scored; other formats are read whole.
+CSV and Parquet are read ``chunk_rows`` rows at a time (pandas' chunked CSV reader, whose
+types are inferred per chunk so that text deep in a numeric column is one refused row;
+pyarrow's record batches for Parquet) and written as they are scored (a ParquetWriter or
+CSV appends), so memory holds one chunk, never the file; other formats are read whole.
 The output appears only once it is complete (written beside it, then renamed).
+
+A model that compiles whole for the model server's array path (``loopml.serve.arrays``:
+the cleaning, the feature transform and a tree, forest or linear estimator, with no
+step left to scikit-learn) scores through it, its rows cut into one slice per core
+scored in threads (the tree kernel releases the GIL); any other model through the
+bundle's own ``predict``. Both give the same answers.
 
 Every row is checked against the model's signature first (``loopml.model.checks``, as
 the server and ``load_model`` check): a refused row keeps its place in the output with
@@ -15,6 +23,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,14 +31,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loopml.compute.executor import available_cores
+from loopml.compute.parts import count_rows, read_batches
+from loopml.domain import ColumnKind
 from loopml.errors import DataError
-from loopml.model.bundle import ModelBundle
+from loopml.model.bundle import ModelBundle, Prediction
 from loopml.model.checks import InputChecker, InputPolicy, InputReport, merged
 
 Progress = Callable[[int, int | None], None]
 """Called after each chunk with (rows scored so far, total rows when known)."""
 
 OUTPUT_SUFFIXES = (".csv", ".parquet")
+MIN_SLICE_ROWS = 20_000  # rows below this are scored in one thread
 
 
 @dataclass(frozen=True)
@@ -70,11 +83,13 @@ def score_checked(
     chunk_rows: int = 100_000,
     progress: Progress | None = None,
     where: str = "",
+    threads: int | None = None,
 ) -> BatchResult:
     """Check and score every row of ``source`` into ``output`` (see the module docstring).
 
     The output holds the input columns, ``prediction`` and (binary classification)
-    ``probability``; both are empty for a refused row.
+    ``probability``; both are empty for a refused row. ``threads`` (default: the
+    available cores) score slices of a chunk at once on the array path.
 
     Raises:
         DataError: an output that is not .csv or .parquet, or a source lacking columns
@@ -83,12 +98,13 @@ def score_checked(
     from loopml.data.ingest import clean_column_names
 
     checker = InputChecker(bundle.signature, policy)
+    predictor = Predictor(bundle, threads)
     reports: list[InputReport] = []
 
     suffix = output.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise DataError(f"{output}: write predictions to a .csv or .parquet file")
-    total = _row_count(source)
+    total = count_rows(source) if _kind(source) == "parquet" and source.is_file() else None
     done = 0
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
@@ -101,7 +117,7 @@ def score_checked(
             _check_columns(bundle, frame, source, where)
             checked, report = checker.check_frame(frame, bundle.cleaner)
             reports.append(report.shifted(done))
-            writer.write(_scored(bundle, frame, checked, report.refused_rows))
+            writer.write(_scored(predictor, frame, checked, report.refused_rows))
             done += len(frame)
             if progress is not None:
                 progress(done, total)
@@ -129,11 +145,76 @@ def write_problems(report: InputReport, path: Path) -> Path:
     return path
 
 
+class Predictor:
+    """``bundle.predict`` for checked rows, through the array path when the whole model
+    compiles (see the module docstring); ``compiled`` says which. Rows are cut into at
+    most ``threads`` slices of at least ``min_slice_rows``."""
+
+    def __init__(
+        self, bundle: ModelBundle, threads: int | None = None, min_slice_rows: int = MIN_SLICE_ROWS
+    ) -> None:
+        from loopml.serve.arrays import compile_bundle
+        from loopml.serve.estimators import warm_up
+
+        self.bundle = bundle
+        model = compile_bundle(bundle)
+        self._model = None if model.whole_frame or model.fallbacks else model
+        self._threads = max(1, threads or available_cores())
+        self._min_slice_rows = max(1, min_slice_rows)
+        self._kinds = {c.name: c.kind for c in bundle.signature.columns}
+        if self._model is not None:
+            warm_up(wait=True)  # the tree kernel, not NumPy, for every chunk
+
+    @property
+    def compiled(self) -> bool:
+        return self._model is not None
+
+    def predict(self, checked: pd.DataFrame) -> Prediction:
+        """The prediction for ``checked`` (clean names, as ``InputChecker`` left them)."""
+        if self._model is None:
+            return self.bundle.predict(checked)
+        columns = {name: _column(checked[name], kind) for name, kind in self._kinds.items()}
+        slices = _slices(len(checked), self._threads, self._min_slice_rows)
+        if len(slices) == 1:
+            return self._model.predict_columns(columns)
+        model = self._model
+        with ThreadPoolExecutor(len(slices)) as pool:
+            parts = list(
+                pool.map(lambda s: model.predict_columns({k: v[s] for k, v in columns.items()}),
+                         slices)
+            )  # fmt: skip
+        probabilities = [p.probabilities for p in parts]
+        return Prediction(
+            np.concatenate([p.predictions for p in parts]),
+            None if probabilities[0] is None else np.concatenate(probabilities),  # type: ignore[arg-type]
+        )
+
+
+def _column(values: pd.Series, kind: ColumnKind) -> np.ndarray:
+    """A checked column as the array path takes it: float64 numbers, else objects with
+    NaN for missing."""
+    if kind is ColumnKind.NUMERIC and values.dtype.kind in "fiub":
+        return np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan))
+    array = values.to_numpy(dtype=object)
+    missing = pd.isna(array)
+    if missing.any():
+        array[missing] = np.nan
+    return np.asarray(array)
+
+
+def _slices(rows: int, threads: int, min_rows: int) -> list[slice]:
+    """``rows`` cut into at most ``threads`` slices of at least ``min_rows``."""
+    count = max(1, min(threads, rows // min_rows))
+    bounds = np.linspace(0, rows, count + 1).astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 def _scored(
-    bundle: ModelBundle, frame: pd.DataFrame, checked: pd.DataFrame, refused: list[int]
+    predictor: Predictor, frame: pd.DataFrame, checked: pd.DataFrame, refused: list[int]
 ) -> pd.DataFrame:
     """``frame`` (the rows as read) with the predictions for ``checked`` (the same rows
     as the check left them), none for the ``refused`` positions."""
+    bundle = predictor.bundle
     out = frame.copy()
     keep = np.ones(len(frame), dtype=bool)
     keep[refused] = False
@@ -141,7 +222,7 @@ def _scored(
         out["probability"] = np.nan
     out["prediction"] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     if keep.any():
-        prediction = bundle.predict(checked[keep])
+        prediction = predictor.predict(checked[keep] if refused else checked)
         labels = np.asarray(prediction.predictions)
         if refused:
             out.loc[keep, "prediction"] = labels
@@ -187,14 +268,6 @@ def _kind(source: Path) -> str:
     return "other"
 
 
-def _row_count(source: Path) -> int | None:
-    if _kind(source) == "parquet" and source.is_file():
-        import pyarrow.parquet as pq
-
-        return int(pq.ParquetFile(source).metadata.num_rows)
-    return None
-
-
 def _chunks(source: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     if not source.exists():
         raise DataError(f"{source}: no such file")
@@ -202,9 +275,7 @@ def _chunks(source: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     if kind == "csv":
         yield from pd.read_csv(source, chunksize=chunk_rows)
     elif kind == "parquet" and source.is_file():
-        import pyarrow.parquet as pq
-
-        for batch in pq.ParquetFile(source).iter_batches(batch_size=chunk_rows):
+        for batch in read_batches(source, chunk_rows):
             yield batch.to_pandas()
     else:
         from loopml.data.ingest import read_source
@@ -234,7 +305,9 @@ class _Writer:
 
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._parquet is None:
-            self._parquet = pq.ParquetWriter(self.path, table.schema)
+            self._parquet = pq.ParquetWriter(
+                self.path, table.schema, use_dictionary=_dictionary_columns(table.schema)
+            )
         self._parquet.write_table(table.cast(self._parquet.schema))
 
     def close(self) -> None:
@@ -245,3 +318,18 @@ class _Writer:
             self._parquet.close()
         elif self.suffix == ".parquet":
             pd.DataFrame().to_parquet(self.path)  # no rows: still a readable file
+
+
+def _dictionary_columns(schema: Any) -> list[str]:
+    """The text and boolean columns: dictionary-encoded (a few distinct values); numbers
+    are not (a dictionary of distinct floats costs several times the rest of the write)."""
+    import pyarrow as pa
+
+    return [
+        field.name
+        for field in schema
+        if pa.types.is_string(field.type)
+        or pa.types.is_large_string(field.type)
+        or pa.types.is_dictionary(field.type)
+        or pa.types.is_boolean(field.type)
+    ]

@@ -74,16 +74,28 @@ def drift(
         list[str] | None,
         typer.Option(help="NAME=numeric|categorical: measure only these (repeat)."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Processes counting parts of a Parquet CURRENT at once."),
+    ] = 1,
 ) -> None:
-    """Compare two files column by column, without a project; exit 1 when one drifted."""
+    """Compare two files column by column, without a project; exit 1 when one drifted.
+
+    CURRENT may be larger than memory: it is read in chunks (with --workers N, its
+    row groups are counted by N processes) into the reference's bins."""
+    from loopml.compute import executor_for
+    from loopml.interfaces.cli.render import RowProgress
     from loopml.monitor.compare import drift as compare
 
-    check = compare(
-        reference,
-        current,
-        columns=_pairs(column, "--column") or None,
-        thresholds={k: _number(v, k) for k, v in _pairs(threshold, "--threshold").items()},
-    )
+    with RowProgress("counting") as progress:
+        check = compare(
+            reference,
+            current,
+            columns=_pairs(column, "--column") or None,
+            thresholds={k: _number(v, k) for k, v in _pairs(threshold, "--threshold").items()},
+            progress=progress.update,
+            executor=executor_for(workers) if workers > 1 else None,
+        )
     if as_json:
         typer.echo(json.dumps(check.to_dict(), indent=2))
     else:

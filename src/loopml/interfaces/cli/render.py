@@ -398,3 +398,25 @@ def events(chosen: list[Any], *, as_json: bool) -> None:
     for e in chosen:
         table.add_row(e.created_at.strftime("%Y-%m-%d %H:%M:%S"), e.kind, e.gist[:110])
     console.print(table)
+
+
+class RowProgress:
+    """A rich progress bar fed by a ``progress(rows_done, total_or_None)`` callback
+    (batch scoring, drift of a large file); gone once the work is done."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def __enter__(self) -> RowProgress:
+        from rich.progress import Progress
+
+        self._bar: Any = Progress(console=console, transient=True)
+        self._bar.__enter__()
+        self._task = self._bar.add_task(self.label, total=None)
+        return self
+
+    def update(self, done: int, total: int | None) -> None:
+        self._bar.update(self._task, completed=done, total=total)
+
+    def __exit__(self, *exc: Any) -> None:
+        self._bar.__exit__(*exc)

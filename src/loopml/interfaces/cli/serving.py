@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -86,7 +86,7 @@ def predict(
     ref = args[0] if len(args) == 3 else None
     source, output = Path(args[-2]), Path(args[-1])
     service = open_service(project_dir)
-    with _Progress() as progress:
+    with render.RowProgress("scoring") as progress:
         result = service.predict_file(
             ref, source, output, chunk_rows=chunk_rows, progress=progress.update, errors=errors
         )
@@ -175,21 +175,3 @@ def package(
         output = Path(f"{version.name}-{version.version}")
     path = service.package_model(model, output, force=force)
     render.done(f"wrote {path}  (run: cd {path} && python serve.py --port 8080)")
-
-
-class _Progress:
-    """A rich progress bar fed by `predict_file`'s progress callback."""
-
-    def __enter__(self) -> _Progress:
-        from rich.progress import Progress
-
-        self._bar: Any = Progress(console=console, transient=True)
-        self._bar.__enter__()
-        self._task = self._bar.add_task("scoring", total=None)
-        return self
-
-    def update(self, done: int, total: int | None) -> None:
-        self._bar.update(self._task, completed=done, total=total)
-
-    def __exit__(self, *exc: Any) -> None:
-        self._bar.__exit__(*exc)
