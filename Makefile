@@ -45,8 +45,13 @@ typecheck: setup
 imports: setup
 	$(VENV)/bin/lint-imports
 
+# The suite runs in TEST_WORKERS pytest-xdist workers (a file's tests stay together), each
+# pinned to its share of the cores by tests/conftest.py; TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
+
 unit: setup browser
-	$(PY) -m pytest --cov --cov-report=term:skip-covered --cov-fail-under=$(COV_FLOOR) -q $(PYTEST_ARGS)
+	$(PY) -m pytest --cov --cov-report=term:skip-covered --cov-fail-under=$(COV_FLOOR) \
+	  -n $(TEST_WORKERS) --dist loadfile -q $(PYTEST_ARGS)
 
 # Regenerate both locks from pyproject's ranges, keeping today's pins (a maintainer's job,
 # not CI's; UPGRADE=--upgrade moves them). uv runs from a throwaway venv.

@@ -23,6 +23,23 @@ def _restore_sys_path() -> Iterator[None]:
     sys.path[:] = saved
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``make test`` runs ``-n 2``), give each worker its own share of
+    the cores: the tests' processes (model fits, servers, spawned workers) then see only
+    that share and size their thread pools to it, so the workers never oversubscribe."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    share = len(cores) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if share < 1:
+        return
+    index = int(worker[2:])
+    os.sched_setaffinity(0, set(cores[index * share : (index + 1) * share]))
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(share)
+
+
 def _postgres_url() -> str | None:
     return os.environ.get("LOOPML_TEST_POSTGRES_URL")
 

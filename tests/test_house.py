@@ -117,6 +117,11 @@ def test_the_retrainer_importing_the_facade_fails_import_linter(project: Path) -
 
 
 def test_coverage_under_the_floor_fails_the_tests(project: Path) -> None:
-    result = make(project, "unit", "PYTEST_ARGS=tests/test_public_api.py -p no:cacheprovider")
+    result = make(
+        project,
+        "unit",
+        "TEST_WORKERS=0",
+        "PYTEST_ARGS=tests/test_public_api.py -p no:cacheprovider",
+    )
     assert result.returncode != 0
     assert "Required test coverage of" in result.stdout + result.stderr
