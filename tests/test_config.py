@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,15 @@ def test_broken_storage_options_name_where(tmp_path: Path) -> None:
         load_settings(tmp_path, env={"LOOPML_STORAGE_OPTIONS": "{anon"})
     with pytest.raises(SpecError, match="env LOOPML_STORAGE_OPTIONS must be a mapping"):
         load_settings(tmp_path, env={"LOOPML_STORAGE_OPTIONS": "[1]"})
+
+
+def test_loopml_config_shows_storage_options_masked(tmp_path: Path) -> None:
+    from loopml.service.configuration import effective_config
+
+    assert [e.name for e in effective_config(tmp_path)][-1] == "cluster"  # none: no row
+    (tmp_path / "loopml.toml").write_text(
+        '[storage_options]\nendpoint_url = "http://minio:9000"\nsecret = "hush"\n'
+    )
+    entry = effective_config(tmp_path)[-1]
+    assert (entry.name, entry.origin) == ("storage options", "loopml.toml")
+    assert json.loads(entry.value) == {"endpoint_url": "http://minio:9000", "secret": "***"}

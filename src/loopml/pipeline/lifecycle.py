@@ -38,7 +38,7 @@ from loopml.data.labels import (
 )
 from loopml.data.schema import infer_schema
 from loopml.data.schema_file import load_schema, save_schema
-from loopml.data.sources import hash_files, match_files, read_sources
+from loopml.data.sources import fingerprint_files, read_sources
 from loopml.data.split import cv_splitter, sample_holdout, split_frame
 from loopml.data.validate import infer_unique, raise_for_failures, validate_frame
 from loopml.domain import Schema, Snapshot
@@ -84,13 +84,15 @@ def lifecycle_steps(
     label_sets: Sequence[LabelSet] = (),
     store_url: str = "",
     retrain: Retraining | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> list[Step]:
     """The steps of one `loopml run` for ``spec``, with fingerprints from the spec.
 
     ``store_url`` lets the search's worker processes open the metadata store; with
-    ``retrain`` the run is a retraining (see ``Retraining``)."""
+    ``retrain`` the run is a retraining (see ``Retraining``); ``storage_options`` go to
+    fsspec for file sources on object storage."""
     steps = model_steps(spec, store_url, retrain)
-    return data_steps(spec, project_dir, env, label_sets) + steps
+    return data_steps(spec, project_dir, env, label_sets, storage_options) + steps
 
 
 def data_steps(
@@ -98,6 +100,7 @@ def data_steps(
     project_dir: Path,
     env: Mapping[str, str],
     label_sets: Sequence[LabelSet] = (),
+    storage_options: Mapping[str, Any] | None = None,
 ) -> list[Step]:
     """ingest -> validate -> clean -> label: the data part, also run alone by `label export`."""
     schema_path = project_dir / spec.data.schema_file
@@ -105,9 +108,12 @@ def data_steps(
     return [
         Step(
             "ingest",
-            _ingest(spec, project_dir, env),
+            _ingest(spec, project_dir, env, storage_options),
             outputs={SNAPSHOT: "bytes", "ingest": "json"},
-            fingerprint=f"{sources_fingerprint(spec, project_dir)}:{spec.section_hash('data')}",
+            fingerprint=(
+                f"{sources_fingerprint(spec, project_dir, storage_options)}:"
+                f"{spec.section_hash('data')}"
+            ),
         ),
         Step(
             "validate",
@@ -186,14 +192,17 @@ def model_steps(
     ]
 
 
-def sources_fingerprint(spec: ProjectSpec, project_dir: Path) -> str:
-    """Files are fingerprinted by their content; SQL and HTTP sources can only be known by
-    reading them, so they get a fresh value and the ingest step always runs (an unchanged
-    result still makes the same snapshot, and every later step is reused)."""
+def sources_fingerprint(
+    spec: ProjectSpec, project_dir: Path, storage_options: Mapping[str, Any] | None = None
+) -> str:
+    """Files are fingerprinted by their content (objects on object storage by their ETag
+    and size); SQL and HTTP sources can only be known by reading them, so they get a
+    fresh value and the ingest step always runs (an unchanged result still makes the
+    same snapshot, and every later step is reused)."""
     parts = []
     for source in spec.data.all_sources:
         if isinstance(source, FileSource):
-            parts.append(hash_files(match_files(source, project_dir), project_dir))
+            parts.append(fingerprint_files(source, project_dir, storage_options))
         else:
             parts.append(uuid.uuid4().hex)
     return hashlib.sha256(":".join(parts).encode()).hexdigest()
@@ -203,7 +212,12 @@ def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
 
 
-def _ingest(spec: ProjectSpec, project_dir: Path, env: Mapping[str, str]) -> Any:
+def _ingest(
+    spec: ProjectSpec,
+    project_dir: Path,
+    env: Mapping[str, str],
+    storage_options: Mapping[str, Any] | None = None,
+) -> Any:
     def ingest(ctx: StepContext) -> Mapping[str, Any]:
         result = read_sources(
             spec.data.all_sources,
@@ -211,6 +225,7 @@ def _ingest(spec: ProjectSpec, project_dir: Path, env: Mapping[str, str]) -> Any
             project_dir,
             env,
             progress=lambda message: ctx.progress(message, None),
+            storage_options=storage_options,
         )
         frame, column_map = clean_column_names(result.frame)
         data = _parquet_bytes(frame)

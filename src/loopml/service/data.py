@@ -81,7 +81,13 @@ class DataMixin(ServiceBase):
     ) -> Any:
         from loopml.pipeline.lifecycle import data_steps
 
-        steps = data_steps(self.spec, self.settings.project_dir, os.environ, self._label_sets())
+        steps = data_steps(
+            self.spec,
+            self.settings.project_dir,
+            os.environ,
+            self._label_sets(),
+            self.settings.storage_options,
+        )
         steps = steps[:1] if only_ingest else steps
         runner = self._runner(on_event)
         return runner.run(steps, name=name)

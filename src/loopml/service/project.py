@@ -43,7 +43,8 @@ def init_project(
     exclude: list[str] | None = None,
     force: bool = False,
 ) -> tuple[Path, ProjectSpec, dict[str, str]]:
-    """Infer a spec from ``data`` (a file, or an SQL source whose rows are read now)
+    """Infer a spec from ``data`` (a file, an fsspec URL such as ``s3://bucket/calls.csv``
+    read with the settings' storage options, or an SQL source whose rows are read now)
     and write ``loopml.yaml`` in ``project_dir``; an SQL source becomes the spec's one
     source, its schema inferred from the query's rows.
 
@@ -54,7 +55,7 @@ def init_project(
     """
     from loopml.data.clean import clean_frame
     from loopml.data.infer import infer_spec
-    from loopml.data.ingest import clean_column_names, read_source
+    from loopml.data.ingest import clean_column_names
     from loopml.data.schema import infer_schema
     from loopml.data.schema_file import save_schema
     from loopml.data.validate import infer_unique
@@ -70,9 +71,8 @@ def init_project(
         raw, column_map = clean_column_names(read_sql(data, os.environ, project_dir=root).frame)
         source: str | Path = f"sql source {data.name}"
     else:
-        data_path = (root / data).resolve()
-        raw, column_map = clean_column_names(read_source(data_path))
-        source = os.path.relpath(data_path, root) if data_path.is_relative_to(root) else data_path
+        read, source = _read_data_file(data, root)
+        raw, column_map = clean_column_names(read)
     frame, _ = clean_frame(raw, CleaningSpec(), target=_target_name(raw, target, column_map))
     spec = infer_spec(
         frame,
@@ -89,6 +89,19 @@ def init_project(
     save_schema(schema, root / spec.data.schema_file, unique=infer_unique(raw, schema))
     write_atomic(spec_path, dump_spec(spec).encode())
     return spec_path, spec, column_map
+
+
+def _read_data_file(data: str | Path, root: Path) -> tuple[Any, str | Path]:
+    """The rows of ``loopml init``'s file, and the path its spec names (relative to the
+    project when inside it; a URL as given)."""
+    from loopml.data.ingest import read_source
+    from loopml.data.sources.remote import is_remote, read_remote_file
+
+    if is_remote(str(data)):
+        return read_remote_file(str(data), load_settings(root).storage_options), str(data)
+    data_path = (root / data).resolve()
+    source = os.path.relpath(data_path, root) if data_path.is_relative_to(root) else data_path
+    return read_source(data_path), source
 
 
 def _target_name(frame: Any, target: str, column_map: dict[str, str]) -> str:

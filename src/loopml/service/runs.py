@@ -81,6 +81,7 @@ class RunsMixin(ServiceBase):
             self._label_sets(),
             store_url=self.settings.db_url,
             retrain=retrain,
+            storage_options=self.settings.storage_options,
         )
         runner = self._runner(on_event)
         result = runner.run(steps, params={"spec": self.spec.model_dump(mode="json")})

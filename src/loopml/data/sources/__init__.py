@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from loopml.data.sources.combine import combine
 from loopml.data.sources.combine import combine as _combine_parts
 from loopml.data.sources.env import interpolate
-from loopml.data.sources.files import hash_files, match_files, read_files
+from loopml.data.sources.files import fingerprint_files, hash_files, match_files, read_files
 from loopml.data.sources.http import read_http
 from loopml.data.sources.records import IngestResult, SourceData, SourceRecord, combined_hash
 from loopml.data.sources.sql import mask_url, read_sql
@@ -30,6 +31,7 @@ def read_sources(
     project_dir: Path,
     env: Mapping[str, str],
     progress: Progress | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> IngestResult:
     """Read every source in order and combine them.
 
@@ -39,6 +41,7 @@ def read_sources(
         project_dir: the project folder; file paths and SQLite files are relative to it.
         env: the environment for ``${VAR}`` references (the caller passes ``os.environ``).
         progress: called with one line per step (source read, page fetched, retry).
+        storage_options: fsspec options for file sources on object storage (``s3://``).
 
     Returns:
         The combined frame (raw column names), a record per source, and the sha256 over
@@ -50,7 +53,10 @@ def read_sources(
     """
     if not sources:
         raise DataError("no data sources; declare at least one under data.sources")
-    parts = [read_one(source, project_dir, env, progress=progress) for source in sources]
+    parts = [
+        read_one(source, project_dir, env, progress=progress, storage_options=storage_options)
+        for source in sources
+    ]
     frame = _combine_parts(parts, combine)
     if progress is not None and len(parts) > 1:
         progress(f"combined {len(parts)} sources ({combine.how}): {len(frame)} rows")
@@ -67,12 +73,13 @@ def read_one(
     env: Mapping[str, str],
     *,
     progress: Progress | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> SourceData:
     """Read one source of any type (see ``read_sources`` for the arguments)."""
     if progress is not None:
         progress(f"reading source '{source.name}' ({source.type})")
     if isinstance(source, FileSource):
-        part = read_files(source, Path(project_dir))
+        part = read_files(source, Path(project_dir), storage_options, progress)
     elif isinstance(source, SqlSource):
         part = read_sql(source, env, project_dir=Path(project_dir))
     elif isinstance(source, HttpSource):
@@ -89,6 +96,7 @@ __all__ = [
     "SourceData",
     "SourceRecord",
     "combine",
+    "fingerprint_files",
     "hash_files",
     "interpolate",
     "mask_url",

@@ -1,56 +1,93 @@
-"""Read a file source: one file or a glob of files, appended in name order."""
+"""Read a file source: one file or a glob of files, appended in name order; on object
+storage (``s3://...``) through fsspec (see ``remote.py``)."""
 
 from __future__ import annotations
 
 import glob
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from loopml.data.ingest import file_sha256, read_source
 from loopml.data.sources.records import SourceData
+from loopml.data.sources.remote import hash_remote, is_remote, match_remote, read_remote
 from loopml.errors import DataError
 from loopml.spec.sources import FileSource
 
 _GLOB_CHARS = frozenset("*?[")
 
 
-def read_files(source: FileSource, project_dir: Path) -> SourceData:
+def read_files(
+    source: FileSource,
+    project_dir: Path,
+    storage_options: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SourceData:
     """Read every file that ``source.path`` names and append them in sorted order.
 
     Args:
-        source: the file source; a relative ``path`` is taken from ``project_dir``.
+        source: the file source; a relative ``path`` is taken from ``project_dir``; a URL
+            (``s3://bucket/calls-*.parquet``) is read through fsspec.
         project_dir: the project folder.
+        storage_options: fsspec options for a URL (endpoint, credentials, ...).
+        progress: called with a line per object downloaded.
 
     Returns:
         The appended rows (columns in the first file's order), the files as ``location``
-        and the sha256 over the sorted (relative path, file sha256) pairs.
+        (relative paths, or URLs) and the hash of ``fingerprint_files``.
 
     Raises:
         DataError: no file matches, a file cannot be read (see ``read_source``), or a
             file's columns differ from the first file's.
     """
     project_dir = Path(project_dir)
-    paths = match_files(source, project_dir)
-    frames: list[pd.DataFrame] = []
-    for path in paths:
-        frame = read_source(path, source.format)
-        if frames:
-            frame = _aligned(frame, frames[0], path, paths[0], source, project_dir)
-        frames.append(frame)
+    options = storage_options or {}
+    if is_remote(source.path):
+        match = match_remote(source, options)
+        _require(bool(match.files), source, "no object matches")
+        named = read_remote(source, match, options, progress)
+        source_hash = hash_remote(match, options)
+    else:
+        paths = match_files(source, project_dir)
+        named = [(_relative(p, project_dir), read_source(p, source.format)) for p in paths]
+        source_hash = hash_files(paths, project_dir)
+    frames = [named[0][1]]
+    frames += [_aligned(frame, frames[0], name, named[0][0], source) for name, frame in named[1:]]
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    relative = [_relative(p, project_dir) for p in paths]
     return SourceData(
         name=source.name,
         type="file",
-        location=", ".join(relative),
+        location=", ".join(name for name, _ in named),
         query=None,
-        source_hash=hash_files(paths, project_dir),
+        source_hash=source_hash,
         rows=len(frame),
         frame=frame,
     )
+
+
+def fingerprint_files(
+    source: FileSource, project_dir: Path, storage_options: Mapping[str, Any] | None = None
+) -> str:
+    """The hash ``read_files`` gives ``source``, without reading it: sha256 over the
+    (relative path, file sha256) pairs of local files, or over the (URL, ETag, size) of
+    objects from their listing (see ``remote.py``). DataError when nothing matches."""
+    if not is_remote(source.path):
+        return hash_files(match_files(source, Path(project_dir)), Path(project_dir))
+    options = storage_options or {}
+    match = match_remote(source, options)
+    _require(bool(match.files), source, "no object matches")
+    return hash_remote(match, options)
+
+
+def _require(found: bool, source: FileSource, what: str) -> None:
+    if not found:
+        raise DataError(
+            f"source '{source.name}': {what} '{source.path}'. Check the path in "
+            "data.sources of loopml.yaml, and that the bucket holds it."
+        )
 
 
 def match_files(source: FileSource, project_dir: Path) -> list[Path]:
@@ -95,12 +132,7 @@ def _file_digests(paths: list[Path], project_dir: Path) -> Iterator[tuple[str, s
 
 
 def _aligned(
-    frame: pd.DataFrame,
-    first: pd.DataFrame,
-    path: Path,
-    first_path: Path,
-    source: FileSource,
-    project_dir: Path,
+    frame: pd.DataFrame, first: pd.DataFrame, name: str, first_name: str, source: FileSource
 ) -> pd.DataFrame:
     """``frame`` with the first file's column order; DataError if the columns differ."""
     columns, expected = list(frame.columns), list(first.columns)
@@ -117,8 +149,8 @@ def _aligned(
         if not parts:
             parts.append("repeats a column name")
         raise DataError(
-            f"source '{source.name}': {_relative(path, project_dir)} {' and '.join(parts)} "
-            f"compared with {_relative(first_path, project_dir)}; every file matched by "
+            f"source '{source.name}': {name} {' and '.join(parts)} "
+            f"compared with {first_name}; every file matched by "
             f"'{source.path}' must have the same columns. Fix that file or narrow the pattern."
         )
     return frame[expected]

@@ -47,7 +47,11 @@ register_ui(app)
 @handles_errors
 def init(
     data: Annotated[
-        Path | None, typer.Argument(help="CSV, TSV, JSON(L) or Parquet file (or --sql-url).")
+        str | None,
+        typer.Argument(
+            help="CSV, TSV, JSON(L) or Parquet file, or a URL: s3://bucket/calls.csv "
+            "(or --sql-url)."
+        ),
     ] = None,
     target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.")] = "",
     sql_url: Annotated[
@@ -82,7 +86,7 @@ def init(
 
 
 def _init_source(
-    data: Path | None, sql_url: str | None, query: str | None, table: str | None
+    data: str | None, sql_url: str | None, query: str | None, table: str | None
 ) -> Any:
     if sql_url is None:
         if query is not None or table is not None:
