@@ -121,3 +121,38 @@ def test_an_unreachable_store_is_a_data_error_naming_the_source(s3: S3, tmp_path
     }
     with pytest.raises(DataError, match=r"source 'calls': cannot read s3://.*Could not connect"):
         read_files(FileSource(path=s3.url("c.csv"), name="calls"), tmp_path, options)
+
+
+def _register_short_s3() -> None:
+    """``shorts3://``: s3fs whose next ``cuts`` downloads stop half-way; ``gets`` counts."""
+    import s3fs
+
+    class Short(s3fs.S3FileSystem):
+        protocol = ("shorts3",)
+        cuts = 0
+        gets = 0
+
+        async def _get_file(self, rpath: str, lpath: str, **kwargs: object) -> None:
+            await super()._get_file(rpath, lpath, **kwargs)
+            self.gets += 1
+            if self.cuts:
+                self.cuts -= 1
+                with open(lpath, "r+b") as handle:
+                    handle.truncate(Path(lpath).stat().st_size // 2)
+
+    fsspec.register_implementation("shorts3", Short, clobber=True)
+
+
+def test_a_download_cut_short_is_fetched_again_then_refused(s3: S3, tmp_path: Path) -> None:
+    _register_short_s3()
+    s3.put("calls.csv", _csv(FRAME))
+    source = FileSource(path=f"shorts3://{s3.bucket}/calls.csv")
+    fs, _ = fsspec.core.url_to_fs(source.path)  # the instance the reader gets
+    fs.cuts = 1
+    assert read_files(source, tmp_path).rows == 3
+    assert fs.gets == 2
+    fs.cuts, fs.gets = 99, 0
+    size = len(_csv(FRAME))
+    with pytest.raises(DataError, match=rf"stopped at {size // 2} of {size} bytes, 3 times"):
+        read_files(source, tmp_path)
+    assert fs.gets == 3
