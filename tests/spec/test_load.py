@@ -77,3 +77,13 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
         parse_spec("name: [unclosed\n", source="loopml.yaml")
     with pytest.raises(SpecError, match="loopml init"):
         load_spec(tmp_path / "loopml.yaml")
+
+
+def test_the_spec_holds_an_object_store_source_and_its_storage_options() -> None:
+    text = BASE.replace("path: data.csv", "path: s3://team/calls-*.parquet")
+    text += "artifacts: s3://team/loopml\nstorage_options:\n  client_kwargs: {region_name: eu}\n"
+    spec = parse_spec(text)
+    assert spec.data.all_sources == [FileSource(path="s3://team/calls-*.parquet")]
+    assert spec.storage_options == {"client_kwargs": {"region_name": "eu"}}
+    with pytest.raises(SpecError, match="storage_options"):
+        parse_spec(BASE + "storage_options: [endpoint]\n")
