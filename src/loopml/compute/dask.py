@@ -14,8 +14,11 @@ these engine-specific points:
 - ``fn`` is sent to the cluster once per ``map`` (as the result of a task that the
   cluster can compute again), not once per item, so a ``functools.partial`` holding a
   large argument costs one transfer per worker;
+- the calls are submitted a few more than the cluster's threads at a time, and ``items``
+  may be an iterator, read as workers free up;
 - a worker that dies while running a call: Dask runs the call again elsewhere (up to
-  ``distributed.scheduler.allowed-failures`` times, then ``map`` raises ``WorkerLost``);
+  ``distributed.scheduler.allowed-failures`` times; then the other calls still run and
+  ``map`` raises ``WorkerLost``);
 - a scheduler that cannot be reached within ``connect_timeout_s``, or that is lost
   during ``map``, raises ``StageError`` naming its address.
 
@@ -25,9 +28,11 @@ these engine-specific points:
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import CancelledError
 from typing import Any, TypeVar
 
 from loopml.compute.executor import THREAD_VARIABLES, available_cores, limit_threads
@@ -40,6 +45,7 @@ CONNECT_TIMEOUT_S = 5.0
 _LOCAL_FORM = re.compile(r"^local(?::(\d+))?$")
 _REMOTE_FORM = re.compile(r"^tcp://[^/\s:]+:\d+$")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+_END = object()
 
 
 class WorkerLost(StageError):
@@ -136,28 +142,25 @@ class DaskExecutor:
             self._client = self._start_local() if self._local else self._connect()
         return self._client
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        items = list(items)
-        if not items:
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """See the module docstring; ``items`` may be an iterator: the next item is
+        taken when a worker thread is free (so an iterator that stops ends the map)."""
+        pending = iter(items)
+        first = next(pending, _END)
+        if first is _END:
             return []
         client = self.client()
-        held: list[Any] = []  # released at the end, whatever happens
+        run = _Calls(client, self._threads, 2 * self.workers)
         try:
-            held.append(_send(client, fn))
-            futures = [
-                client.submit(_call, held[0], item, self._threads, pure=False) for item in items
-            ]
-            held += futures
-            _wait(futures)
-            failed = next((f for f in futures if f.status == "error"), None)
-            if failed is None:
-                return list(client.gather(futures))
-            error = failed.exception()
+            run.shared = _send(client, fn)
+            run.all(itertools.chain([first], pending))
         except _connection_errors() as exc:
             raise self._lost(exc) from exc
         finally:
-            _release(futures)
-        raise self._task_error(error)
+            run.release()
+        if run.error is not None:
+            raise self._task_error(run.error)
+        return run.results()
 
     def close(self) -> None:
         """Close the client, and the LocalCluster this executor started."""
@@ -240,10 +243,66 @@ class DaskExecutor:
         )
 
 
+class _Calls:
+    """The calls of one ``map``: submitted a few at a time (``ahead``), each result
+    fetched and released as soon as its call ends, so that a worker dying later does
+    not make Dask run a finished call again to recompute it."""
+
+    def __init__(self, client: Any, threads: int, ahead: int) -> None:
+        self.client = client
+        self.threads = threads
+        self.ahead = ahead
+        self.shared: Any = None  # the future of ``fn``
+        self.error: BaseException | None = None  # the first call's error, by item order
+        self._index: dict[str, int] = {}
+        self._results: dict[int, Any] = {}
+        self._errors: dict[int, BaseException] = {}
+        self._held: list[Any] = []
+
+    def all(self, items: Iterator[Any]) -> None:
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        done = as_completed()
+
+        def submit() -> bool:
+            item = next(items, _END)
+            if item is _END:
+                return False
+            future = self.client.submit(_call, self.shared, item, self.threads, pure=False)
+            self._index[future.key] = len(self._index)
+            self._held.append(future)
+            done.add(future)
+            return True
+
+        feeding = all(submit() for _ in range(self.ahead))
+        for future in done:
+            index = self._index[future.key]
+            if future.status == "cancelled":
+                raise CancelledError(f"call {index} was cancelled")
+            if future.status == "error":
+                self._errors[index] = error = future.exception()
+                if not isinstance(error, KilledWorker):
+                    feeding = False  # a call raised: let those running end, start no more
+            else:
+                self._results[index] = future.result()
+                future.release()
+            if feeding:
+                feeding = submit()
+        if self._errors:
+            self.error = self._errors[min(self._errors)]
+
+    def results(self) -> list[Any]:
+        return [self._results[i] for i in range(len(self._index))]
+
+    def release(self) -> None:
+        for future in [*self._held, self.shared]:
+            if future is not None:
+                _quietly(future.release)
+
+
 def _connection_errors() -> tuple[type[BaseException], ...]:
     """What a lost (or closed) scheduler raises in the client."""
-    from concurrent.futures import CancelledError
-
     from distributed.comm import CommClosedError
 
     return (CancelledError, CommClosedError, TimeoutError, OSError)
@@ -271,22 +330,6 @@ def _call(fn: Callable[[Any], Any], item: Any, threads: int) -> Any:
     """On a worker: limit the BLAS/OpenMP threads, then run the call."""
     limit_threads(threads)
     return fn(item)
-
-
-def _wait(futures: list[Any]) -> None:
-    from distributed import wait
-
-    wait(futures)
-    cancelled = sum(1 for f in futures if f.status == "cancelled")
-    if cancelled:
-        from concurrent.futures import CancelledError
-
-        raise CancelledError(f"{cancelled} of {len(futures)} calls were cancelled")
-
-
-def _release(futures: list[Any]) -> None:
-    for future in futures:
-        _quietly(future.release)
 
 
 def _quietly(close: Callable[[], Any]) -> None:

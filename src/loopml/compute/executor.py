@@ -5,7 +5,9 @@ The contract (kept by every executor):
 
 - ``map(fn, items)`` calls ``fn(item)`` once per item and returns the results in the order
   of ``items``; the first exception raised by a call is raised by ``map`` (after the
-  calls already running have ended).
+  calls already running have ended). ``items`` may be an iterator: the local and Dask
+  executors take each item when a worker is free (an iterator that stops early ends
+  the map early), the process pool reads them all first.
 - ``fn`` and the items must pickle (a module-level function, plain data) for any
   executor but ``LocalExecutor``; results must pickle too.
 - ``workers`` calls run at the same time at most; each may use ``threads_per_worker``
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol, TypeVar
 
@@ -50,7 +52,7 @@ class Executor(Protocol):
     @property
     def threads_per_worker(self) -> int: ...
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]: ...
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]: ...
 
     def close(self) -> None: ...
 
@@ -87,7 +89,7 @@ class LocalExecutor:
     def threads_per_worker(self) -> int:
         return self._threads
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         with threadpool_limits(limits=self._threads):
             return [fn(item) for item in items]
 
@@ -126,7 +128,7 @@ class ProcessExecutor:
     def threads_per_worker(self) -> int:
         return self._threads
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         items = list(items)
         if not items:
             return []

@@ -6,7 +6,8 @@
   cluster balances the load, and a worker that dies costs the trial it was running, not
   the search. The study is in storage every worker reaches (``studies``): Optuna's
   RDBStorage beside a PostgreSQL store, or a journal file when the workers run here.
-  Each task is a numbered slot of the budget: a task run again after its worker died
+  Each task is a numbered slot of the budget, handed out as workers free up until
+  the time budget is spent: a task run again after its worker died
   finds its slot's trial still running, ends it failed and runs no other, so the search
   runs exactly ``trials`` trials; trials still running after the map (their worker lost
   for good) end failed too. A lost scheduler raises StageError.
@@ -22,7 +23,7 @@ import functools
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,7 @@ def cluster_search(
     try:
         study = _create_study(optuna_storage, name, direction, problem)
         task = _ClusterTask(problem, name, storage, store_url, deadline)
-        slots = list(range(problem.setup.models.search.trials))
+        slots = _slots(problem.setup.models.search.trials, deadline)
         try:
             _poll(executor, functools.partial(_cluster_trial, task), slots, study, report)
         except WorkerLost:
@@ -158,19 +159,30 @@ def _create_study(
     return study
 
 
+def _slots(trials: int, deadline: float | None) -> Iterator[int]:
+    """The budget's slots, taken as workers free up, until the time budget is spent."""
+    for slot in range(trials):
+        if deadline is not None and time.time() >= deadline:
+            return
+        yield slot
+
+
 def _poll(
     executor: Executor,
     fn: Callable[[Any], Any],
-    items: Sequence[Any],
+    items: Iterable[Any],
     study: optuna.Study,
     report: Report,
 ) -> list[Any]:
-    """``executor.map(fn, items)``, reporting progress every ``POLL_SECONDS``."""
+    """``executor.map(fn, items)``, reporting progress every ``POLL_SECONDS`` and once
+    at the end."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as waiter:
         future = waiter.submit(executor.map, fn, items)
         while not concurrent.futures.wait([future], timeout=POLL_SECONDS).done:
             report(study)
-        return future.result()
+        results = future.result()
+    report(study)
+    return results
 
 
 def _search_worker(task: _WorkerTask) -> dict[str, int]:
@@ -212,9 +224,9 @@ def _cluster_trial(task: _ClusterTask, slot: int) -> dict[str, Any]:
             sampler=_sampler(problem.setup.seed + slot + 1),
             pruner=_pruner(problem.pruning),
         )
-        running = study.get_trials(deepcopy=False, states=(RUNNING,))
-        lost = [t for t in running if t.user_attrs.get("slot") == slot]
-        if lost:
+        mine = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("slot") == slot]
+        if mine:  # run again after its worker died: the slot's trial ran there
+            lost = [t for t in mine if t.state is RUNNING]
             fail_lost_trials(storage, lost, store)
             return {"slot": slot, "lost": [t.number for t in lost]}
         _optimize(study, problem, store, _worker_name(), 1, task.deadline, [], slot=slot)

@@ -33,6 +33,7 @@ import optuna
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from loopml.compute.dask import DaskExecutor
 from loopml.compute.executor import Executor, LocalExecutor, ProcessExecutor, executor_for
 from loopml.data.split import cv_splitter
 from loopml.domain import Metric, RunStatus, Schema
@@ -51,6 +52,7 @@ from loopml.train.fitting import (
     models_of,
     training_rows,
 )
+from loopml.train.studies import check_reachable
 from loopml.train.zoo import (
     check_device,
     check_params,
@@ -194,6 +196,8 @@ def run_search(
     owned = executor is None
     executor = executor or executor_for(search.workers, cluster=cluster)
     try:
+        if isinstance(executor, DaskExecutor) and store_url:  # before connecting to it
+            check_reachable(store_url, workers_here=executor.is_local)
         workers = max(1, min(executor.workers, search.trials))
         inline = isinstance(executor, LocalExecutor) or (
             workers == 1 and isinstance(executor, ProcessExecutor)

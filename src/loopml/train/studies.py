@@ -76,21 +76,30 @@ def shared_storage(store_url: str, folder: str, *, workers_here: bool) -> StudyS
     """
     from loopml.storage.metadata.engine import normalize_url
 
+    check_reachable(store_url, workers_here=workers_here)
     url = normalize_url(store_url)
     if url.get_backend_name() == "postgresql":
         schema = optuna_schema(store_url)
         base = url.difference_update_query(["schema", "options"])
         _ensure_schema(store_url, schema)
         return StudyStorage("rdb", base.render_as_string(hide_password=False), schema)
-    if not workers_here:
-        raise StageError(
-            "a search on a remote Dask cluster needs a metadata store its workers reach: "
-            "the SQLite store is a file on this machine. Set LOOPML_DB to a PostgreSQL "
-            "store, or run the cluster here (LOOPML_CLUSTER=local, or a scheduler on "
-            "127.0.0.1)",
-            step="train",
-        )
     return StudyStorage("journal", str(Path(folder) / "study.journal"))
+
+
+def check_reachable(store_url: str, *, workers_here: bool) -> None:
+    """Raise StageError when workers elsewhere could not reach the store (a SQLite file
+    on this machine)."""
+    from loopml.storage.metadata.engine import normalize_url
+
+    if workers_here or normalize_url(store_url).get_backend_name() == "postgresql":
+        return
+    raise StageError(
+        "a search on a remote Dask cluster needs a metadata store its workers reach: "
+        "the SQLite store is a file on this machine. Set LOOPML_DB to a PostgreSQL "
+        "store, or run the cluster here (LOOPML_CLUSTER=local, or a scheduler on "
+        "127.0.0.1)",
+        step="train",
+    )
 
 
 def optuna_schema(store_url: str) -> str:
