@@ -337,8 +337,8 @@ def _print_detail(row: dict[str, Any]) -> None:
         )
     print(
         f"  FLAML ({row['flaml_input']} columns): {theirs['champion']} (its "
-        f"{theirs['evaluation']} loss {theirs['best_loss']:.4f}); {theirs['trials']} trials; "
-        f"fit {theirs['seconds']:.1f} s",
+        f"{theirs['evaluation']} loss {theirs['best_loss']:.4f}); {theirs['trials']} trials "
+        f"{theirs['per_estimator']}; fit {theirs['seconds']:.1f} s",
         flush=True,
     )
 

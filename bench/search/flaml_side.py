@@ -8,7 +8,8 @@ Reads ``FOLDER/meta.json`` and the training and test rows written by flaml_compa
 time_budget=BUDGET_S, n_jobs=CORES, seed=42)`` with FLAML's defaults for the rest, and
 writes ``OUT``: the fit's seconds, the champion, its loss, the number of trials and the
 test rows' scores (the positive class's probability, or the prediction). It imports
-nothing of loopml.
+nothing of loopml. FLAML has no public count of its trials: the benchmark reads its
+``_iter_per_learner`` (``config_history`` holds only the trials that improved).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def fit_and_score(folder: Path, given: str, budget: float, cores: int) -> dict[s
         "champion": automl.best_estimator,
         "best_loss": float(automl.best_loss),
         "evaluation": automl._state.eval_method,  # the hold-out or CV FLAML chose
-        "trials": len(automl.config_history),
+        "trials": sum(automl._iter_per_learner.values()),  # config_history: improvements only
+        "per_estimator": {k: v for k, v in automl._iter_per_learner.items() if v},
         "config": automl.best_config,
         "scores": [float(s) for s in scores],
     }
