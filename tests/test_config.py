@@ -133,3 +133,20 @@ def test_loopml_config_shows_storage_options_masked(tmp_path: Path) -> None:
     entry = effective_config(tmp_path)[-1]
     assert (entry.name, entry.origin) == ("storage options", "loopml.toml")
     assert json.loads(entry.value) == {"endpoint_url": "http://minio:9000", "secret": "***"}
+
+
+def test_the_cluster_comes_from_the_environment_loopml_toml_or_the_spec(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, env={}).cluster is None
+    spec_with(tmp_path, cluster="local:2")
+    settings = load_settings(tmp_path, env={})
+    assert settings.cluster == "local:2" and settings.origins["cluster"] == "loopml.yaml"
+    (tmp_path / "loopml.toml").write_text('cluster = "tcp://${DASK_HOST}:8786"\n')
+    settings = load_settings(tmp_path, env={"DASK_HOST": "head"})
+    assert settings.cluster == "tcp://head:8786" and settings.origins["cluster"] == "loopml.toml"
+    settings = load_settings(tmp_path, env={"LOOPML_CLUSTER": " local ", "DASK_HOST": "h"})
+    assert settings.cluster == "local" and settings.origins["cluster"] == "env LOOPML_CLUSTER"
+    with pytest.raises(SpecError, match="env LOOPML_CLUSTER: cluster: 'ray://head' is not"):
+        load_settings(tmp_path, env={"LOOPML_CLUSTER": "ray://head", "DASK_HOST": "h"})
+    (tmp_path / "loopml.toml").write_text('cluster = "head:8786"\n')
+    with pytest.raises(SpecError, match=r"loopml.toml: cluster: 'head:8786' .* tcp://host:port"):
+        load_settings(tmp_path, env={})

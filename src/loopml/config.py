@@ -13,6 +13,12 @@ artifact store and for ``s3://`` (or other fsspec) file sources: ``endpoint_url`
 ``key``, ``secret``, ``anon``, ``client_kwargs`` ... Their text values may use ``${VAR}``
 too. Without them s3fs reads the standard AWS variables (``AWS_ENDPOINT_URL``,
 ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``) itself.
+
+``cluster`` (``LOOPML_CLUSTER``, ``cluster`` in ``loopml.toml`` or at the top of
+``loopml.yaml``) runs the search's trials on a Dask cluster: ``local`` starts a
+LocalCluster here with ``models.search.workers`` worker processes (``local:N``: N),
+``tcp://host:8786`` uses a running scheduler and every thread of its workers. None (the
+default): the search runs in this process or in ``models.search.workers`` processes.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from loopml.errors import SpecError
 SPEC_FILE = "loopml.yaml"
 CONFIG_FILE = "loopml.toml"
 HOME_DIR = ".loopml"
-FILE_KEYS = ("store", "store_schema", "artifacts", "storage_options")
+FILE_KEYS = ("store", "store_schema", "artifacts", "storage_options", "cluster")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _USERINFO = re.compile(r"(://[^:/@]*:)[^/]*@")
 _SECRET_NAME = re.compile(r"password|passwd|secret|token|key|sig|credential", re.IGNORECASE)
@@ -56,6 +62,7 @@ class Settings:
     artifacts_uri: str
     origins: Mapping[str, str] = field(default_factory=dict)
     storage_options: Mapping[str, Any] = field(default_factory=dict)
+    cluster: str | None = None  # a Dask cluster for the search (see the module docstring)
 
     @property
     def home(self) -> Path:
@@ -68,7 +75,8 @@ def load_settings(project_dir: str | Path = ".", env: dict[str, str] | None = No
 
     Raises:
         SpecError: ``loopml.toml`` is not valid TOML, a key in it or in ``loopml.yaml``
-            is not text, or a ``${VAR}`` it uses is not set.
+            is not text, a ``${VAR}`` it uses is not set, or ``cluster`` is not a Dask
+            cluster address.
     """
     env = dict(os.environ) if env is None else env
     root = Path(project_dir).resolve()
@@ -90,7 +98,26 @@ def load_settings(project_dir: str | Path = ".", env: dict[str, str] | None = No
     options, options_origin = _storage_options(env, files, root)
     if options:
         origins["storage_options"] = options_origin
-    return Settings(root, db_url, artifacts_uri, origins, options)
+    cluster, cluster_origin = _cluster(env, files, root)
+    if cluster:
+        origins["cluster"] = cluster_origin
+    return Settings(root, db_url, artifacts_uri, origins, options, cluster)
+
+
+def _cluster(
+    env: Mapping[str, str], files: list[tuple[str, Mapping[str, Any]]], root: Path
+) -> tuple[str | None, str]:
+    """The ``cluster`` setting, checked (``local``, ``local:N`` or ``tcp://host:port``)."""
+    from loopml.compute.dask import check_cluster_address
+
+    cluster, origin = _pick("cluster", "LOOPML_CLUSTER", env, files, root)
+    if cluster is None:
+        return None, origin
+    where = origin if origin.startswith("env") else str(root / origin)
+    try:
+        return check_cluster_address(cluster), origin
+    except SpecError as exc:
+        raise SpecError(f"{where}: {exc}") from None
 
 
 def mask_url(url: str) -> str:

@@ -87,3 +87,12 @@ def test_the_spec_holds_an_object_store_source_and_its_storage_options() -> None
     assert spec.storage_options == {"client_kwargs": {"region_name": "eu"}}
     with pytest.raises(SpecError, match="storage_options"):
         parse_spec(BASE + "storage_options: [endpoint]\n")
+
+
+def test_the_spec_may_name_a_dask_cluster() -> None:
+    assert parse_spec(BASE).cluster is None
+    assert parse_spec(BASE + "cluster: local:2\n").cluster == "local:2"
+    assert parse_spec(BASE + "cluster: tcp://head:8786\n").cluster == "tcp://head:8786"
+    for bad in ("ray://head", "local:0", "head:8786"):
+        with pytest.raises(SpecError, match="cluster"):
+            parse_spec(BASE + f"cluster: '{bad}'\n")

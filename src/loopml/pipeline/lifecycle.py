@@ -85,13 +85,15 @@ def lifecycle_steps(
     store_url: str = "",
     retrain: Retraining | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    cluster: str | None = None,
 ) -> list[Step]:
     """The steps of one `loopml run` for ``spec``, with fingerprints from the spec.
 
     ``store_url`` lets the search's worker processes open the metadata store; with
     ``retrain`` the run is a retraining (see ``Retraining``); ``storage_options`` go to
-    fsspec for file sources on object storage."""
-    steps = model_steps(spec, store_url, retrain)
+    fsspec for file sources on object storage; ``cluster`` is the Dask cluster the
+    search runs on (the ``cluster`` setting; None: ``models.search.workers`` processes)."""
+    steps = model_steps(spec, store_url, retrain, cluster)
     return data_steps(spec, project_dir, env, label_sets, storage_options) + steps
 
 
@@ -140,7 +142,10 @@ def data_steps(
 
 
 def model_steps(
-    spec: ProjectSpec, store_url: str = "", retrain: Retraining | None = None
+    spec: ProjectSpec,
+    store_url: str = "",
+    retrain: Retraining | None = None,
+    cluster: str | None = None,
 ) -> list[Step]:
     """split -> train (search) -> evaluate -> gate -> register.
 
@@ -163,7 +168,7 @@ def model_steps(
         ),
         Step(
             "train",
-            _train(spec, store_url),
+            _train(spec, store_url, cluster),
             inputs=(TRAIN, CLEANING),
             outputs={SIGNATURE: "json", SEARCH: "json", FITTED: "bytes", LINEAR: "bytes"},
             fingerprint=spec.section_hash("models", "features", "problem", "data", "split"),
@@ -391,7 +396,7 @@ def _as_time_like(times: pd.Series, like: pd.Series) -> pd.Series:
     return times.dt.tz_localize(None)
 
 
-def _train(spec: ProjectSpec, store_url: str) -> Any:
+def _train(spec: ProjectSpec, store_url: str, cluster: str | None = None) -> Any:
     task, target = spec.problem.task, spec.problem.target
 
     def train(ctx: StepContext, train: pd.DataFrame, cleaning: dict[str, Any]) -> Mapping[str, Any]:
@@ -418,6 +423,7 @@ def _train(spec: ProjectSpec, store_url: str) -> Any:
                 cv_splits=cv_splitter(spec.split, task, search.folds, train, target),
                 store_url=store_url or None,
                 progress=ctx.progress,
+                cluster=cluster,
             )
             ctx.progress(f"refitting {result.algorithm} on every training row", None)
             best = fit_final(train, spec, result, make_transform, signature)

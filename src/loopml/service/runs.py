@@ -82,6 +82,7 @@ class RunsMixin(ServiceBase):
             store_url=self.settings.db_url,
             retrain=retrain,
             storage_options=self.settings.storage_options,
+            cluster=self.settings.cluster,
         )
         runner = self._runner(on_event)
         result = runner.run(steps, params={"spec": self.spec.model_dump(mode="json")})

@@ -199,6 +199,10 @@ class ProjectSpec(Section):
     artifacts: str | None = Field(default=None, min_length=1)
     # fsspec options for the artifact store and s3:// sources (endpoint_url, key, ...)
     storage_options: dict[str, Any] | None = None
+    # a Dask cluster for the search: local, local:N or tcp://host:port (LOOPML_CLUSTER wins)
+    cluster: str | None = Field(
+        default=None, pattern=r"^(local(:[1-9][0-9]*)?|tcp://[^/\s:]+:[0-9]+)$"
+    )
 
     @model_validator(mode="after")
     def _columns_known(self) -> Self:
