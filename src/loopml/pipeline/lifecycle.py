@@ -113,7 +113,7 @@ def data_steps(
             _ingest(spec, project_dir, env, storage_options),
             outputs={SNAPSHOT: "bytes", "ingest": "json"},
             fingerprint=(
-                f"{sources_fingerprint(spec, project_dir, storage_options)}:"
+                f"{sources_fingerprint(spec, project_dir, storage_options, env)}:"
                 f"{spec.section_hash('data')}"
             ),
         ),
@@ -198,7 +198,10 @@ def model_steps(
 
 
 def sources_fingerprint(
-    spec: ProjectSpec, project_dir: Path, storage_options: Mapping[str, Any] | None = None
+    spec: ProjectSpec,
+    project_dir: Path,
+    storage_options: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> str:
     """Files are fingerprinted by their content (objects on object storage by their ETag
     and size); SQL and HTTP sources can only be known by reading them, so they get a
@@ -207,7 +210,7 @@ def sources_fingerprint(
     parts = []
     for source in spec.data.all_sources:
         if isinstance(source, FileSource):
-            parts.append(fingerprint_files(source, project_dir, storage_options))
+            parts.append(fingerprint_files(source, project_dir, storage_options, env))
         else:
             parts.append(uuid.uuid4().hex)
     return hashlib.sha256(":".join(parts).encode()).hexdigest()

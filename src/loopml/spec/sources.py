@@ -26,13 +26,17 @@ _DEFAULT_PARAM: dict[str, str] = {"page": "page", "offset": "offset", "cursor": 
 class FileSource(Section):
     """One file or a glob of files (relative to the project folder), appended in name order.
 
-    ``format`` defaults to each file's suffix (``.csv.gz`` is csv).
+    ``format`` defaults to each file's suffix (``.csv.gz`` is csv). ``path`` may be an
+    fsspec URL (``s3://bucket/calls-*.parquet``); ``storage_options`` then replace the
+    settings' for this source (another endpoint or account), ``${VAR}`` in their text
+    read from the environment.
     """
 
     type: Literal["file"] = "file"
     name: str = Field(default="main", pattern=SOURCE_NAME_PATTERN)
     path: str = Field(min_length=1)
     format: FileFormat | None = None
+    storage_options: dict[str, Any] | None = None
 
 
 class SqlSource(Section):

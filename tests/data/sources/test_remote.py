@@ -99,6 +99,30 @@ def test_storage_options_work_without_the_aws_variables(
     assert part.rows == 3
 
 
+def test_a_source_s_own_storage_options_win_with_variables_read(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = s3.put("calls.csv", _csv(FRAME))
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    own = {
+        "endpoint_url": "${S3_URL}",
+        "key": "${S3_KEY}",
+        "secret": s3.env["AWS_SECRET_ACCESS_KEY"],
+    }
+    source = FileSource(path=url, name="calls", storage_options=own)
+    env = {"S3_URL": s3.endpoint_url, "S3_KEY": s3.env["AWS_ACCESS_KEY_ID"]}
+    wrong = {"endpoint_url": "http://127.0.0.1:9"}  # the settings' options: not used
+    assert read_files(source, tmp_path, wrong, env=env).rows == 3
+    assert fingerprint_files(source, tmp_path, wrong, env) == fingerprint_files(
+        source, tmp_path, None, env
+    )
+    with pytest.raises(
+        DataError, match=r"source 'calls' storage_options.key: .*'S3_KEY' is not set"
+    ):
+        read_files(source, tmp_path, env={"S3_URL": s3.endpoint_url})
+
+
 def test_a_backend_without_etags_is_hashed_by_content(tmp_path: Path) -> None:
     root = f"memory://loopml-{uuid.uuid4().hex}"
     fs, _ = fsspec.core.url_to_fs(root)

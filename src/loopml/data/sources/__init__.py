@@ -79,7 +79,7 @@ def read_one(
     if progress is not None:
         progress(f"reading source '{source.name}' ({source.type})")
     if isinstance(source, FileSource):
-        part = read_files(source, Path(project_dir), storage_options, progress)
+        part = read_files(source, Path(project_dir), storage_options, progress, env)
     elif isinstance(source, SqlSource):
         part = read_sql(source, env, project_dir=Path(project_dir))
     elif isinstance(source, HttpSource):

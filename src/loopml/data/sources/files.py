@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from loopml.data.ingest import file_sha256, read_source
+from loopml.data.sources.env import interpolate
 from loopml.data.sources.records import SourceData
 from loopml.data.sources.remote import hash_remote, is_remote, match_remote, read_remote
 from loopml.errors import DataError
@@ -25,6 +26,7 @@ def read_files(
     project_dir: Path,
     storage_options: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> SourceData:
     """Read every file that ``source.path`` names and append them in sorted order.
 
@@ -32,8 +34,10 @@ def read_files(
         source: the file source; a relative ``path`` is taken from ``project_dir``; a URL
             (``s3://bucket/calls-*.parquet``) is read through fsspec.
         project_dir: the project folder.
-        storage_options: fsspec options for a URL (endpoint, credentials, ...).
+        storage_options: fsspec options for a URL (endpoint, credentials, ...); the
+            source's own ``storage_options`` replace them.
         progress: called with a line per object downloaded.
+        env: the environment for ``${VAR}`` in the source's own storage options.
 
     Returns:
         The appended rows (columns in the first file's order), the files as ``location``
@@ -44,7 +48,7 @@ def read_files(
             file's columns differ from the first file's.
     """
     project_dir = Path(project_dir)
-    options = storage_options or {}
+    options = file_options(source, storage_options, env)
     if is_remote(source.path):
         match = match_remote(source, options)
         _require(bool(match.files), source, "no object matches")
@@ -69,17 +73,43 @@ def read_files(
 
 
 def fingerprint_files(
-    source: FileSource, project_dir: Path, storage_options: Mapping[str, Any] | None = None
+    source: FileSource,
+    project_dir: Path,
+    storage_options: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> str:
     """The hash ``read_files`` gives ``source``, without reading it: sha256 over the
     (relative path, file sha256) pairs of local files, or over the (URL, ETag, size) of
     objects from their listing (see ``remote.py``). DataError when nothing matches."""
     if not is_remote(source.path):
         return hash_files(match_files(source, Path(project_dir)), Path(project_dir))
-    options = storage_options or {}
+    options = file_options(source, storage_options, env)
     match = match_remote(source, options)
     _require(bool(match.files), source, "no object matches")
     return hash_remote(match, options)
+
+
+def file_options(
+    source: FileSource,
+    storage_options: Mapping[str, Any] | None,
+    env: Mapping[str, str] | None = None,
+) -> Mapping[str, Any]:
+    """The fsspec options for ``source``: its own (``${VAR}`` read from ``env``), else
+    ``storage_options``. DataError names a variable that is not set."""
+    if source.storage_options is None:
+        return storage_options or {}
+    where = f"source '{source.name}' storage_options"
+    return _interpolated(source.storage_options, env or {}, where)
+
+
+def _interpolated(value: Any, env: Mapping[str, str], where: str) -> Any:
+    if isinstance(value, str):
+        return interpolate(value, env, where)
+    if isinstance(value, Mapping):
+        return {k: _interpolated(v, env, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolated(v, env, where) for v in value]
+    return value
 
 
 def _require(found: bool, source: FileSource, what: str) -> None:
