@@ -118,7 +118,10 @@ def read_batches(
 def schema_of(path: str | Path) -> Any:
     """The pyarrow schema of a Parquet file, or of a CSV file's first block."""
     path = Path(path)
-    if table_kind(path) == "parquet":
+    kind = table_kind(path)
+    if not path.is_file():
+        raise DataError(f"file {path} does not exist")
+    if kind == "parquet":
         return _parquet(path).schema_arrow
     return _open_csv(path).schema
 
@@ -127,8 +130,8 @@ def _parquet(path: Path) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        return pq.ParquetFile(path)
+    try:  # pre_buffer would keep every row group read so far: memory grows with the file
+        return pq.ParquetFile(path, pre_buffer=False)
     except (OSError, pa.ArrowException) as exc:
         raise DataError(f"file {path} cannot be read as Parquet: {exc}") from exc
 
