@@ -17,7 +17,7 @@ import pytest
 from tests.s3 import S3
 
 from loopml.domain import ArtifactRef
-from loopml.errors import IntegrityError, NotFoundError
+from loopml.errors import IntegrityError, NotFoundError, StorageError
 from loopml.storage.artifacts import (
     ArtifactStore,
     FsspecArtifactStore,
@@ -301,3 +301,9 @@ def test_a_download_cut_every_time_is_refused(
         store.get_file(ref.digest, tmp_path / "model.pkl")
     assert fs.reads == 6
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_option_the_backend_refuses_is_a_storage_error(s3: S3) -> None:
+    store = open_artifact_store(s3.url("artifacts"), {"retries": 1})  # not an s3fs option
+    with pytest.raises(StorageError, match=r"retries.*Check storage_options"):
+        store.put_bytes(b"x")

@@ -272,6 +272,12 @@ class FsspecArtifactStore:
             raise StorageError(
                 f"The artifact store {self.uri} failed to {action} {_short(what)}: {exc}"
             ) from exc
+        except TypeError as exc:  # the backend's client refused an option it was given
+            raise StorageError(
+                f"The artifact store {self.uri} failed to {action} {_short(what)}: {exc}. "
+                "Check storage_options (loopml.toml, loopml.yaml or LOOPML_STORAGE_OPTIONS): "
+                "each must be an option of the fsspec backend."
+            ) from exc
 
 
 def _short(what: str) -> str:
