@@ -131,7 +131,7 @@ def test_loopml_config_shows_storage_options_masked(tmp_path: Path) -> None:
         '[storage_options]\nendpoint_url = "http://minio:9000"\nsecret = "hush"\n'
     )
     entry = effective_config(tmp_path)[-1]
-    assert (entry.name, entry.origin) == ("storage options", "loopml.toml")
+    assert (entry.name, entry.origin) == ("storage_options", "loopml.toml")
     assert json.loads(entry.value) == {"endpoint_url": "http://minio:9000", "secret": "***"}
 
 

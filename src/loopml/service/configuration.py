@@ -22,7 +22,8 @@ class ConfigEntry:
 
 
 def effective_config(project_dir: str | Path = ".") -> list[ConfigEntry]:
-    """The store, artifacts and cluster the project in ``project_dir`` uses.
+    """The store, artifacts and cluster the project in ``project_dir`` uses (and its
+    fsspec storage options when some are set, secrets masked).
 
     ``cluster`` is where training's parallel work runs: ``models.search.workers`` of
     the spec (one process by default). Works without a valid spec (a broken spec only
@@ -52,7 +53,7 @@ def _storage_options(options: Mapping[str, Any], origins: Mapping[str, str]) -> 
     if not options:
         return []
     shown = json.dumps(mask_options(options), sort_keys=True)
-    return [ConfigEntry("storage options", shown, origins.get("storage_options", "default"))]
+    return [ConfigEntry("storage_options", shown, origins.get("storage_options", "default"))]
 
 
 def _workers(root: Path) -> tuple[int | str, str]:
