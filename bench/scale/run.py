@@ -1,0 +1,189 @@
+"""Benchmark of the search's scale-out: the bank search on the local process pool and on a
+Dask LocalCluster, 1 and 2 workers of 1 thread each.
+
+    python bench/scale/run.py [--trials 50] [--rows N] [--configs pool-1,pool-2,dask-1,dask-2]
+
+The same search as ``bench/search/run.py overhead`` (the bank data without
+``duration``, HistGradientBoosting over loopml's default space for it, 3-fold stratified
+CV, TPE seed 42, median pruning, the default configuration first), tracked into a real
+SQLite store in a temporary folder. Each configuration runs in a fresh process started
+with OMP_NUM_THREADS (and the BLAS thread variables) at 1:
+
+- ``pool-1``: one worker: the search runs in that process (``LocalExecutor``, 1 thread);
+- ``pool-N``: ``ProcessExecutor(N, threads_per_worker=1)``: N spawned processes, each its
+  share of the trials, one journal-file study (process start inside the search's time);
+- ``dask-N``: ``DaskExecutor("local:N", threads_per_worker=1)``: a LocalCluster of N
+  worker processes, each trial one task against one journal-file study. The cluster is
+  started (and its workers' first import of loopml warmed by one tiny call) before the
+  clock starts; its start is printed apart (``start s``).
+
+It prints each run's wall seconds, trials per minute, ``rest s`` (wall minus the fold
+work per worker: what is not model fitting and scoring: process start, imports, Optuna,
+tracking, the cluster's scheduling) and states, then the ratios: Dask 1
+worker over 2 (goal: at least 1.6x) and Dask 2 workers against the pool's 2 (goal:
+within 5 %). With 2 workers the order in which trials end decides what TPE samples and
+what is pruned, so runs differ a little in their work: the trial states are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def _warm(_: int) -> int:
+    """A tiny call that imports what a trial needs on a worker."""
+    import loopml.train.search  # noqa: F401
+
+    return os.getpid()
+
+
+def side(config: str, trials: int, rows: int | None) -> dict[str, Any]:
+    """One configuration's search, in this process (a fresh one per configuration)."""
+    from bench.search.run import FOLDS, KIND, SEED, bank_data, make_transform_for, with_models
+
+    from loopml.compute import DaskExecutor, LocalExecutor, ProcessExecutor
+    from loopml.storage.metadata import open_metadata_store
+    from loopml.train.search import run_search
+
+    engine, workers = config.split("-")[0], int(config.split("-")[1])
+    train, _, spec = bank_data(rows)
+    search = {"trials": trials, "folds": FOLDS, "workers": workers, "seed": SEED}
+    spec = with_models(spec, candidates=[KIND], search=search)
+    make, _ = make_transform_for(train, spec)
+    start_s = 0.0
+    executor: Any
+    if engine == "dask":
+        began = time.perf_counter()
+        executor = DaskExecutor(f"local:{workers}", threads_per_worker=1)
+        executor.map(_warm, list(range(workers)))
+        start_s = time.perf_counter() - began
+    elif workers == 1:
+        executor = LocalExecutor(1)
+    else:
+        executor = ProcessExecutor(workers, threads_per_worker=1)
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as folder:
+        url = f"sqlite:///{folder}/loopml.db"
+        store = open_metadata_store(url)
+        project_id = store.ensure_project("bench").project_id
+        parent = store.create_run(project_id, "train").run_id
+        started = time.perf_counter()
+        result = run_search(
+            train,
+            spec,
+            make_transform=make,
+            store=store,
+            project_id=project_id,
+            parent_run_id=parent,
+            snapshot_id="bench",
+            executor=executor,
+            store_url=url,
+        )
+        seconds = time.perf_counter() - started
+        runs = store.list_runs(project_id, name="trial", limit=10 * trials)
+        work = sum(
+            m.value
+            for run in runs
+            for m in store.get_metrics(run.run_id)
+            if m.key in ("fit_seconds", "score_seconds")
+        )
+        store.close()
+    executor.close()
+    return {
+        "config": config,
+        "seconds": seconds,
+        "rest": seconds - work / workers,
+        "start": start_s,
+        "best": result.score,
+        "complete": result.trials_completed,
+        "pruned": result.trials_pruned,
+        "failed": result.trials_failed,
+        "tracked": len(runs),
+    }
+
+
+def _run_side(config: str, trials: int, rows: int | None) -> dict[str, Any]:
+    env = dict(os.environ)
+    for name in THREAD_VARIABLES:
+        env[name] = "1"
+    command = [sys.executable, __file__, "side", config, str(trials)]
+    if rows is not None:
+        command.append(str(rows))
+    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)  # noqa: S603
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def compare(args: argparse.Namespace) -> None:
+    rows = "all" if args.rows is None else args.rows
+    print(
+        f"{args.trials} trials of hist_gradient_boosting (3-fold CV, TPE seed 42, median "
+        f"pruning) on {rows} bank training rows; 1 thread per worker; {_cores()} cores"
+    )
+    print(
+        f"{'config':<9}{'wall s':>9}{'trials/min':>12}{'rest s':>8}{'start s':>9}{'best AUC':>10}"
+        f"{'complete':>10}{'pruned':>8}{'failed':>8}"
+    )
+    best: dict[str, float] = {}
+    for _ in range(args.repeats):
+        for config in args.configs.split(","):
+            r = _run_side(config, args.trials, args.rows)
+            ran = r["complete"] + r["pruned"] + r["failed"]
+            print(
+                f"{config:<9}{r['seconds']:>9.2f}{60 * ran / r['seconds']:>12.1f}{r['rest']:>8.2f}"
+                f"{r['start']:>9.2f}{r['best']:>10.4f}{r['complete']:>10}{r['pruned']:>8}"
+                f"{r['failed']:>8}",
+                flush=True,
+            )
+            best[config] = min(best.get(config, float("inf")), r["seconds"])
+    print()
+    if "dask-1" in best and "dask-2" in best:
+        speedup = best["dask-1"] / best["dask-2"]
+        verdict = "met" if speedup >= 1.6 else "NOT met"
+        print(f"Dask 2 workers vs 1: {speedup:.2f}x faster (goal >= 1.6x: {verdict})")
+    if "pool-2" in best and "dask-2" in best:
+        gap = best["dask-2"] / best["pool-2"] - 1
+        verdict = "met" if gap <= 0.05 else "NOT met"
+        print(
+            f"Dask 2 workers vs the process pool's 2: {100 * gap:+.1f} % (goal <= +5 %: {verdict})"
+        )
+    if "pool-1" in best and "pool-2" in best:
+        print(f"process pool 2 workers vs 1: {best['pool-1'] / best['pool-2']:.2f}x faster")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "side":
+        config, trials = sys.argv[2], int(sys.argv[3])
+        rows = int(sys.argv[4]) if len(sys.argv) > 4 else None
+        print(json.dumps(side(config, trials, rows)))
+        return
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--rows", type=int, default=None, help="bank training rows (all)")
+    parser.add_argument("--configs", default="pool-1,pool-2,dask-1,dask-2")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each (min taken)")
+    compare(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
