@@ -25,15 +25,18 @@ def effective_config(project_dir: str | Path = ".") -> list[ConfigEntry]:
     """The store, artifacts and cluster the project in ``project_dir`` uses (and its
     fsspec storage options when some are set, secrets masked).
 
-    ``cluster`` is where training's parallel work runs: ``models.search.workers`` of
-    the spec (one process by default). Works without a valid spec (a broken spec only
+    ``cluster`` is where training's parallel work runs: the ``cluster`` setting (a Dask
+    cluster: ``local``, ``local:N``, ``tcp://host:port``), else ``models.search.workers``
+    local processes of the spec (one by default). Works without a valid spec (a broken spec only
     loses its own settings). Raises SpecError for a broken ``loopml.toml`` or a
     ``${VAR}`` that is not set.
     """
     settings = load_settings(project_dir)
     origins = settings.origins
     workers, workers_origin = _workers(settings.project_dir)
-    if isinstance(workers, str) and "://" in workers:
+    if settings.cluster:
+        cluster, workers_origin = _dask(settings.cluster, workers), origins["cluster"]
+    elif isinstance(workers, str) and "://" in workers:
         cluster = workers
     else:
         cluster = f"local, {workers} worker process{'es' if workers != 1 else ''}"
@@ -46,6 +49,14 @@ def effective_config(project_dir: str | Path = ".") -> list[ConfigEntry]:
         ConfigEntry("cluster", cluster, workers_origin),
         *_storage_options(settings.storage_options, origins),
     ]
+
+
+def _dask(cluster: str, workers: int | str) -> str:
+    """How the ``cluster`` setting reads: a LocalCluster's size, or the scheduler."""
+    if cluster.startswith("tcp://"):
+        return f"Dask scheduler {cluster}"
+    count = cluster.partition(":")[2] or str(workers)
+    return f"Dask LocalCluster ({cluster}), {count} worker process{'es' if count != '1' else ''}"
 
 
 def _storage_options(options: Mapping[str, Any], origins: Mapping[str, str]) -> list[ConfigEntry]:

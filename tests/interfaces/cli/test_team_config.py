@@ -147,3 +147,20 @@ def test_the_store_lives_in_its_own_schema_beside_the_source_table(
 def loopml_process(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "loopml", *args], capture_output=True,
                           text=True, timeout=600)  # fmt: skip
+
+
+def test_config_shows_the_dask_cluster_and_where_it_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "loopml.toml").write_text('cluster = "local:2"\n')
+    shown = json.loads(invoke("config", "--json", "-C", str(tmp_path)).output)
+    assert shown["cluster"] == {
+        "value": "Dask LocalCluster (local:2), 2 worker processes",
+        "from": "loopml.toml",
+    }
+    monkeypatch.setenv("LOOPML_CLUSTER", "tcp://head:8786")
+    shown = json.loads(invoke("config", "--json", "-C", str(tmp_path)).output)
+    assert shown["cluster"] == {
+        "value": "Dask scheduler tcp://head:8786",
+        "from": "env LOOPML_CLUSTER",
+    }
