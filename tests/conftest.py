@@ -83,6 +83,8 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
     yield f"{postgres_server_url}{sep}options=-csearch_path%3D{schema}"
     with engine.begin() as conn:
         conn.execute(sa.text(f'drop schema "{schema}" cascade'))
+        # a search on a Dask cluster keeps its Optuna study beside the store's schema
+        conn.execute(sa.text(f'drop schema if exists "{schema}_optuna" cascade'))
     engine.dispose()
 
 
