@@ -1,7 +1,8 @@
 """A team on object storage: `loopml init` from an object, a whole `loopml run` whose
 source is a glob of Parquet objects and whose artifacts go to a bucket, then `loopml
 serve` of that model loading it from the bucket, all on a real S3 server on loopback
-(moto's, see tests/s3.py) reached through the standard AWS variables."""
+(moto's, see tests/s3.py): reached through the standard AWS variables, then through the
+project's storage_options."""
 
 from __future__ import annotations
 
@@ -65,7 +66,10 @@ def test_run_and_serve_with_the_source_and_artifacts_on_s3(
     assert shown["artifacts"] == {"value": artifacts, "from": "env LOOPML_ARTIFACTS"}
     assert "9 steps, 9 reused" in loopml("run")  # the same ETags: ingest is reused too
 
+    # the server finds the endpoint in the project's storage_options, not AWS_ENDPOINT_URL
+    (project / "loopml.toml").write_text('[storage_options]\nendpoint_url = "${S3_URL}"\n')
     env = {"PATH": "/usr/bin:/bin", "LOOPML_ARTIFACTS": artifacts, **s3.env}
+    env["S3_URL"] = env.pop("AWS_ENDPOINT_URL")
     log = tmp_path / "serve.log"
     server, url = start_serving(project, log, env)
     try:
