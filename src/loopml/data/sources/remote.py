@@ -57,10 +57,6 @@ class RemoteMatch:
     files: list[RemoteFile]
     folder: str | None = None  # the URL of a Parquet dataset read whole
 
-    @property
-    def urls(self) -> list[str]:
-        return [self.folder] if self.folder else [f.url for f in self.files]
-
 
 def is_remote(path: str) -> bool:
     """Whether ``path`` is an fsspec URL other than a local ``file://`` one."""
@@ -69,11 +65,12 @@ def is_remote(path: str) -> bool:
 
 
 def match_remote(source: FileSource, storage_options: Mapping[str, Any]) -> RemoteMatch:
-    """The objects ``source.path`` names, sorted by URL (listing caches are refreshed).
+    """The objects ``source.path`` names, sorted by URL (none when nothing matches);
+    listing caches are refreshed first, so a changed bucket is seen.
 
     Raises:
-        DataError: nothing matches, or the backend fails (no bucket, no access, no
-            connection); the message names the source and its path.
+        DataError: the backend fails (no access, no connection, an option it refuses);
+            the message names the source and its path.
     """
     with _backend(source):
         fs, path = _filesystem(source.path, storage_options)
@@ -139,7 +136,9 @@ def read_remote_file(url: str, storage_options: Mapping[str, Any]) -> pd.DataFra
     if not match.files:
         raise DataError(f"{url}: no such object. {_check(url)}")
     frames = read_remote(source, match, storage_options)
-    return frames[0][1] if len(frames) == 1 else pd.concat([f for _, f in frames])
+    if len(frames) == 1:
+        return frames[0][1]
+    return pd.concat([frame for _, frame in frames], ignore_index=True)
 
 
 # -- internals ---------------------------------------------------------------------------
