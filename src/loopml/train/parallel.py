@@ -206,9 +206,10 @@ def _search_worker(task: _WorkerTask) -> dict[str, int]:
 
 
 def _cluster_trial(task: _ClusterTask, slot: int) -> dict[str, Any]:
-    """One task on a cluster worker: the trial of budget slot ``slot`` (none when the
-    time budget is spent; when this slot's trial is still running from a worker that
-    died, that trial ends failed instead)."""
+    """One task on a cluster worker: the trial of budget slot ``slot``. None when the
+    time budget is spent, or when the slot already has a trial (Dask runs a task again
+    when its worker died: before it ended, or after, while its result was still held
+    there); that trial, if still running, ends failed."""
     from loopml.storage.metadata import open_metadata_store
 
     if task.deadline is not None and time.time() >= task.deadline:
