@@ -237,3 +237,17 @@ def test_a_remote_cluster_cannot_use_a_sqlite_store(
     with pytest.raises(StageError, match="LOOPML_DB to a PostgreSQL store"):
         sqlite.search(frame, spec, None, cluster="tcp://10.0.0.1:8786")  # the setting
     assert time.perf_counter() - started < 2  # refused before connecting
+
+
+def test_the_time_budget_stops_handing_out_trials(
+    cluster: DaskExecutor, bank: tuple[pd.DataFrame, ProjectSpec], sqlite: Tracking
+) -> None:
+    frame, spec = bank
+    spec = with_models(
+        spec, candidates=["linear"], search={"trials": 10_000, "timeout_s": 1.5, "folds": 2}
+    )
+    started = time.perf_counter()
+    result = sqlite.search(frame, spec, cluster)
+    assert time.perf_counter() - started < 15
+    assert 1 <= result.trials_run < 200 and result.stop_reason == "time_budget"
+    assert len(sqlite.trials()) == result.trials_run

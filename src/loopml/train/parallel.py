@@ -160,9 +160,10 @@ def _create_study(
 
 
 def _slots(trials: int, deadline: float | None) -> Iterator[int]:
-    """The budget's slots, taken as workers free up, until the time budget is spent."""
+    """The budget's slots, taken as workers free up, until the time budget is spent
+    (the first always: like a search in one process, at least one trial starts)."""
     for slot in range(trials):
-        if deadline is not None and time.time() >= deadline:
+        if slot > 0 and deadline is not None and time.time() >= deadline:
             return
         yield slot
 
@@ -212,7 +213,7 @@ def _cluster_trial(task: _ClusterTask, slot: int) -> dict[str, Any]:
     there); that trial, if still running, ends failed."""
     from loopml.storage.metadata import open_metadata_store
 
-    if task.deadline is not None and time.time() >= task.deadline:
+    if slot > 0 and task.deadline is not None and time.time() >= task.deadline:
         return {"slot": slot, "ran": False}
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     problem = task.problem
@@ -230,7 +231,8 @@ def _cluster_trial(task: _ClusterTask, slot: int) -> dict[str, Any]:
             lost = [t for t in mine if t.state is RUNNING]
             fail_lost_trials(storage, lost, store)
             return {"slot": slot, "lost": [t.number for t in lost]}
-        _optimize(study, problem, store, _worker_name(), 1, task.deadline, [], slot=slot)
+        deadline = None if slot == 0 else task.deadline
+        _optimize(study, problem, store, _worker_name(), 1, deadline, [], slot=slot)
     finally:
         store.close()
         close_storage(storage)
