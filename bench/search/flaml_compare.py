@@ -25,8 +25,9 @@ each in a fresh process with ``OMP_NUM_THREADS`` (and the BLAS thread variables)
 Both sides write the hold-out's scores (positive-class probabilities or predictions) to
 JSON; this process scores both with loopml's array scorers (``binary_metrics``,
 ``regression_metrics``) against the same truth and prints the table: data set, metric,
-loopml, FLAML, difference, wall seconds of each side, and whether loopml is at least as
-good. Files and results go to ``bench/.cache/search-flaml/``.
+loopml, FLAML, the difference with its 95 % paired bootstrap interval (both sides scored
+on the same resamples of the test rows), wall seconds of each side, and whether loopml is
+at least as good. Files and results go to ``bench/.cache/search-flaml/``.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ THREAD_VARIABLES = (
     "NUMEXPR_NUM_THREADS",
 )
 MAX_TRIALS = 100_000  # the time budget, not the trial count, ends loopml's search
+BOOTSTRAP_SAMPLES = 1000  # resamples of the test rows for the difference's interval
+CONFIDENCE = 0.95
 PROGRESS_EVERY_S = 10.0
 
 
@@ -247,26 +250,54 @@ def _run(command: list[str], cores: int) -> None:
     subprocess.run(command, env=env, check=True)  # noqa: S603 (our own scripts)
 
 
-def _score(meta: dict[str, Any], test: Any, scores: list[float]) -> float:
-    import numpy as np
-
-    from loopml.evaluate.metrics import binary_metrics, regression_metrics
+def _truth(meta: dict[str, Any], test: Any) -> Any:
+    """The test rows' target: numbers (regression) or 1 for the positive class, else 0."""
     from loopml.model.values import category_string, category_strings
 
-    metric, target = meta["metric"], meta["target"]
-    guess = np.asarray(scores, dtype=float)
-    if len(guess) != len(test):
-        raise SystemExit(f"{meta['name']}: {len(guess)} scores for {len(test)} test rows")
+    target = meta["target"]
     if meta["task"] == "regression":
-        y = test[target].to_numpy(float)
-        return regression_metrics(y, guess, [metric])[metric]
+        return test[target].to_numpy(float)
     positive = category_string(meta["positive_class"])
-    truth = (category_strings(test[target]) == positive).to_numpy(int)
-    return binary_metrics(truth, guess, [metric])[metric]
+    return (category_strings(test[target]) == positive).to_numpy(int)
+
+
+def _score(meta: dict[str, Any], truth: Any, scores: Any) -> float:
+    """The primary metric of ``scores`` against ``truth``, with loopml's array scorers."""
+    from loopml.evaluate.metrics import binary_metrics, regression_metrics
+
+    metric = meta["metric"]
+    if len(scores) != len(truth):
+        raise SystemExit(f"{meta['name']}: {len(scores)} scores for {len(truth)} test rows")
+    if meta["task"] == "regression":
+        return regression_metrics(truth, scores, [metric])[metric]
+    return binary_metrics(truth, scores, [metric])[metric]
+
+
+def _difference_interval(
+    meta: dict[str, Any], truth: Any, ours: Any, theirs: Any
+) -> tuple[float, float]:
+    """The paired bootstrap interval of loopml's metric minus FLAML's: both sides scored
+    on the same ``BOOTSTRAP_SAMPLES`` resamples of the test rows."""
+    from loopml.evaluate.bootstrap import binary_scores, bootstrap, regression_scores
+
+    metric = meta["metric"]
+
+    def difference(weights: Any) -> dict[str, Any]:
+        if meta["task"] == "regression":
+            a, b = (regression_scores(truth, s, weights)[metric] for s in (ours, theirs))
+        else:
+            a, b = (binary_scores(truth, s, 0.5, weights)[metric] for s in (ours, theirs))
+        return {"difference": a - b}
+
+    found = bootstrap(
+        difference, len(truth), samples=BOOTSTRAP_SAMPLES, confidence=CONFIDENCE, seed=0
+    )
+    return found["difference"]
 
 
 def compare_one(data: Dataset, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Both sides on one data set: a row per FLAML input (raw, and cleaned if retyped)."""
+    import numpy as np
     import pandas as pd
 
     from loopml.spec.model import greater_is_better
@@ -280,7 +311,7 @@ def compare_one(data: Dataset, args: argparse.Namespace) -> list[dict[str, Any]]
         f"{len(meta['features'])} features, {meta['metric']}",
         flush=True,
     )
-    test = pd.read_parquet(folder / "test_clean.parquet")
+    truth = _truth(meta, pd.read_parquet(folder / "test_clean.parquet"))
     loopml_out = folder / "result_loopml.json"
     _run(
         [
@@ -295,7 +326,8 @@ def compare_one(data: Dataset, args: argparse.Namespace) -> list[dict[str, Any]]
         args.cores,
     )
     ours = json.loads(loopml_out.read_text())
-    ours["score"] = _score(meta, test, ours.pop("scores"))
+    our_scores = np.asarray(ours.pop("scores"), dtype=float)
+    ours["score"] = _score(meta, truth, our_scores)
     inputs = ["raw"] + (["cleaned"] if meta["retyped"] and args.cleaned else [])
     results = []
     for given in inputs:
@@ -304,9 +336,11 @@ def compare_one(data: Dataset, args: argparse.Namespace) -> list[dict[str, Any]]
         command += [str(args.budget), str(args.cores), str(flaml_out)]
         _run(command, args.cores)
         theirs = json.loads(flaml_out.read_text())
-        theirs["score"] = _score(meta, test, theirs.pop("scores"))
+        their_scores = np.asarray(theirs.pop("scores"), dtype=float)
+        theirs["score"] = _score(meta, truth, their_scores)
         greater = greater_is_better(meta["metric"])
         diff = ours["score"] - theirs["score"]
+        low, high = _difference_interval(meta, truth, our_scores, their_scores)
         results.append(
             {
                 "data": data.name,
@@ -315,6 +349,7 @@ def compare_one(data: Dataset, args: argparse.Namespace) -> list[dict[str, Any]]
                 "loopml": ours,
                 "flaml": theirs,
                 "difference": diff,
+                "difference_interval": [low, high],
                 "goal_met": diff >= 0 if greater else diff <= 0,
                 "rows": rows,
                 "retyped": meta["retyped"],
@@ -347,19 +382,26 @@ def print_table(results: list[dict[str, Any]], budget: float, cores: int) -> Non
     print()
     print(f"budget {budget:g} s per side, {cores} core(s) each; hold-out scores")
     header = (
-        f"{'data':<16}{'metric':<9}{'loopml':>9}{'FLAML':>9}{'diff':>9}"
-        f"{'loopml s':>10}{'FLAML s':>9}  goal (loopml >= FLAML)"
+        f"{'data':<16}{'metric':<9}{'loopml':>9}{'FLAML':>9}{'diff':>9}  {'95 % CI of diff':<19}"
+        f"{'loopml s':>9}{'FLAML s':>9}  goal (loopml >= FLAML)"
     )
     print(header)
     for row in results:
         name = row["data"] + (" (cleaned)" if row["flaml_input"] == "cleaned" else "")
+        low, high = row["difference_interval"]
+        interval = f"[{low:+.4f}, {high:+.4f}]"
+        verdict = "met" if row["goal_met"] else "NOT met"
+        if low <= 0 <= high:
+            verdict += " (the CI holds 0)"
         print(
             f"{name:<16}{row['metric']:<9}{row['loopml']['score']:>9.4f}"
-            f"{row['flaml']['score']:>9.4f}{row['difference']:>+9.4f}"
-            f"{row['loopml']['seconds']:>10.1f}{row['flaml']['seconds']:>9.1f}  "
-            f"{'met' if row['goal_met'] else 'NOT met'}"
+            f"{row['flaml']['score']:>9.4f}{row['difference']:>+9.4f}  {interval:<19}"
+            f"{row['loopml']['seconds']:>9.1f}{row['flaml']['seconds']:>9.1f}  {verdict}"
         )
-    print("(diff is loopml - FLAML: higher is better for roc_auc, lower for rmse)")
+    print(
+        "(diff is loopml - FLAML: higher is better for roc_auc, lower for rmse; the CI is a "
+        f"paired bootstrap of the test rows, {BOOTSTRAP_SAMPLES} resamples)"
+    )
 
 
 def main() -> None:
