@@ -113,6 +113,7 @@ class Profile:
     sample_rows: int
     seconds: float
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    sample_note: str = ""  # a file profiled streamed: which figures are exact, which sampled
 
     @property
     def task(self) -> str | None:

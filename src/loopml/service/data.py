@@ -76,6 +76,39 @@ class DataMixin(ServiceBase):
         write_atomic(path, render_profile(profile).encode())
         return path, profile
 
+    def profile_file(
+        self,
+        source: Path,
+        output: Path | None = None,
+        *,
+        sample_rows: int = 200_000,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> tuple[Path, Any]:
+        """Write the EDA report of one CSV/Parquet file of any size, read in one streaming
+        pass (``loopml.profile.stream``: exact counts and moments, the charts on a sample
+        of ``sample_rows``); the spec's target, task and column kinds apply where the
+        file has those columns. ``progress(rows_read, total_or_None)`` per batch."""
+        from loopml.compute.parts import schema_of
+        from loopml.profile import render_profile
+        from loopml.profile.stream import profile_file
+
+        path = self._path(source)
+        names = set(schema_of(path).names)
+        problem = self.spec.problem
+        profile = profile_file(
+            path,
+            target=problem.target if problem.target in names else None,
+            task=problem.task,
+            kinds={c: k for c, k in self.spec.data.columns.items() if c in names},
+            orders={c: o for c, o in self.spec.data.orders.items() if c in names},
+            sample_rows=sample_rows,
+            progress=progress,
+            title=f"{self.spec.name}: {path.name}",
+        )
+        out = self._path(output) if output else self.reports_dir / f"profile-{path.stem}.html"
+        write_atomic(out, render_profile(profile).encode())
+        return out, profile
+
     def _run_data_steps(
         self, on_event: Callable[[Any], None] | None, name: str, only_ingest: bool = False
     ) -> Any:

@@ -152,10 +152,28 @@ def profile(
     output: Annotated[
         Path | None, typer.Option("--out", "-o", help="HTML file (default: .loopml/reports/).")
     ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Profile this CSV/Parquet file instead, of any size: one streaming pass, "
+            "the charts on a random sample.",
+        ),
+    ] = None,
+    sample_rows: Annotated[
+        int, typer.Option("--sample-rows", min=1, help="With --file: rows sampled for charts.")
+    ] = 200_000,
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Write the EDA report of the current data: statistics, charts, quirks, leakage."""
     service = open_service(project_dir)
+    if file is not None:
+        with render.RowProgress("profiling") as rows:
+            path, result = service.profile_file(
+                file, output, sample_rows=sample_rows, progress=rows.update
+            )
+        render.profile_summary(path, result)
+        return
     with render.StepProgress() as progress:
         path, result = service.profile(output, on_event=progress.on_event)
     render.profile_summary(path, result)

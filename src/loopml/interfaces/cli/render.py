@@ -375,6 +375,8 @@ def lineage(version: Any, snapshot: Any) -> None:
 
 def profile_summary(path: Path, profile: Any) -> None:
     done(f"profiled {profile.rows} rows x {len(profile.columns)} columns")
+    if profile.sample_note:
+        console.print(profile.sample_note, soft_wrap=True)
     colors = {"high": "red", "medium": "yellow", "low": "white"}
     for finding in profile.findings:
         color = colors.get(finding.severity, "white")
