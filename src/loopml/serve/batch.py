@@ -215,7 +215,7 @@ def _scored(
     """``frame`` (the rows as read) with the predictions for ``checked`` (the same rows
     as the check left them), none for the ``refused`` positions."""
     bundle = predictor.bundle
-    out = frame.copy()
+    out = frame.copy(deep=False)  # new columns only: the rows as read are not changed
     keep = np.ones(len(frame), dtype=bool)
     keep[refused] = False
     if bundle.task == "classification" and len(bundle.classes or []) == 2:
