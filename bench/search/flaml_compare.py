@@ -208,8 +208,11 @@ def side_loopml(folder: Path, budget: float, cores: int, out: Path) -> None:
     prediction = best.predict(test)
     scores = prediction.predictions if task == "regression" else prediction.probabilities
     by_kind: dict[str, int] = {}
+    seconds_by_kind: dict[str, float] = {}
     for row in result.trials:
-        by_kind[row["algorithm"]] = by_kind.get(row["algorithm"], 0) + 1
+        kind = row["algorithm"]
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+        seconds_by_kind[kind] = seconds_by_kind.get(kind, 0.0) + float(row["seconds"] or 0.0)
     report = {
         "seconds": seconds,
         "search_seconds": searched,
@@ -220,6 +223,7 @@ def side_loopml(folder: Path, budget: float, cores: int, out: Path) -> None:
             "pruned": result.trials_pruned,
             "failed": result.trials_failed,
             "per_algorithm": by_kind,
+            "seconds_per_algorithm": {k: round(v, 1) for k, v in seconds_by_kind.items()},
         },
         "evaluation": f"{search.folds}-fold CV ({spec.split.method})",
         "scores": [float(s) for s in scores],
@@ -366,7 +370,8 @@ def _print_detail(row: dict[str, Any]) -> None:
         print(
             f"  loopml: {ours['champion']} (CV {ours['cv_score']:.4f}, {ours['evaluation']}); "
             f"{trials['complete']} trials complete, {trials['pruned']} pruned, "
-            f"{trials['failed']} failed {trials['per_algorithm']}; search "
+            f"{trials['failed']} failed {trials['per_algorithm']}, seconds "
+            f"{trials['seconds_per_algorithm']}; search "
             f"{ours['search_seconds']:.1f} s, with the refit {ours['seconds']:.1f} s",
             flush=True,
         )
