@@ -135,3 +135,22 @@ def test_an_empty_current_file_is_judged_on_no_rows(files, tmp_path: Path) -> No
     blank.write_text("")
     with pytest.raises(DataError, match=r"blank\.csv is empty"):
         drift(reference, blank)
+
+
+def test_loopml_drift_on_a_dask_cluster_gives_the_in_memory_verdicts(files) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from loopml.interfaces.cli.main import app
+
+    reference, current, folder = files
+    whole = drift(reference, current)
+    args = ["drift", str(folder / "reference.parquet"), str(folder / "current.parquet")]
+    result = CliRunner().invoke(app, [*args, "--json", "--cluster", "local:1"])
+    assert result.exit_code == 1, result.output  # drift found
+    answer = json.loads(result.stdout)  # stderr may hold a warning of the cluster
+    assert answer["current_rows"] == 4000
+    for column, feature in zip(answer["columns"], whole.features, strict=True):
+        assert column["drifted"] == feature.drifted
+        assert column["score"] == pytest.approx(feature.score, rel=1e-5, abs=1e-6)

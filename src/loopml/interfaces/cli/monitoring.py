@@ -78,24 +78,38 @@ def drift(
         int,
         typer.Option(min=1, help="Processes counting parts of a Parquet CURRENT at once."),
     ] = 1,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LOOPML_CLUSTER",
+            help="Count the parts on a Dask cluster: local, local:N or tcp://host:port "
+            "(its workers must see CURRENT's path).",
+        ),
+    ] = None,
 ) -> None:
     """Compare two files column by column, without a project; exit 1 when one drifted.
 
-    CURRENT may be larger than memory: it is read in chunks (with --workers N, its
-    row groups are counted by N processes) into the reference's bins."""
+    CURRENT may be larger than memory: it is read in chunks (with --workers N or
+    --cluster, its row groups are counted in parallel and merged) into the reference's
+    bins."""
     from loopml.compute import executor_for
     from loopml.interfaces.cli.render import RowProgress
     from loopml.monitor.compare import drift as compare
 
-    with RowProgress("counting") as progress:
-        check = compare(
-            reference,
-            current,
-            columns=_pairs(column, "--column") or None,
-            thresholds={k: _number(v, k) for k, v in _pairs(threshold, "--threshold").items()},
-            progress=progress.update,
-            executor=executor_for(workers) if workers > 1 else None,
-        )
+    executor = executor_for(workers, cluster=cluster) if workers > 1 or cluster else None
+    try:
+        with RowProgress("counting") as progress:
+            check = compare(
+                reference,
+                current,
+                columns=_pairs(column, "--column") or None,
+                thresholds={k: _number(v, k) for k, v in _pairs(threshold, "--threshold").items()},
+                progress=progress.update,
+                executor=executor,
+            )
+    finally:
+        if executor is not None:
+            executor.close()
     if as_json:
         typer.echo(json.dumps(check.to_dict(), indent=2))
     else:
