@@ -9,7 +9,8 @@ The counts are a mergeable summary: a Parquet file is cut at its row groups into
 (in this process by default; worker processes or a cluster with another executor) and
 the windows are merged in file order, which gives the very numbers one reader would
 (the KS sample included: the first values of the window). Progress is reported per
-chunk in this process, per wave of parts with an executor.
+chunk in this process; with an executor, when the parts are handed out and when all
+are counted (one ``map`` call, so a process pool starts once).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def drift(
         thresholds: per test, e.g. ``{"wasserstein": 0.1, "ks": 0.05}``; the rest default.
         settings: the full drift settings (tests, ``large_sample``), as in the spec.
         chunk_rows: rows per batch when reading ``current``.
-        progress: called after each chunk (each wave of parts with ``executor``).
+        progress: called after each chunk (with ``executor``: before and after the parts).
         executor: counts the parts of a Parquet ``current`` (see the module docstring);
             None reads it here, chunk by chunk.
 
@@ -142,8 +143,8 @@ def _count_parts(
     executor: Executor,
     progress: Progress | None,
 ) -> tuple[Windows, int]:
-    """The windows of ``current``, its parts counted by ``executor`` a wave at a time
-    and merged in file order."""
+    """The windows of ``current``, its parts counted by ``executor``
+    and merged in file order (one ``map``: progress before and after it)."""
     if current.suffix.lower() == ".csv":
         return _count(references, current, chunk_rows, progress)
     _check_readable(current, "current")
@@ -152,13 +153,14 @@ def _count_parts(
     count = functools.partial(count_part, references, chunk_rows=chunk_rows)
     windows = new_windows(references)
     rows = 0
-    for start in range(0, len(parts), max(1, executor.workers)):
-        for counted in executor.map(count, parts[start : start + max(1, executor.workers)]):
-            for name, window in counted.items():
-                windows[name].merge(window)  # type: ignore[arg-type]
-            rows += next(iter(counted.values())).rows if counted else 0
-        if progress is not None:
-            progress(rows, total)
+    if progress is not None:
+        progress(0, total)
+    for counted in executor.map(count, parts):  # one map: a process pool starts once
+        for name, window in counted.items():
+            windows[name].merge(window)  # type: ignore[arg-type]
+        rows += next(iter(counted.values())).rows if counted else 0
+    if progress is not None:
+        progress(rows, total)
     return windows, rows
 
 
