@@ -146,12 +146,16 @@ def test_a_search_on_the_cluster_with_a_postgres_store(
         engine.dispose()  # the fixture drops the schema and Optuna's beside it
 
 
+@pytest.mark.parametrize("retries", [3, 0], ids=["task-run-again", "killed-worker"])
 def test_a_worker_killed_mid_trial_fails_that_trial_and_the_search_goes_on(
     cluster: DaskExecutor,
     bank: tuple[pd.DataFrame, ProjectSpec],
     sqlite: Tracking,
     tmp_path: Path,
+    retries: int,
 ) -> None:
+    """Dask runs the task again (its slot's trial is found running and failed), or,
+    out of retries, gives up on it (KilledWorker: the trial is failed after the map)."""
     marker = tmp_path / "kill-the-next-fit"
     marker.touch()
     killer = {
@@ -166,7 +170,12 @@ def test_a_worker_killed_mid_trial_fails_that_trial_and_the_search_goes_on(
         custom=[killer],
         search={"trials": 6, "folds": 2, "pruning": False},
     )
-    result = sqlite.search(frame, spec, cluster)
+    scheduler = cluster._cluster.scheduler  # the LocalCluster's, in this process
+    allowed, scheduler.allowed_failures = scheduler.allowed_failures, retries
+    try:
+        result = sqlite.search(frame, spec, cluster)
+    finally:
+        scheduler.allowed_failures = allowed
     assert not marker.exists()  # one fit killed its worker
     assert result.trials_run == 6 and result.trials_failed == 1
     assert result.trials_completed == 5

@@ -10,7 +10,9 @@
   the time budget is spent: a task run again after its worker died
   finds its slot's trial still running, ends it failed and runs no other, so the search
   runs exactly ``trials`` trials; trials still running after the map (their worker lost
-  for good) end failed too. A lost scheduler raises StageError.
+  for good: ``WorkerLost``) end failed too, and the slots whose tasks Dask gave up on
+  before they started run in another map (up to ``ROUNDS`` in all). A lost scheduler
+  raises StageError.
 
 Each worker opens its own metadata store connection from ``store_url``; the parent
 reports progress every ``POLL_SECONDS`` while they work.
@@ -54,6 +56,7 @@ from loopml.train.studies import (
 
 Report = Callable[[optuna.Study], None]
 RUNNING = optuna.trial.TrialState.RUNNING
+ROUNDS = 3  # maps of the budget's slots at most: the first, and again after lost workers
 
 
 @dataclass(frozen=True)
@@ -132,11 +135,15 @@ def cluster_search(
     try:
         study = _create_study(optuna_storage, name, direction, problem)
         task = _ClusterTask(problem, name, storage, store_url, deadline)
-        slots = _slots(problem.setup.models.search.trials, deadline)
+        run = functools.partial(_cluster_trial, task)
+        slots: Iterable[int] = _slots(range(problem.setup.models.search.trials), deadline)
         try:
-            _poll(executor, functools.partial(_cluster_trial, task), slots, study, report)
-        except WorkerLost:
-            pass  # the trial it ran is still running in the study: failed below
+            for _ in range(ROUNDS):
+                try:
+                    _poll(executor, run, slots, study, report)
+                    break
+                except WorkerLost:  # its trial is failed below; the slots it took, run again
+                    slots = _slots(_unused(study, problem), deadline)
         finally:
             _fail_leftovers(study, optuna_storage, store, problem)
         return _in_memory(study, direction)
@@ -159,13 +166,20 @@ def _create_study(
     return study
 
 
-def _slots(trials: int, deadline: float | None) -> Iterator[int]:
+def _slots(slots: Iterable[int], deadline: float | None) -> Iterator[int]:
     """The budget's slots, taken as workers free up, until the time budget is spent
-    (the first always: like a search in one process, at least one trial starts)."""
-    for slot in range(trials):
+    (slot 0 always: like a search in one process, at least one trial starts)."""
+    for slot in slots:
         if slot > 0 and deadline is not None and time.time() >= deadline:
             return
         yield slot
+
+
+def _unused(study: optuna.Study, problem: _Problem) -> list[int]:
+    """The budget's slots without a trial (their tasks were lost with a worker before
+    they started: Dask gives up on every task a dying worker held)."""
+    taken = {t.user_attrs.get("slot") for t in study.get_trials(deepcopy=False)}
+    return [i for i in range(problem.setup.models.search.trials) if i not in taken]
 
 
 def _poll(
