@@ -55,7 +55,7 @@ def _warm(_: int) -> int:
     return os.getpid()
 
 
-def side(config: str, trials: int, rows: int | None) -> dict[str, Any]:
+def side(config: str, trials: int, rows: int | None, pruning: bool = True) -> dict[str, Any]:
     """One configuration's search, in this process (a fresh one per configuration)."""
     from bench.search.run import FOLDS, KIND, SEED, bank_data, make_transform_for, with_models
 
@@ -66,6 +66,7 @@ def side(config: str, trials: int, rows: int | None) -> dict[str, Any]:
     engine, workers = config.split("-")[0], int(config.split("-")[1])
     train, _, spec = bank_data(rows)
     search = {"trials": trials, "folds": FOLDS, "workers": workers, "seed": SEED}
+    search["pruning"] = pruning
     spec = with_models(spec, candidates=[KIND], search=search)
     make, _ = make_transform_for(train, spec)
     start_s = 0.0
@@ -119,13 +120,12 @@ def side(config: str, trials: int, rows: int | None) -> dict[str, Any]:
     }
 
 
-def _run_side(config: str, trials: int, rows: int | None) -> dict[str, Any]:
+def _run_side(config: str, trials: int, rows: int | None, pruning: bool) -> dict[str, Any]:
     env = dict(os.environ)
     for name in THREAD_VARIABLES:
         env[name] = "1"
-    command = [sys.executable, __file__, "side", config, str(trials)]
-    if rows is not None:
-        command.append(str(rows))
+    command = [sys.executable, __file__, "side", config, str(trials), str(rows or 0)]
+    command.append("prune" if pruning else "all-folds")
     out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)  # noqa: S603
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -137,8 +137,9 @@ def _cores() -> int:
 def compare(args: argparse.Namespace) -> None:
     rows = "all" if args.rows is None else args.rows
     print(
-        f"{args.trials} trials of hist_gradient_boosting (3-fold CV, TPE seed 42, median "
-        f"pruning) on {rows} bank training rows; 1 thread per worker; {_cores()} cores"
+        f"{args.trials} trials of hist_gradient_boosting (3-fold CV, TPE seed 42, "
+        f"{'median pruning' if args.pruning else 'no pruning'}) on {rows} bank training rows; "
+        f"1 thread per worker; {_cores()} cores"
     )
     print(
         f"{'config':<9}{'wall s':>9}{'trials/min':>12}{'rest s':>8}{'start s':>9}{'best AUC':>10}"
@@ -147,7 +148,7 @@ def compare(args: argparse.Namespace) -> None:
     best: dict[str, float] = {}
     for _ in range(args.repeats):
         for config in args.configs.split(","):
-            r = _run_side(config, args.trials, args.rows)
+            r = _run_side(config, args.trials, args.rows, args.pruning)
             ran = r["complete"] + r["pruned"] + r["failed"]
             print(
                 f"{config:<9}{r['seconds']:>9.2f}{60 * ran / r['seconds']:>12.1f}{r['rest']:>8.2f}"
@@ -173,15 +174,20 @@ def compare(args: argparse.Namespace) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "side":
-        config, trials = sys.argv[2], int(sys.argv[3])
-        rows = int(sys.argv[4]) if len(sys.argv) > 4 else None
-        print(json.dumps(side(config, trials, rows)))
+        config, trials, rows = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) or None
+        print(json.dumps(side(config, trials, rows, sys.argv[5] == "prune")))
         return
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--rows", type=int, default=None, help="bank training rows (all)")
     parser.add_argument("--configs", default="pool-1,pool-2,dask-1,dask-2")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each (min taken)")
+    parser.add_argument(
+        "--no-pruning",
+        dest="pruning",
+        action="store_false",
+        help="every trial runs every fold: the configurations' work differs less",
+    )
     compare(parser.parse_args())
 
 
