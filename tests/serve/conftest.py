@@ -179,3 +179,6 @@ def one_thread() -> Iterator[None]:
 
     with threadpool_limits(1):
         yield
+
+
+from tests.s3 import s3, s3_server  # noqa: E402, F401 - the loopback S3 server's fixtures

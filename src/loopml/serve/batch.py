@@ -95,8 +95,6 @@ def score_checked(
         DataError: an output that is not .csv or .parquet, or a source lacking columns
             the model needs (named, with the columns the file has).
     """
-    from loopml.data.ingest import clean_column_names
-
     checker = InputChecker(bundle.signature, policy)
     predictor = Predictor(bundle, threads)
     reports: list[InputReport] = []
@@ -113,12 +111,12 @@ def score_checked(
     writer = _Writer(tmp, suffix)
     try:
         for chunk in _chunks(source, chunk_rows):
-            frame, _ = clean_column_names(chunk)
-            _check_columns(bundle, frame, source, where)
-            checked, report = checker.check_frame(frame, bundle.cleaner)
-            reports.append(report.shifted(done))
-            writer.write(_scored(predictor, frame, checked, report.refused_rows))
-            done += len(frame)
+            scored, report = score_chunk(
+                predictor, checker, chunk, first_row=done, source=source, where=where
+            )
+            reports.append(report)
+            writer.write(scored)
+            done += len(scored)
             if progress is not None:
                 progress(done, total)
         writer.close()
@@ -128,6 +126,32 @@ def score_checked(
         tmp.unlink(missing_ok=True)
         raise
     return BatchResult(done, merged(reports))
+
+
+def score_chunk(
+    predictor: Predictor,
+    checker: InputChecker,
+    chunk: pd.DataFrame,
+    *,
+    first_row: int = 0,
+    source: Path | str = "",
+    where: str = "",
+) -> tuple[pd.DataFrame, InputReport]:
+    """One chunk of ``source`` (its rows from ``first_row``) checked and scored: the
+    scored rows (names cleaned, as ``score_checked`` writes them) and the problems
+    found, their rows numbered in the file.
+
+    Raises:
+        DataError: the chunk lacks columns the model needs (named, with those it has).
+    """
+    from loopml.data.ingest import clean_column_names
+
+    bundle = predictor.bundle
+    frame, _ = clean_column_names(chunk)
+    _check_columns(bundle, frame, source, where)
+    checked, report = checker.check_frame(frame, bundle.cleaner)
+    scored = _scored(predictor, frame, checked, report.refused_rows)
+    return scored, report.shifted(first_row)
 
 
 def write_problems(report: InputReport, path: Path) -> Path:
@@ -249,7 +273,9 @@ def _interval_columns(bundle: ModelBundle, out: pd.DataFrame, keep: np.ndarray) 
     return ["prediction_low", "prediction_high"]
 
 
-def _check_columns(bundle: ModelBundle, frame: pd.DataFrame, source: Path, where: str) -> None:
+def _check_columns(
+    bundle: ModelBundle, frame: pd.DataFrame, source: Path | str, where: str
+) -> None:
     missing = [c for c in bundle.feature_names if c not in frame.columns]
     if missing:
         model = f" that {where}" if where else " the model"

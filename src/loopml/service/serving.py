@@ -163,34 +163,88 @@ class ServingMixin(ServiceBase):
     def predict_file(
         self,
         ref: str | None,
-        source: Path,
-        output: Path,
+        source: Path | str,
+        output: Path | str,
         *,
         chunk_rows: int = 100_000,
         progress: Callable[[int, int | None], None] | None = None,
         errors: Path | None = None,
+        workers: int = 1,
+        cluster: str | None = None,
     ) -> BatchResult:
         """Check and score ``source`` (CSV/Parquet in chunks; TSV/JSON whole) into
         ``output`` (.csv or .parquet) under the spec's input policy (``serve.invalid``,
         ``serve.unknown``, ``serve.check_range``), calling ``progress(rows_done,
         total_or_None)`` per chunk; ``errors`` (.csv or .parquet) receives every problem
-        found: row, column, rule, value and action."""
+        found: row, column, rule, value and action.
+
+        ``source`` and ``output`` may be URLs (``s3://...``, read and written through
+        fsspec with the settings' ``storage_options``). A Parquet ``source`` is scored by
+        parts (``loopml.serve.parts``) when either is a URL, ``workers`` > 1 or a
+        ``cluster`` is named (default: the settings' ``cluster``): in ``workers`` local
+        processes, or on that Dask cluster; progress then comes once per part. Any other
+        local file is scored here, chunk by chunk (its output uploaded to a URL).
+        """
         from loopml.model.checks import InputPolicy
         from loopml.serve.batch import score_checked, write_problems
+        from loopml.serve.parts import is_url
 
         version, bundle = self.load_model(ref)
-        result = score_checked(
-            bundle,
-            self._path(source),
-            self._path(output),
-            policy=InputPolicy.of(self.spec.serve),
-            chunk_rows=chunk_rows,
-            progress=progress,
-            where=version.ref,
-        )
+        source_at, output_at = self._place(source), self._place(output)
+        cluster = cluster or self.settings.cluster
+        options: dict[str, Any] = {
+            "policy": InputPolicy.of(self.spec.serve),
+            "chunk_rows": chunk_rows,
+            "progress": progress,
+            "where": version.ref,
+        }
+        spread = is_url(output_at) or workers > 1 or bool(cluster)
+        parquet = Path(source_at).suffix.lower() in (".parquet", ".pq")
+        if is_url(source_at) or (spread and parquet):
+            result = self._score_parts(bundle, source_at, output_at, workers, cluster, options)
+        elif is_url(output_at):
+            from loopml.serve.parts import score_local_csv
+
+            options["storage_options"] = self.settings.storage_options
+            result = score_local_csv(bundle, Path(source_at), output_at, **options)
+        else:
+            result = score_checked(bundle, Path(source_at), Path(output_at), **options)
         if errors is not None:
             write_problems(result.report, self._path(errors))
         return result
+
+    def _score_parts(
+        self,
+        bundle: Any,
+        source: str,
+        output: str,
+        workers: int,
+        cluster: str | None,
+        options: dict[str, Any],
+    ) -> BatchResult:
+        """``score_parts`` on the executor for ``workers`` and ``cluster``, closed after."""
+        from loopml.compute import executor_for
+        from loopml.serve.parts import score_parts
+
+        executor = executor_for(workers, cluster=cluster)
+        try:
+            return score_parts(
+                bundle,
+                source,
+                output,
+                executor,
+                storage_options=self.settings.storage_options,
+                **options,
+            )
+        finally:
+            executor.close()
+
+    def _place(self, path: Path | str) -> str:
+        """A URL as given, a path resolved in the project folder."""
+        from loopml.serve.parts import is_url
+
+        text = str(path)
+        return text if is_url(text) else str(self._path(Path(text)))
 
 
 def _alias_of(ref: str) -> str | None:

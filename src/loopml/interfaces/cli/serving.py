@@ -73,22 +73,42 @@ def predict(
             "--errors", help="Write every refused, imputed or unseen value here (.csv/.parquet)."
         ),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes scoring parts of a Parquet INPUT at once.")
+    ] = 1,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Score the parts on a Dask cluster: local, local:N or tcp://host:port "
+            "(default: the cluster setting, LOOPML_CLUSTER). A remote cluster reads INPUT "
+            "from object storage.",
+        ),
+    ] = None,
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Score a file: `loopml predict [NAME@ALIAS] INPUT OUTPUT` (.csv or .parquet out).
 
-    Rows are checked against the model's schema first (serve.invalid, serve.unknown in
-    loopml.yaml): refused rows get no prediction and make the exit status 1; imputed
-    values and unseen categories are summarised as warnings."""
+    INPUT and OUTPUT may be URLs (s3://bucket/in.parquet). A Parquet INPUT is scored by
+    parts of its row groups with --workers N, --cluster, or a URL, the parts written to
+    OUTPUT in order. Rows are checked against the model's schema first (serve.invalid,
+    serve.unknown in loopml.yaml): refused rows get no prediction and make the exit
+    status 1; imputed values and unseen categories are summarised as warnings."""
     if len(args) not in (2, 3):
         render.error("usage: loopml predict [NAME@ALIAS] INPUT OUTPUT")
         raise typer.Exit(2)
     ref = args[0] if len(args) == 3 else None
-    source, output = Path(args[-2]), Path(args[-1])
+    source, output = args[-2], args[-1]  # text: a URL keeps its "//"
     service = open_service(project_dir)
     with render.RowProgress("scoring") as progress:
         result = service.predict_file(
-            ref, source, output, chunk_rows=chunk_rows, progress=progress.update, errors=errors
+            ref,
+            source,
+            output,
+            chunk_rows=chunk_rows,
+            progress=progress.update,
+            errors=errors,
+            workers=workers,
+            cluster=cluster,
         )
     render.input_problems(result.report, errors)
     refused = len(result.report.refused_rows)
