@@ -47,6 +47,26 @@ def test_the_first_exception_of_a_call_is_raised(cluster: DaskExecutor) -> None:
     assert cluster.map(workers.square, [5]) == [25]  # the cluster goes on
 
 
+def test_imap_yields_in_order_submitting_a_few_calls_ahead(cluster: DaskExecutor) -> None:
+    taken = []
+
+    def items():
+        for i in range(12):
+            taken.append(i)
+            yield i
+
+    results = cluster.imap(workers.square, items())
+    assert next(results) == 0
+    assert len(taken) <= 1 + 2 * cluster.workers  # not the 12: bounded ahead
+    assert list(results) == [i * i for i in range(1, 12)]
+    got = []
+    with pytest.raises(ValueError, match="three is not allowed"):
+        for value in cluster.imap(workers.fail_on_three, [1, 2, 3, 4, 5]):
+            got.append(value)
+    assert got == [1, 2]
+    assert list(cluster.imap(workers.square, [])) == []
+
+
 def test_a_call_that_kills_every_worker_it_runs_on_raises_worker_lost(
     cluster: DaskExecutor,
 ) -> None:

@@ -43,6 +43,35 @@ def test_an_exception_in_a_worker_is_raised_by_map() -> None:
         ProcessExecutor(2, threads_per_worker=1).map(workers.fail_on_three, [1, 2, 3])
 
 
+class Counted:
+    """Items handed out one by one, counting how many were taken."""
+
+    def __init__(self, n: int) -> None:
+        self.taken = 0
+        self.n = n
+
+    def __iter__(self):
+        for i in range(self.n):
+            self.taken += 1
+            yield i
+
+
+@pytest.mark.parametrize("executor", [LocalExecutor(1), ProcessExecutor(2, threads_per_worker=1)])
+def test_imap_yields_in_order_taking_a_few_items_ahead(executor) -> None:
+    items = Counted(20)
+    results = executor.imap(workers.square, items)
+    assert next(results) == 0
+    assert items.taken <= 1 + 2 * executor.workers  # not the 20: bounded ahead
+    assert list(results) == [i * i for i in range(1, 20)]
+    assert items.taken == 20
+    with pytest.raises(ValueError, match="three is not allowed"):
+        got = []
+        for value in executor.imap(workers.fail_on_three, [1, 2, 3, 4]):
+            got.append(value)
+    assert got == [1, 2]  # the results before the error, in order
+    assert list(executor.imap(workers.square, [])) == []
+
+
 def test_invalid_process_executors_are_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         ProcessExecutor(0)

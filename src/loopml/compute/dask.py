@@ -15,7 +15,8 @@ these engine-specific points:
   cluster can compute again), not once per item, so a ``functools.partial`` holding a
   large argument costs one transfer per worker;
 - the calls are submitted a few more than the cluster's threads at a time, and ``items``
-  may be an iterator, read as workers free up;
+  may be an iterator, read as workers free up; ``imap`` submits the next call only
+  while fewer than twice the cluster's threads are running or waiting to be yielded;
 - a worker that dies while running a call: Dask runs the call again elsewhere (up to
   ``distributed.scheduler.allowed-failures`` times; then the other calls still run and
   ``map`` raises ``WorkerLost``);
@@ -162,6 +163,26 @@ class DaskExecutor:
             raise self._task_error(run.error)
         return run.results()
 
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """``map``'s calls, each result yielded in item order as soon as it and those
+        before it are done (see the module docstring); the first error by item order
+        is raised after the results before it."""
+        pending = iter(items)
+        first = next(pending, _END)
+        if first is _END:
+            return
+        client = self.client()
+        run = _Calls(client, self._threads, 2 * self.workers)
+        try:
+            run.shared = _send(client, fn)
+            yield from run.ordered(itertools.chain([first], pending))
+        except _connection_errors() as exc:
+            raise self._lost(exc) from exc
+        finally:
+            run.release()
+        if run.error is not None:
+            raise self._task_error(run.error)
+
     def close(self) -> None:
         """Close the client, and the LocalCluster this executor started."""
         client, cluster = self._client, self._cluster
@@ -289,6 +310,47 @@ class _Calls:
                 future.release()
             if feeding:
                 feeding = submit()
+        if self._errors:
+            self.error = self._errors[min(self._errors)]
+
+    def ordered(self, items: Iterator[Any]) -> Iterator[Any]:
+        """The results in item order as they come; a call is submitted only while fewer
+        than ``ahead`` are running or held for their turn. At the first error (by item
+        order) nothing more is yielded or submitted; ``error`` holds it after."""
+        from distributed import as_completed
+
+        done = as_completed()
+        held: dict[int, Any] = {}
+        yielded = 0
+        feeding = True
+
+        def fill() -> bool:
+            while len(self._index) - yielded < self.ahead:
+                item = next(items, _END)
+                if item is _END:
+                    return False
+                future = self.client.submit(_call, self.shared, item, self.threads, pure=False)
+                self._index[future.key] = len(self._index)
+                self._held.append(future)
+                done.add(future)
+            return True
+
+        feeding = fill()
+        for future in done:
+            index = self._index[future.key]
+            if future.status == "cancelled":
+                raise CancelledError(f"call {index} was cancelled")
+            if future.status == "error":
+                self._errors[index] = future.exception()
+                feeding = False  # let the calls running end, start no more
+            else:
+                held[index] = future.result()
+                future.release()
+            while yielded in held and yielded not in self._errors:
+                yield held.pop(yielded)
+                yielded += 1
+            if feeding:
+                feeding = fill()
         if self._errors:
             self.error = self._errors[min(self._errors)]
 

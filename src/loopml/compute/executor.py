@@ -15,16 +15,23 @@ The contract (kept by every executor):
   cores given (oversubscribed OpenMP code, gradient boosting above all, runs many times
   slower). Code that sets thread counts itself (``n_jobs``, ``num_threads``) should read
   ``threads_per_worker``.
+- ``imap(fn, items)`` makes the same calls but yields each result, in the order of
+  ``items``, as soon as it and those before it are done; at most a few more calls than
+  ``workers`` are running or waiting for their turn, so whoever consumes holds a bounded
+  number of results (batch scoring writes a file's scored parts as they come). The first
+  exception by item order is raised after the results before it.
 - ``close()`` releases what the executor holds (a cluster it started, a client); the
   local executors hold nothing between calls.
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Protocol, TypeVar
 
 from threadpoolctl import threadpool_limits
@@ -53,6 +60,8 @@ class Executor(Protocol):
     def threads_per_worker(self) -> int: ...
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]: ...
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
 
     def close(self) -> None: ...
 
@@ -92,6 +101,12 @@ class LocalExecutor:
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         with threadpool_limits(limits=self._threads):
             return [fn(item) for item in items]
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """Each call's result as it ends (one call at a time, here)."""
+        with threadpool_limits(limits=self._threads):
+            for item in items:
+                yield fn(item)
 
     def close(self) -> None:
         return None
@@ -139,6 +154,29 @@ class ProcessExecutor:
             initargs=(self._threads,),
         ) as pool:
             return list(pool.map(fn, items))
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """The results in order as they come, from one pool; twice ``workers`` calls are
+        submitted at most beyond the last result taken."""
+        pending = iter(items)
+        window: deque[Future[R]] = deque()
+        with ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=multiprocessing.get_context(self._context),
+            initializer=limit_threads,
+            initargs=(self._threads,),
+        ) as pool:
+            try:
+                for item in itertools.islice(pending, 2 * self._workers):
+                    window.append(pool.submit(fn, item))
+                while window:
+                    result = window.popleft().result()
+                    for item in itertools.islice(pending, 1):
+                        window.append(pool.submit(fn, item))
+                    yield result
+            finally:  # an error or a consumer that stops: start nothing more
+                for future in window:
+                    future.cancel()
 
     def close(self) -> None:
         return None

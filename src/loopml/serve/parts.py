@@ -4,9 +4,10 @@ paths or object storage (``s3://``, any fsspec URL).
 The input is cut at its row groups into parts (``loopml.compute.parts.Part``, about
 ``PART_CHUNKS`` chunks each); a ``PartScorer`` checks and scores one part where the
 executor runs it (this process, worker processes, a Dask cluster) and returns its scored
-chunks and its problems report, rows already numbered in the file. The parts are mapped
-a few at a time (twice the executor's workers), so that the client holds only those
-parts' results: it appends them to the output in input order, then moves the finished
+chunks and its problems report, rows already numbered in the file. The parts go through
+one ``Executor.imap``, which runs a few more calls than the executor's workers and
+yields the results in input order as they come, so that the client holds only those
+parts' results: it appends them to the output as they come, then moves the finished
 file into place (``os.replace`` here; an upload for a URL, whose object appears only
 once complete). The rows, predictions and problems equal ``score_checked``'s.
 
@@ -162,20 +163,18 @@ def _write_parts(
     progress: Progress | None,
     total: int,
 ) -> tuple[int, list[InputReport]]:
-    """Map ``parts`` a wave at a time, appending each wave's results in order."""
+    """Score ``parts`` in one ``imap`` and append each result in order as it comes."""
     reports: list[InputReport] = []
     rows = 0
     if progress is not None:
         progress(0, total)
-    wave = max(1, 2 * executor.workers)
-    for start in range(0, len(parts), wave):
-        for scored in executor.map(scorer, parts[start : start + wave]):
-            for frame in scored.frames:
-                writer.write(frame)
-            reports.append(scored.report)
-            rows += scored.rows
-            if progress is not None:
-                progress(rows, total)
+    for scored in executor.imap(scorer, parts):
+        for frame in scored.frames:
+            writer.write(frame)
+        reports.append(scored.report)
+        rows += scored.rows
+        if progress is not None:
+            progress(rows, total)
     return rows, reports
 
 
