@@ -19,6 +19,7 @@ too. Without them s3fs reads the standard AWS variables (``AWS_ENDPOINT_URL``,
 LocalCluster here with ``models.search.workers`` worker processes (``local:N``: N),
 ``tcp://host:8786`` uses a running scheduler and every thread of its workers. None (the
 default): the search runs in this process or in ``models.search.workers`` processes.
+``loopml predict`` scores a Parquet file's parts on the same cluster.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class Settings:
     artifacts_uri: str
     origins: Mapping[str, str] = field(default_factory=dict)
     storage_options: Mapping[str, Any] = field(default_factory=dict)
-    cluster: str | None = None  # a Dask cluster for the search (see the module docstring)
+    cluster: str | None = None  # a Dask cluster: search, batch scoring (module docstring)
 
     @property
     def home(self) -> Path:
