@@ -193,3 +193,20 @@ def test_loopml_predict_refuses_a_local_input_for_a_remote_cluster(project, file
     result = CliRunner().invoke(app, [*args, "--dir", str(project)])
     assert result.exit_code != 0
     assert "is a local path" in result.output and "10.255.0.1" in result.output
+
+
+def test_the_cluster_setting_applies_to_parquet_not_to_a_local_csv(
+    project, files, expected, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LOOPML_CLUSTER (the settings' cluster) picks the parts path for a Parquet input (so
+    a local one is refused for a remote cluster); a local CSV file is scored here."""
+    _, source = files
+    monkeypatch.setenv("LOOPML_CLUSTER", "tcp://10.255.0.1:8786")
+    runner = CliRunner()
+    result = runner.invoke(app, ["predict", str(source), "o.parquet", "--dir", str(project)])
+    assert result.exit_code != 0 and "is a local path" in result.output
+    pd.read_parquet(source).to_csv(project / "in.csv", index=False)
+    result = runner.invoke(app, ["predict", "in.csv", "o.parquet", "--dir", str(project)])
+    assert result.exit_code == 1 and "3 of 1000 row(s) refused" in result.output
+    scored = pd.read_parquet(project / "o.parquet")
+    assert scored["prediction"].tolist() == expected[0]["prediction"].tolist()
