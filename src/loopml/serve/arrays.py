@@ -45,6 +45,9 @@ class ArrayModel:
         cleaner = bundle.cleaner  # compiled like any other step (see CleaningTransformer)
         self._prepare = cleaner.on_columns(kinds) if cleaner is not None else _unchanged
         self._transform, self._estimator = _compile_pipeline(bundle.model_pipeline, self.fallbacks)
+        self.folded = (
+            _folded(bundle.model_pipeline, self._estimator) if not self.fallbacks else None
+        )
 
     @property
     def whole_frame(self) -> bool:
@@ -55,7 +58,13 @@ class ArrayModel:
         """Predict for ``columns`` (every signature column, equal lengths)."""
         if self._transform is None:
             return self.bundle.predict(pd.DataFrame(columns, copy=False))
-        X = self._transform(self._prepare(columns))
+        prepared = self._prepare(columns)
+        if self.folded is not None and self.folded.accepts(prepared):
+            outputs = self.folded.outputs(prepared)  # the transform is in the tree cuts
+            if self.bundle.task == "regression":
+                return self.bundle.from_estimates(outputs)
+            return self.bundle.from_probabilities(outputs)
+        X = self._transform(prepared)
         return _predict(self.bundle, self._estimator, X)
 
 
@@ -108,6 +117,21 @@ def _compile_pipeline(
         return X
 
     return transform, estimator
+
+
+def _folded(pipeline: Any, estimator: Any) -> Any:
+    """The tree model with its numeric transform folded into its cuts
+    (``loopml.serve.folding.FoldedModel``), or None."""
+    from sklearn.compose import ColumnTransformer
+
+    from loopml.serve.estimators import CompiledEncoded
+    from loopml.serve.folding import fold_model
+
+    steps = _flatten(pipeline)
+    if estimator is None or len(steps) < 2 or not isinstance(steps[0][1], ColumnTransformer):
+        return None
+    inner = estimator.inner if isinstance(estimator, CompiledEncoded) else estimator
+    return fold_model(steps[0][1], [step for _, step in steps[1:-1]], inner)
 
 
 def _flatten(step: Any, name: str = "pipeline") -> list[tuple[str, Any]]:

@@ -105,6 +105,7 @@ class Tables:
     leaf_values: np.ndarray  # (trees, 64): a leaf's value at the ``slot`` of its bit
     baseline: np.ndarray  # (per_iteration,), the dtype of the sum
     per_iteration: int
+    trees: tuple[Tree, ...] = ()  # what they were built from (``loopml.serve.folding``)
 
     @classmethod
     def empty(cls, dtype: type, values: type = np.float64) -> Tables:
@@ -183,7 +184,7 @@ def build_tables(trees: list[Tree], baseline: Any, per_iteration: int) -> Tables
     cuts = np.concatenate([np.zeros(0), *cuts_of])
     cut_start = np.concatenate([[0], np.cumsum([len(c) for c in cuts_of])]).astype(np.intp)
     return Tables(features, cuts, cut_start, first_bin, masks, all_leaves, leaf_values, base,
-                  per_iteration)  # fmt: skip
+                  per_iteration, tuple(trees))  # fmt: skip
 
 
 # A leaf's single bit times this de Bruijn constant has a distinct top 6 bits for each of
