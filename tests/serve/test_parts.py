@@ -210,3 +210,11 @@ def test_the_cluster_setting_applies_to_parquet_not_to_a_local_csv(
     assert result.exit_code == 1 and "3 of 1000 row(s) refused" in result.output
     scored = pd.read_parquet(project / "o.parquet")
     assert scored["prediction"].tolist() == expected[0]["prediction"].tolist()
+
+
+def test_a_csv_output_by_parts_equals_the_chunked_one(files, classifier) -> None:
+    folder, source = files
+    score_checked(classifier, source, folder / "expected.csv", chunk_rows=CHUNK)
+    output = folder / "parts.csv"
+    score_parts(classifier, str(source), str(output), LocalExecutor(1), chunk_rows=CHUNK)
+    assert output.read_text() == (folder / "expected.csv").read_text()

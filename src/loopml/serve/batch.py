@@ -327,9 +327,13 @@ class _Writer:
             self._header = False
             return
         import pyarrow as pa
+
+        self.write_table(pa.Table.from_pandas(frame, preserve_index=False))
+
+    def write_table(self, table: Any) -> None:
+        """Append a pyarrow Table to a Parquet output (cast to the first one's schema)."""
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(
                 self.path, table.schema, use_dictionary=_dictionary_columns(table.schema)

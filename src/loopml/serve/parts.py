@@ -50,12 +50,13 @@ PART_CHUNKS = 8  # a part scored by one worker: about this many chunks
 
 @dataclass(frozen=True)
 class ScoredPart:
-    """What a worker returns for one part: its scored chunks, in order, and the problems
-    found (rows numbered in the whole file)."""
+    """What a worker returns for one part: its scored chunks, in order (pyarrow Tables
+    for a Parquet output, converted where the part was scored; DataFrames for CSV), and
+    the problems found (rows numbered in the whole file)."""
 
     rows: int
     report: InputReport
-    frames: tuple[pd.DataFrame, ...]
+    chunks: tuple[Any, ...]
 
 
 class PartScorer:
@@ -71,8 +72,10 @@ class PartScorer:
         storage_options: Mapping[str, Any] | None = None,
         threads: int | None = None,
         where: str = "",
+        arrow: bool = False,
     ) -> None:
         self.data = data
+        self.arrow = arrow
         self.policy = policy
         self.chunk_rows = chunk_rows
         self.storage_options = dict(storage_options or {})
@@ -84,8 +87,10 @@ class PartScorer:
         return {**self.__dict__, "_loaded": None}
 
     def __call__(self, part: Part) -> ScoredPart:
+        import pyarrow as pa
+
         predictor, checker = self._load()
-        frames: list[pd.DataFrame] = []
+        frames: list[Any] = []
         reports: list[InputReport] = []
         done = 0
         for batch in read_part(part, self.chunk_rows, self.storage_options):
@@ -97,7 +102,8 @@ class PartScorer:
                 source=part.path,
                 where=self.where,
             )
-            frames.append(scored)
+            arrow = pa.Table.from_pandas(scored, preserve_index=False) if self.arrow else None
+            frames.append(scored if arrow is None else arrow)
             reports.append(report)
             done += len(scored)
         return ScoredPart(done, merged(reports), tuple(frames))
@@ -145,6 +151,7 @@ def score_parts(
         storage_options=options,
         threads=executor.threads_per_worker,
         where=where,
+        arrow=suffix == ".parquet",
     )
     with _output_file(output, options) as tmp:
         writer = _Writer(tmp, suffix)
@@ -169,8 +176,11 @@ def _write_parts(
     if progress is not None:
         progress(0, total)
     for scored in executor.imap(scorer, parts):
-        for frame in scored.frames:
-            writer.write(frame)
+        for chunk in scored.chunks:
+            if isinstance(chunk, pd.DataFrame):
+                writer.write(chunk)
+            else:
+                writer.write_table(chunk)
         reports.append(scored.report)
         rows += scored.rows
         if progress is not None:
