@@ -196,9 +196,13 @@ def list_parts(source: str, rows_per_part: int, storage_options: Mapping[str, An
         DataError: not a .parquet file, missing, unreadable, or a failing object store.
     """
     if _suffix(source) not in (".parquet", ".pq"):
+        fix = (
+            "download it first"
+            if is_url(source)
+            else "score it here (no --workers, --cluster or cluster setting)"
+        )
         raise DataError(
-            f"{source}: scoring by parts reads .parquet files; convert a CSV file to "
-            "Parquet, or score it here without --workers/--cluster"
+            f"{source}: scoring by parts reads .parquet files; convert it to Parquet, or {fix}"
         )
     with _parquet(source, storage_options) as handle:
         metadata = handle.metadata

@@ -178,8 +178,9 @@ class ServingMixin(ServiceBase):
         total_or_None)`` per chunk; ``errors`` (.csv or .parquet) receives every problem
         found: row, column, rule, value and action.
 
-        ``source`` and ``output`` may be URLs (``s3://...``, read and written through
-        fsspec with the settings' ``storage_options``). A Parquet ``source`` is scored by
+        ``source`` and ``output`` may be URLs given as text (``"s3://..."``; a ``Path``
+        would lose the ``//``), read and written through fsspec with the settings'
+        ``storage_options``. A Parquet ``source`` is scored by
         parts (``loopml.serve.parts``) when either is a URL, ``workers`` > 1 or a
         ``cluster`` is named (default: the settings' ``cluster``): in ``workers`` local
         processes, or on that Dask cluster; progress then comes once per part. Any other
