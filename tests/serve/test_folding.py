@@ -24,6 +24,7 @@ from loopml.model.checks import InputChecker
 from loopml.serve.arrays import compile_bundle
 from loopml.serve.batch import _column
 from loopml.serve.folding import raw_cuts
+from loopml.serve.trees import Tree, build_tables
 
 COLUMNS = ["a", "b", "c"]
 SIGNATURE = Schema(
@@ -199,3 +200,38 @@ def test_folding_on_the_bundled_data_keeps_the_bundles_predictions(name: str) ->
     else:
         assert list(got.predictions) == list(expected.predictions)
         np.testing.assert_allclose(got.probabilities, expected.probabilities, atol=1e-12)
+
+
+# --- the kernel's grid search: the same bins as a binary search ----------------------
+
+ODD_CUTS = np.array([-np.inf, -1e308, -1.0, -5e-324, 0.0, 1e-300, 0.5, 0.5000000000000001,
+                     2.0, 1e308, np.inf])  # fmt: skip
+
+
+def random_tree(rng: np.random.Generator, thresholds: np.ndarray, depth: int) -> Tree:
+    """A full tree of ``depth`` on two features, its thresholds drawn from ``thresholds``."""
+    inner = 2**depth - 1
+    nodes = 2 * inner + 1
+    index = np.arange(nodes)
+    return Tree(
+        left=np.where(index < inner, 2 * index + 1, -1),
+        right=np.where(index < inner, 2 * index + 2, -1),
+        feature=rng.integers(0, 2, nodes),
+        threshold=rng.choice(thresholds, nodes),
+        nan_left=rng.random(nodes) < 0.5,
+        value=rng.normal(size=nodes),
+    )
+
+
+def test_the_grid_kernel_finds_every_bin_a_binary_search_finds() -> None:
+    rng = np.random.default_rng(0)
+    spread = rng.normal(0, 3, 40)  # many cuts on feature 1, few odd ones on feature 0
+    forest = [random_tree(rng, ODD_CUTS, 3) for _ in range(4)]
+    forest += [random_tree(rng, spread, 4) for _ in range(4)]
+    tables = build_tables(forest, np.zeros(1), 1)
+    assert tables is not None
+    near = np.concatenate([ODD_CUTS, spread])
+    near = np.concatenate([near, np.nextafter(near, -np.inf), np.nextafter(near, np.inf),
+                           [np.nan, 7.5, -7.5]])  # fmt: skip
+    X = rng.choice(near, (3000, 2))
+    np.testing.assert_array_equal(tables.raw_predict(X, jit=True), tables.raw_predict(X, jit=False))

@@ -105,6 +105,11 @@ class Tables:
     leaf_values: np.ndarray  # (trees, 64): a leaf's value at the ``slot`` of its bit
     baseline: np.ndarray  # (per_iteration,), the dtype of the sum
     per_iteration: int
+    # where a value's search of its feature's cuts starts (see ``grid_of``)
+    grid_low: np.ndarray  # per feature: its first cut
+    grid_scale: np.ndarray  # per feature: cells per unit of the value
+    grid_start: np.ndarray  # feature j's cells are grid[grid_start[j]:grid_start[j + 1]]
+    grid: np.ndarray  # per cell: the cuts below its lower edge (int32)
     trees: tuple[Tree, ...] = ()  # what they were built from (``loopml.serve.folding``)
 
     @classmethod
@@ -113,12 +118,14 @@ class Tables:
         none = np.zeros(0, dtype=np.intp)
         masks: np.ndarray = np.ones((0, 1), dtype=dtype)
         return cls(none, np.zeros(0), np.zeros(1, np.intp), none, masks, np.ones(1, dtype),
-                   np.zeros((1, SLOTS), values), np.zeros(1, values), 1)  # fmt: skip
+                   np.zeros((1, SLOTS), values), np.zeros(1, values), 1,
+                   *grid_of(np.zeros(0), np.zeros(1, np.intp)))  # fmt: skip
 
     def kernel_arguments(self) -> tuple[Any, ...]:
         return (
             self.features, self.cuts, self.cut_start, self.first_bin, self.masks,
             self.all_leaves, self.leaf_values, self.baseline, self.per_iteration,
+            self.grid_low, self.grid_scale, self.grid_start, self.grid,
         )  # fmt: skip
 
     def bins(self, X: np.ndarray) -> np.ndarray:
@@ -184,7 +191,38 @@ def build_tables(trees: list[Tree], baseline: Any, per_iteration: int) -> Tables
     cuts = np.concatenate([np.zeros(0), *cuts_of])
     cut_start = np.concatenate([[0], np.cumsum([len(c) for c in cuts_of])]).astype(np.intp)
     return Tables(features, cuts, cut_start, first_bin, masks, all_leaves, leaf_values, base,
-                  per_iteration, tuple(trees))  # fmt: skip
+                  per_iteration, *grid_of(cuts, cut_start), tuple(trees))  # fmt: skip
+
+
+CELLS_PER_CUT = 8
+MAX_CELLS = 4096
+
+
+def grid_of(
+    cuts: np.ndarray, cut_start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per feature, a uniform grid over its cuts (``CELLS_PER_CUT`` cells per cut): the
+    kernel finds a value's cell by one multiply and starts its search at the cell's
+    count of cuts, a step or two from the answer, instead of a binary search (whose
+    unpredictable branches cost most of a row). The start is only a guess: the kernel
+    steps down and up from it to the exact count, so any grid gives the same bins."""
+    lows, scales, starts, cells = [], [], [0], []
+    for j in range(len(cut_start) - 1):
+        own = cuts[cut_start[j] : cut_start[j + 1]]
+        finite = own[np.isfinite(own)]
+        count = max(1, min(MAX_CELLS, CELLS_PER_CUT * len(own)))
+        low, high = (float(finite[0]), float(finite[-1])) if len(finite) else (0.0, 0.0)
+        with np.errstate(over="ignore", divide="ignore"):
+            scale = count / (high - low) if high > low else 0.0
+        scale = scale if np.isfinite(scale) else 0.0
+        edges = low + np.arange(count) / scale if scale else np.full(count, low)
+        cells.append(np.searchsorted(own, edges, side="left"))
+        lows.append(low)
+        scales.append(scale)
+        starts.append(starts[-1] + count)
+    return (np.asarray(lows, dtype=np.float64), np.asarray(scales, dtype=np.float64),
+            np.asarray(starts, dtype=np.intp),
+            np.concatenate([np.zeros(0, np.int32), *cells]).astype(np.int32))  # fmt: skip
 
 
 # A leaf's single bit times this de Bruijn constant has a distinct top 6 bits for each of
@@ -242,7 +280,7 @@ _compiling_lock = threading.Lock()
 
 def _predict_rows(  # noqa: ANN001 - Numba compiles it
     X, features, cuts, cut_start, first_bin, masks, all_leaves, leaf_values, baseline,
-    per_iteration, out,
+    per_iteration, grid_low, grid_scale, grid_start, grid, out,
 ):  # fmt: skip
     """``Tables.bins`` then ``sum_leaves_numpy``, a row at a time: ``out`` is filled."""
     n_trees = all_leaves.shape[0]
@@ -252,8 +290,23 @@ def _predict_rows(  # noqa: ANN001 - Numba compiles it
         for j in range(features.shape[0]):
             x = X[i, features[j]]
             start, stop = cut_start[j], cut_start[j + 1]
-            missing = np.isnan(x)
-            where = stop - start + 1 if missing else np.searchsorted(cuts[start:stop], x)
+            if np.isnan(x):
+                where = stop - start + 1
+            else:  # the cuts below x (np.searchsorted), from its grid cell's guess
+                cells = grid_start[j + 1] - grid_start[j]
+                u = (x - grid_low[j]) * grid_scale[j]
+                if u >= cells:
+                    cell = cells - 1
+                elif u >= 0.0:
+                    cell = int(u)
+                else:  # below the grid, or NaN (an infinite x times a zero scale)
+                    cell = 0
+                at = start + grid[grid_start[j] + cell]
+                while at > start and cuts[at - 1] >= x:
+                    at -= 1
+                while at < stop and cuts[at] < x:
+                    at += 1
+                where = at - start
             row = masks[first_bin[j] + where]
             for t in range(n_trees):
                 reached[t] &= row[t]
