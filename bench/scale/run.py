@@ -32,7 +32,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -57,11 +56,17 @@ def _warm(_: int) -> int:
 
 def side(config: str, trials: int, rows: int | None, pruning: bool = True) -> dict[str, Any]:
     """One configuration's search, in this process (a fresh one per configuration)."""
-    from bench.search.run import FOLDS, KIND, SEED, bank_data, make_transform_for, with_models
+    from bench.search.run import (
+        FOLDS,
+        KIND,
+        SEED,
+        bank_data,
+        make_transform_for,
+        tracked_search,
+        with_models,
+    )
 
     from loopml.compute import DaskExecutor, LocalExecutor, ProcessExecutor
-    from loopml.storage.metadata import open_metadata_store
-    from loopml.train.search import run_search
 
     engine, workers = config.split("-")[0], int(config.split("-")[1])
     train, _, spec = bank_data(rows)
@@ -80,32 +85,7 @@ def side(config: str, trials: int, rows: int | None, pruning: bool = True) -> di
         executor = LocalExecutor(1)
     else:
         executor = ProcessExecutor(workers, threads_per_worker=1)
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as folder:
-        url = f"sqlite:///{folder}/loopml.db"
-        store = open_metadata_store(url)
-        project_id = store.ensure_project("bench").project_id
-        parent = store.create_run(project_id, "train").run_id
-        started = time.perf_counter()
-        result = run_search(
-            train,
-            spec,
-            make_transform=make,
-            store=store,
-            project_id=project_id,
-            parent_run_id=parent,
-            snapshot_id="bench",
-            executor=executor,
-            store_url=url,
-        )
-        seconds = time.perf_counter() - started
-        runs = store.list_runs(project_id, name="trial", limit=10 * trials)
-        work = sum(
-            m.value
-            for run in runs
-            for m in store.get_metrics(run.run_id)
-            if m.key in ("fit_seconds", "score_seconds")
-        )
-        store.close()
+    result, seconds, work, tracked = tracked_search(train, spec, make, executor, trials)
     executor.close()
     return {
         "config": config,
@@ -116,7 +96,7 @@ def side(config: str, trials: int, rows: int | None, pruning: bool = True) -> di
         "complete": result.trials_completed,
         "pruned": result.trials_pruned,
         "failed": result.trials_failed,
-        "tracked": len(runs),
+        "tracked": tracked,
     }
 
 

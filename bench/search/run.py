@@ -117,31 +117,19 @@ def with_models(spec: Any, **models: Any) -> Any:
     return spec.model_copy(update={"models": ModelsSpec.model_validate(models)})
 
 
-# --- overhead: one side ------------------------------------------------------------------
-
-
-def side_loopml(workers: int, threads: int, trials: int, rows: int | None) -> dict[str, Any]:
-    from loopml.compute import LocalExecutor, ProcessExecutor
+def tracked_search(
+    train: Any, spec: Any, make: Any, executor: Any, trials: int
+) -> tuple[Any, float, float, int]:
+    """``run_search`` on ``executor``, every trial tracked in a fresh SQLite store:
+    ``(result, wall seconds, seconds spent fitting and scoring folds, trial runs)``."""
     from loopml.storage.metadata import open_metadata_store
     from loopml.train.search import run_search
 
-    train, _, spec = bank_data(rows)
-    spec = with_models(
-        spec,
-        candidates=[KIND],
-        search={"trials": trials, "folds": FOLDS, "workers": workers, "seed": SEED},
-    )
-    make, _ = make_transform_for(train, spec)
     with tempfile.TemporaryDirectory(prefix="bench-search-") as folder:
         url = f"sqlite:///{folder}/loopml.db"
         store = open_metadata_store(url)
         project_id = store.ensure_project("bench").project_id
         parent = store.create_run(project_id, "train").run_id
-        executor: Any = (
-            LocalExecutor(threads)
-            if workers == 1
-            else ProcessExecutor(workers, threads_per_worker=threads)
-        )
         started = time.perf_counter()
         result = run_search(
             train,
@@ -163,12 +151,34 @@ def side_loopml(workers: int, threads: int, trials: int, rows: int | None) -> di
             if m.key in ("fit_seconds", "score_seconds")
         )
         store.close()
+    return result, seconds, work, len(runs)
+
+
+# --- overhead: one side ------------------------------------------------------------------
+
+
+def side_loopml(workers: int, threads: int, trials: int, rows: int | None) -> dict[str, Any]:
+    from loopml.compute import LocalExecutor, ProcessExecutor
+
+    train, _, spec = bank_data(rows)
+    spec = with_models(
+        spec,
+        candidates=[KIND],
+        search={"trials": trials, "folds": FOLDS, "workers": workers, "seed": SEED},
+    )
+    make, _ = make_transform_for(train, spec)
+    executor: Any = (
+        LocalExecutor(threads)
+        if workers == 1
+        else ProcessExecutor(workers, threads_per_worker=threads)
+    )
+    result, seconds, work, tracked = tracked_search(train, spec, make, executor, trials)
     return {
         "seconds": seconds,
         "work": work,
         "best": result.score,
         "trials": [(row["trial"], row["state"], row["value"]) for row in result.trials],
-        "tracked_runs": len(runs),
+        "tracked_runs": tracked,
     }
 
 
@@ -342,7 +352,7 @@ def _run_side(engine: str, workers: int, threads: int, trials: int, rows: int | 
     command = [sys.executable, __file__, "side", engine, str(workers), str(threads), str(trials)]
     if rows is not None:
         command.append(str(rows))
-    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)  # noqa: S603 - our own script
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
