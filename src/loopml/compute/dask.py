@@ -280,6 +280,13 @@ class _Calls:
         self._errors: dict[int, BaseException] = {}
         self._held: list[Any] = []
 
+    def _submit(self, item: Any, done: Any) -> None:
+        """Submit the call for ``item`` (numbered in submission order) to ``done``."""
+        future = self.client.submit(_call, self.shared, item, self.threads, pure=False)
+        self._index[future.key] = len(self._index)
+        self._held.append(future)
+        done.add(future)
+
     def all(self, items: Iterator[Any]) -> None:
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
@@ -290,10 +297,7 @@ class _Calls:
             item = next(items, _END)
             if item is _END:
                 return False
-            future = self.client.submit(_call, self.shared, item, self.threads, pure=False)
-            self._index[future.key] = len(self._index)
-            self._held.append(future)
-            done.add(future)
+            self._submit(item, done)
             return True
 
         feeding = all(submit() for _ in range(self.ahead))
@@ -329,10 +333,7 @@ class _Calls:
                 item = next(items, _END)
                 if item is _END:
                     return False
-                future = self.client.submit(_call, self.shared, item, self.threads, pure=False)
-                self._index[future.key] = len(self._index)
-                self._held.append(future)
-                done.add(future)
+                self._submit(item, done)
             return True
 
         feeding = fill()
