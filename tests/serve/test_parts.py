@@ -195,21 +195,23 @@ def test_loopml_predict_refuses_a_local_input_for_a_remote_cluster(project, file
     assert "is a local path" in result.output and "10.255.0.1" in result.output
 
 
-def test_the_cluster_setting_applies_to_parquet_not_to_a_local_csv(
+def test_the_cluster_setting_leaves_a_local_file_here_and_an_explicit_one_is_checked(
     project, files, expected, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """LOOPML_CLUSTER (the settings' cluster) picks the parts path for a Parquet input (so
-    a local one is refused for a remote cluster); a local CSV file is scored here."""
+    """LOOPML_CLUSTER (the team's cluster, set for the search) does not send a local file
+    to its workers, which could not read it: the file is scored here; naming a remote
+    cluster for a local file is refused."""
     _, source = files
     monkeypatch.setenv("LOOPML_CLUSTER", "tcp://10.255.0.1:8786")
     runner = CliRunner()
     result = runner.invoke(app, ["predict", str(source), "o.parquet", "--dir", str(project)])
-    assert result.exit_code != 0 and "is a local path" in result.output
-    pd.read_parquet(source).to_csv(project / "in.csv", index=False)
-    result = runner.invoke(app, ["predict", "in.csv", "o.parquet", "--dir", str(project)])
     assert result.exit_code == 1 and "3 of 1000 row(s) refused" in result.output
     scored = pd.read_parquet(project / "o.parquet")
     assert scored["prediction"].tolist() == expected[0]["prediction"].tolist()
+    explicit = ["--cluster", "tcp://10.255.0.1:8786", "--dir", str(project)]
+    result = runner.invoke(app, ["predict", str(source), "p.parquet", *explicit])
+    assert result.exit_code != 0 and "is a local path" in result.output
+    assert not (project / "p.parquet").exists()
 
 
 def test_a_csv_output_by_parts_equals_the_chunked_one(files, classifier) -> None:

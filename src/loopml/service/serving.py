@@ -182,9 +182,11 @@ class ServingMixin(ServiceBase):
         would lose the ``//``), read and written through fsspec with the settings'
         ``storage_options``. A Parquet ``source`` is scored by
         parts (``loopml.serve.parts``) when either is a URL, ``workers`` > 1 or a
-        ``cluster`` is named (default: the settings' ``cluster``): in ``workers`` local
-        processes, or on that Dask cluster; progress then comes once per part. Any other
-        local file is scored here, chunk by chunk (its output uploaded to a URL).
+        ``cluster`` is named: in ``workers`` local processes, or on that Dask cluster;
+        progress then comes once per part. The settings' ``cluster`` (the team's, set for
+        the search) applies only to a URL ``source``, which its workers can read; a local
+        file is scored here, chunk by chunk, unless ``cluster`` names one (its output
+        uploaded to a URL).
         """
         from loopml.model.checks import InputPolicy
         from loopml.serve.batch import score_checked, write_problems
@@ -192,7 +194,7 @@ class ServingMixin(ServiceBase):
 
         version, bundle = self.load_model(ref)
         source_at, output_at = self._place(source), self._place(output)
-        cluster = cluster or self.settings.cluster
+        cluster = cluster or (self.settings.cluster if is_url(source_at) else None)
         options: dict[str, Any] = {
             "policy": InputPolicy.of(self.spec.serve),
             "chunk_rows": chunk_rows,
