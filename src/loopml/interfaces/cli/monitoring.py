@@ -81,9 +81,8 @@ def drift(
     cluster: Annotated[
         str | None,
         typer.Option(
-            envvar="LOOPML_CLUSTER",
             help="Count the parts on a Dask cluster: local, local:N or tcp://host:port "
-            "(its workers must see CURRENT's path).",
+            "(its workers must see CURRENT's path; LOOPML_CLUSTER is not read here).",
         ),
     ] = None,
 ) -> None:
