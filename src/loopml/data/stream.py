@@ -85,8 +85,8 @@ def write_parquet(
         for batch in read_batches(source, chunk_rows, block_bytes=block_bytes):
             renamed = batch.rename_columns(list(column_map.values()))
             if writer is None:
-                writer = _writer(tmp, renamed.schema)
-            writer.write_batch(_conformed(renamed, writer.schema, source, rows))
+                writer = parquet_writer(tmp, renamed.schema)
+            writer.write_batch(conform_batch(renamed, writer.schema, source, rows))
             rows += batch.num_rows
             if progress is not None:
                 progress(rows, total)
@@ -126,14 +126,15 @@ def _clean_names(source: Path) -> dict[str, str]:
     return column_map
 
 
-def _writer(path: Path, schema: Any) -> Any:
+def parquet_writer(path: Path, schema: Any) -> Any:
+    """A ParquetWriter on ``path`` for ``schema``, text and flags dictionary-encoded."""
     import pyarrow.parquet as pq
 
     text = [f.name for f in schema if str(f.type) in ("string", "large_string", "bool")]
     return pq.ParquetWriter(path, schema, use_dictionary=text)
 
 
-def _conformed(batch: Any, schema: Any, source: Path, first_row: int) -> Any:
+def conform_batch(batch: Any, schema: Any, source: Path, first_row: int) -> Any:
     """``batch`` with the types of ``schema`` (a column read as null first takes any
     type's nulls); DataError naming the column and rows when a value does not fit."""
     import pyarrow as pa

@@ -8,7 +8,13 @@ import json
 from collections.abc import Iterable
 from typing import Any, Literal, Self
 
-from pydantic import Field, field_serializer, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    model_serializer,
+    model_validator,
+)
 
 from loopml.domain import ColumnKind
 from loopml.spec.base import Section
@@ -114,6 +120,22 @@ class Problem(Section):
 
 
 Source = FileSource  # the single-file form of ``data.source``
+SAMPLE_MIN_ROWS = 1000
+
+
+class Sample(Section):
+    """Train on a seeded sample of a source larger than memory.
+
+    The ingest step streams every file (CSV or Parquet, local or on object storage)
+    ``batch_rows`` rows at a time into one Parquet snapshot in the artifact store (the
+    lineage of every model names it) and hands validation, cleaning and training a
+    uniform random sample of ``rows`` of its rows (all of them when it has fewer), the
+    same for the same ``seed``.
+    """
+
+    rows: int = Field(ge=SAMPLE_MIN_ROWS)
+    seed: int = 42
+    batch_rows: int = Field(default=250_000, ge=100)
 
 
 class DataSpec(Section):
@@ -124,7 +146,9 @@ class DataSpec(Section):
     a row (for diffs and labels); ``columns`` the kind of each cleaned column, an
     ordinal one perhaps with its levels (``{kind: ordinal, order: [low, high]}``, kept in
     ``orders``; see ``loopml.spec.columns``); ``schema_file`` the editable schema every
-    new snapshot is checked against.
+    new snapshot is checked against; ``sample`` (``{rows: N, seed: 42}``) streams file
+    sources larger than memory to the snapshot and trains on a seeded sample of N rows
+    (see ``Sample``).
     """
 
     source: FileSource | None = None
@@ -137,6 +161,14 @@ class DataSpec(Section):
     validation: ValidationSpec = Field(default_factory=ValidationSpec)
     cleaning: CleaningSpec = Field(default_factory=CleaningSpec)
     labels: LabelsSpec = Field(default_factory=LabelsSpec)
+    sample: Sample | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        if dumped.get("sample", ...) is None:
+            del dumped["sample"]  # a spec without it hashes as before it existed
+        return dumped
 
     @model_validator(mode="before")
     @classmethod
@@ -164,6 +196,28 @@ class DataSpec(Section):
         if self.source is None and not self.sources:
             raise ValueError("name the data: 'sources' (a list) or 'source' (one file)")
         check_unique_names(self.sources)
+        return self
+
+    @model_validator(mode="after")
+    def _sample_streams_files(self) -> Self:
+        if self.sample is None:
+            return self
+        for source in self.all_sources:
+            if not isinstance(source, FileSource):
+                raise ValueError(
+                    f"sample: source '{source.name}' is {source.type}; a sample streams "
+                    "file sources only (CSV or Parquet). Export it to files or drop 'sample'."
+                )
+            if source.format not in (None, "csv", "parquet"):
+                raise ValueError(
+                    f"sample: source '{source.name}' is {source.format}; a sample streams "
+                    "CSV or Parquet files only"
+                )
+        if len(self.all_sources) > 1 and self.combine.how != "append":
+            raise ValueError(
+                f"sample: combine how '{self.combine.how}' needs every source in memory; "
+                "a sample appends file sources only (how: append), or drop 'sample'"
+            )
         return self
 
     @property

@@ -141,6 +141,26 @@ def read_remote_file(url: str, storage_options: Mapping[str, Any]) -> pd.DataFra
     return pd.concat([frame for _, frame in frames], ignore_index=True)
 
 
+def downloaded(
+    source: FileSource,
+    match: RemoteMatch,
+    storage_options: Mapping[str, Any],
+    progress: Progress | None = None,
+) -> Iterator[tuple[str, Path]]:
+    """Each object of ``match`` downloaded in turn to a temporary folder, as (URL, local
+    copy); a copy is removed when the next is asked for, the folder when the walk ends,
+    so one object at a time is on disk. Raises what ``read_remote`` raises for a download.
+    """
+    with tempfile.TemporaryDirectory(prefix="loopml-source-") as folder:
+        for index, file in enumerate(match.files):
+            if progress is not None:
+                progress(f"downloading {file.url} ({_size(file.size)})")
+            target = Path(folder) / f"{index:05d}" / PurePosixPath(file.url).name
+            _download(source, file, target, storage_options)
+            yield file.url, target
+            target.unlink(missing_ok=True)
+
+
 # -- internals ---------------------------------------------------------------------------
 
 
