@@ -39,6 +39,7 @@ from loopml.data.labels import (
 from loopml.data.schema import infer_schema
 from loopml.data.schema_file import load_schema, save_schema
 from loopml.data.sources import fingerprint_files, read_sources
+from loopml.data.sources.streamed import stream_sources
 from loopml.data.split import cv_splitter, sample_holdout, split_frame
 from loopml.data.validate import infer_unique, raise_for_failures, validate_frame
 from loopml.domain import Schema, Snapshot
@@ -48,6 +49,7 @@ from loopml.model.bundle import ModelBundle, with_cleaner
 from loopml.pipeline.step import Step, StepContext
 from loopml.registry import output_schema, register_model, set_challenger
 from loopml.spec import FileSource, ProjectSpec
+from loopml.spec.model import Sample
 from loopml.train.search import fit_default, fit_final, run_search
 from loopml.train.train import infer_signature
 
@@ -227,6 +229,8 @@ def _ingest(
     storage_options: Mapping[str, Any] | None = None,
 ) -> Any:
     def ingest(ctx: StepContext) -> Mapping[str, Any]:
+        if spec.data.sample is not None:
+            return _ingest_sample(ctx, spec, spec.data.sample, project_dir, env, storage_options)
         result = read_sources(
             spec.data.all_sources,
             spec.data.combine,
@@ -266,6 +270,69 @@ def _ingest(
         return {SNAPSHOT: data, "ingest": info}
 
     return ingest
+
+
+def _ingest_sample(
+    ctx: StepContext,
+    spec: ProjectSpec,
+    sample: Sample,
+    project_dir: Path,
+    env: Mapping[str, str],
+    storage_options: Mapping[str, Any] | None,
+) -> Mapping[str, Any]:
+    """``data.sample``: the file sources streamed to the full snapshot in the artifact
+    store (recorded, and named by every model's lineage); a seeded sample of its rows is
+    the ``snapshot`` later steps read."""
+    files = [s for s in spec.data.all_sources if isinstance(s, FileSource)]
+    streamed = stream_sources(
+        files,
+        project_dir,
+        ctx.artifacts,
+        sample_rows=sample.rows,
+        seed=sample.seed,
+        batch_rows=sample.batch_rows,
+        env=env,
+        storage_options=storage_options,
+        progress=ctx.progress,
+    )
+    data = _table_bytes(streamed.sample)
+    frame = pd.read_parquet(io.BytesIO(data))
+    ctx.progress(
+        f"streamed {streamed.rows:,} rows in {streamed.batches} batches to snapshot "
+        f"{streamed.ref.digest[:12]}; training on a sample of {len(frame):,}",
+        1.0,
+    )
+    details: dict[str, Any] = {
+        "sources": [s.to_dict() for s in streamed.sources],
+        "combine": spec.data.combine.model_dump(mode="json"),
+        "sample": sample.model_dump(mode="json") | {"sample_rows": len(frame)},
+    }
+    snapshot = Snapshot(
+        snapshot_id=streamed.ref.digest,
+        project_id=ctx.project_id,
+        source=", ".join(f"{s.name}={s.location}" for s in streamed.sources),
+        source_hash=streamed.source_hash,
+        row_count=streamed.rows,
+        schema=infer_schema(frame),
+        created_at=datetime.now(UTC),
+        column_map=streamed.column_map,
+        code_version=ctx.code_version,
+        details=details,
+    )
+    ctx.store.add_snapshot(snapshot)
+    metrics = {"rows": streamed.rows, "sample_rows": len(frame), "columns": frame.shape[1]}
+    ctx.log_metrics({k: float(v) for k, v in metrics.items()})
+    info = {
+        "snapshot_id": snapshot.snapshot_id,
+        "source": snapshot.source,
+        "source_hash": streamed.source_hash,
+        "sources": details["sources"],
+        "rows": streamed.rows,
+        "sample_rows": len(frame),
+        "sample_digest": hashlib.sha256(data).hexdigest(),
+        "column_map": streamed.column_map,
+    }
+    return {SNAPSHOT: data, "ingest": info}
 
 
 def _validate(spec: ProjectSpec, schema_path: Path) -> Any:
@@ -648,6 +715,15 @@ def _champion_check(
         payload = {"model": spec.name, "reason": check.reason, "champion": check.ref}
         ctx.store.add_event(ctx.project_id, "model.held_back", payload)
     return check.to_dict()
+
+
+def _table_bytes(table: Any) -> bytes:
+    """A pyarrow Table as Parquet bytes."""
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:

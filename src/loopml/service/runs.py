@@ -38,6 +38,7 @@ class RunSummary:
     registration: dict[str, Any]
     report_path: Path
     search: dict[str, Any] = field(default_factory=dict)  # the train step's search summary
+    ingest: dict[str, Any] = field(default_factory=dict)  # the snapshot's rows and sample
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class RunsMixin(ServiceBase):
             registration,
             report,
             result.load(SEARCH),
+            result.load("ingest"),
         )
 
     def _write_run_report(

@@ -142,6 +142,7 @@ def run_summary(summary: Any) -> None:
     evaluation, gate, reg = summary.evaluation, summary.gate, summary.registration
     reused = sum(1 for s in summary.steps if s.reused)
     console.print(f"\n{len(summary.steps)} steps, {reused} reused")
+    sample_line(getattr(summary, "ingest", {}))
     search_line(getattr(summary, "search", {}))
     data_checks(summary.validation, summary.cleaning)
     metrics_table(evaluation)
@@ -156,6 +157,16 @@ def run_summary(summary: Any) -> None:
     aliases = f" ({', '.join(reg['aliases'])})" if reg["aliases"] else ""
     console.print(f"model: [bold]{reg['model']}@{reg['version']}[/]{aliases}")
     console.print(f"report: {summary.report_path}")
+
+
+def sample_line(ingest: dict[str, Any]) -> None:
+    """With ``data.sample``: the rows streamed to the snapshot and the sample trained on."""
+    if "sample_rows" not in ingest:
+        return
+    console.print(
+        f"data: {ingest['rows']:,} rows streamed to snapshot {ingest['snapshot_id'][:12]}; "
+        f"a sample of {ingest['sample_rows']:,} rows trained on"
+    )
 
 
 def interval_line(interval: dict[str, Any] | None) -> None:
