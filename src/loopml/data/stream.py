@@ -10,10 +10,10 @@ started as numbers) is a DataError naming the file, the column and the rows.
 store, which hashes it while copying: the snapshot's id is its sha256, as for the
 in-memory ingest.
 
-What does not stream: the lifecycle's ingest step combines sources and hands the
-snapshot to validation, cleaning and training as one table in memory (training needs
-its rows); a file larger than memory is streamed to a snapshot here and is then scored
-(``loopml predict``), compared (``loopml drift``) or sampled, not trained on whole.
+The lifecycle's ingest uses ``write_parquet`` per file with ``data.sample``
+(``data/sources/streamed.py``): the full snapshot is streamed, and validation, cleaning
+and training get a seeded sample of it; without it the ingest step combines sources in
+memory as one table.
 """
 
 from __future__ import annotations
