@@ -23,10 +23,10 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -37,12 +37,14 @@ from loopml.domain import ColumnKind
 from loopml.errors import DataError
 from loopml.model.bundle import ModelBundle, Prediction
 from loopml.model.checks import InputChecker, InputPolicy, InputReport, merged
+from loopml.serve.columnar import ArrowPlan, arrow_plan, parquet_schema, score_batch
 
 Progress = Callable[[int, int | None], None]
 """Called after each chunk with (rows scored so far, total rows when known)."""
 
 OUTPUT_SUFFIXES = (".csv", ".parquet")
 MIN_SLICE_ROWS = 20_000  # rows below this are scored in one thread
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -109,16 +111,29 @@ def score_checked(
     os.close(fd)
     tmp = Path(name)
     writer = _Writer(tmp, suffix)
+    plan = _arrow_plan(predictor, source, suffix)
     try:
-        for chunk in _chunks(source, chunk_rows):
-            scored, report = score_chunk(
-                predictor, checker, chunk, first_row=done, source=source, where=where
-            )
-            reports.append(report)
-            writer.write(scored)
-            done += len(scored)
-            if progress is not None:
-                progress(done, total)
+        with ThreadPoolExecutor(1, thread_name_prefix="loopml-write") as writes:
+            pending: Future[None] | None = None
+            for chunk in _read_ahead(_chunks(source, chunk_rows, arrow=plan is not None)):
+                if plan is not None:
+                    scored, report = score_batch(predictor, checker, plan, chunk, first_row=done)
+                    write: Callable[[Any], None] = writer.write_table
+                    rows = scored.num_rows
+                else:
+                    scored, report = score_chunk(
+                        predictor, checker, chunk, first_row=done, source=source, where=where
+                    )
+                    write, rows = writer.write, len(scored)
+                reports.append(report)
+                if pending is not None:
+                    pending.result()  # one chunk written while the next is scored
+                pending = writes.submit(write, scored)
+                done += rows
+                if progress is not None:
+                    progress(done, total)
+            if pending is not None:
+                pending.result()
         writer.close()
         os.replace(tmp, output)
     except BaseException:
@@ -198,7 +213,15 @@ class Predictor:
         if self._model is None:
             return self.bundle.predict(checked)
         columns = {name: _column(checked[name], kind) for name, kind in self._kinds.items()}
-        slices = _slices(len(checked), self._threads, self._min_slice_rows)
+        return self.predict_columns(columns)
+
+    def predict_columns(self, columns: dict[str, np.ndarray]) -> Prediction:
+        """The prediction for checked ``columns`` as the array path takes them (every
+        signature column: float64 numbers, else objects with NaN for missing), their rows
+        scored in slices on threads; only when ``compiled``."""
+        assert self._model is not None, "predict_columns needs a compiled model"
+        rows = len(next(iter(columns.values())))
+        slices = _slices(rows, self._threads, self._min_slice_rows)
         if len(slices) == 1:
             return self._model.predict_columns(columns)
         model = self._model
@@ -238,17 +261,36 @@ def _scored(
 ) -> pd.DataFrame:
     """``frame`` (the rows as read) with the predictions for ``checked`` (the same rows
     as the check left them), none for the ``refused`` positions."""
-    bundle = predictor.bundle
+    keep = kept_rows(len(frame), refused)
+    rows = checked[keep] if refused else checked
+    extra = prediction_columns(predictor.bundle, frame.index, keep, lambda: predictor.predict(rows))
     out = frame.copy(deep=False)  # new columns only: the rows as read are not changed
-    keep = np.ones(len(frame), dtype=bool)
+    for name in extra.columns:
+        out[name] = extra[name]
+    return out[[*frame.columns, *extra.columns]]
+
+
+def kept_rows(rows: int, refused: list[int]) -> np.ndarray:
+    """A mask of the ``rows`` positions that are scored (not ``refused``)."""
+    keep = np.ones(rows, dtype=bool)
     keep[refused] = False
+    return keep
+
+
+def prediction_columns(
+    bundle: ModelBundle, index: pd.Index, keep: np.ndarray, predict: Callable[[], Prediction]
+) -> pd.DataFrame:
+    """The columns a scored chunk adds, on ``index``: ``prediction`` and (binary
+    classification) ``probability`` or (a conformal interval) its bounds, empty where
+    ``keep`` is False; ``predict()`` gives the prediction of the kept rows."""
+    out = pd.DataFrame(index=index)
     if bundle.task == "classification" and len(bundle.classes or []) == 2:
         out["probability"] = np.nan
-    out["prediction"] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    out["prediction"] = pd.Series([None] * len(index), index=index, dtype=object)
     if keep.any():
-        prediction = predictor.predict(checked[keep] if refused else checked)
+        prediction = predict()
         labels = np.asarray(prediction.predictions)
-        if refused:
+        if not keep.all():
             out.loc[keep, "prediction"] = labels
         else:
             out["prediction"] = labels
@@ -256,7 +298,7 @@ def _scored(
             out.loc[keep, "probability"] = prediction.probabilities
     bounds = _interval_columns(bundle, out, keep)
     extra = ["probability"] if "probability" in out else bounds
-    return out[[*frame.columns, "prediction", *extra]]
+    return out[["prediction", *extra]]
 
 
 def _interval_columns(bundle: ModelBundle, out: pd.DataFrame, keep: np.ndarray) -> list[str]:
@@ -294,7 +336,36 @@ def _kind(source: Path) -> str:
     return "other"
 
 
-def _chunks(source: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _arrow_plan(predictor: Predictor, source: Path, suffix: str) -> ArrowPlan | None:
+    """The plan to score ``source`` straight from Arrow (``loopml.serve.columnar``):
+    a Parquet file to a Parquet output whose columns and model allow it; else None."""
+    if suffix != ".parquet" or _kind(source) != "parquet" or not source.is_file():
+        return None
+    from loopml.data.ingest import clean_column_names
+
+    schema = parquet_schema(source)
+    if schema is None:
+        return None
+    clean, _ = clean_column_names(pd.DataFrame(columns=schema.names))
+    return arrow_plan(predictor, schema, [str(name) for name in clean.columns])
+
+
+def _read_ahead(chunks: Iterator[T]) -> Iterator[T]:
+    """``chunks``, the next one read in a thread while this one is scored (pyarrow's
+    reader releases the GIL): one chunk ahead, so memory holds two."""
+    end: Any = object()
+    with ThreadPoolExecutor(1, thread_name_prefix="loopml-read") as pool:
+        ahead = pool.submit(next, chunks, end)
+        while True:
+            chunk = ahead.result()
+            if chunk is end:
+                return
+            ahead = pool.submit(next, chunks, end)
+            yield chunk
+
+
+def _chunks(source: Path, chunk_rows: int, *, arrow: bool = False) -> Iterator[Any]:
+    """``source`` in chunks: pandas frames, or (``arrow``, a Parquet file) record batches."""
     if not source.exists():
         raise DataError(f"{source}: no such file")
     kind = _kind(source)
@@ -302,7 +373,7 @@ def _chunks(source: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         yield from pd.read_csv(source, chunksize=chunk_rows)
     elif kind == "parquet" and source.is_file():
         for batch in read_batches(source, chunk_rows):
-            yield batch.to_pandas()
+            yield batch if arrow else batch.to_pandas()
     else:
         from loopml.data.ingest import read_source
 
