@@ -62,7 +62,12 @@ def table_parts(path: str | Path, rows_per_part: int = ROWS_PER_PART) -> list[Pa
         raise DataError(f"file {path} does not exist")
     if kind == "csv":
         return [Part(str(path), kind)]
-    metadata = _parquet(path).metadata
+    return row_group_parts(str(path), _parquet(path).metadata, rows_per_part)
+
+
+def row_group_parts(source: str, metadata: Any, rows_per_part: int) -> list[Part]:
+    """The Parquet file ``source`` (whose footer is ``metadata``) cut into parts of whole
+    row groups, each about ``rows_per_part`` rows (one part for an empty file)."""
     parts: list[Part] = []
     groups: list[int] = []
     first = rows = 0
@@ -70,10 +75,10 @@ def table_parts(path: str | Path, rows_per_part: int = ROWS_PER_PART) -> list[Pa
         groups.append(group)
         rows += metadata.row_group(group).num_rows
         if rows >= rows_per_part:
-            parts.append(Part(str(path), kind, first, rows, tuple(groups)))
+            parts.append(Part(source, "parquet", first, rows, tuple(groups)))
             first, rows, groups = first + rows, 0, []
     if groups or not parts:
-        parts.append(Part(str(path), kind, first, rows, tuple(groups)))
+        parts.append(Part(source, "parquet", first, rows, tuple(groups)))
     return parts
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from loopml.compute.executor import Executor
-from loopml.compute.parts import Part
+from loopml.compute.parts import Part, row_group_parts
 from loopml.errors import DataError
 from loopml.model.bundle import ModelBundle
 from loopml.model.checks import InputChecker, InputPolicy, InputReport, merged
@@ -205,19 +205,7 @@ def list_parts(source: str, rows_per_part: int, storage_options: Mapping[str, An
             f"{source}: scoring by parts reads .parquet files; convert it to Parquet, or {fix}"
         )
     with _parquet(source, storage_options) as handle:
-        metadata = handle.metadata
-    parts: list[Part] = []
-    groups: list[int] = []
-    first = rows = 0
-    for group in range(metadata.num_row_groups):
-        groups.append(group)
-        rows += metadata.row_group(group).num_rows
-        if rows >= rows_per_part:
-            parts.append(Part(source, "parquet", first, rows, tuple(groups)))
-            first, rows, groups = first + rows, 0, []
-    if groups or not parts:
-        parts.append(Part(source, "parquet", first, rows, tuple(groups)))
-    return parts
+        return row_group_parts(source, handle.metadata, rows_per_part)
 
 
 def read_part(
