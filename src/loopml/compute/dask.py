@@ -150,17 +150,8 @@ class DaskExecutor:
         first = next(pending, _END)
         if first is _END:
             return []
-        client = self.client()
-        run = _Calls(client, self._threads, 2 * self.workers)
-        try:
-            run.shared = _send(client, fn)
+        with self._calls(fn) as run:
             run.all(itertools.chain([first], pending))
-        except _connection_errors() as exc:
-            raise self._lost(exc) from exc
-        finally:
-            run.release()
-        if run.error is not None:
-            raise self._task_error(run.error)
         return run.results()
 
     def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
@@ -171,11 +162,18 @@ class DaskExecutor:
         first = next(pending, _END)
         if first is _END:
             return
+        with self._calls(fn) as run:
+            yield from run.ordered(itertools.chain([first], pending))
+
+    @contextlib.contextmanager
+    def _calls(self, fn: Callable[[Any], Any]) -> Iterator[_Calls]:
+        """The calls of one ``map``/``imap`` with ``fn`` sent once; a lost connection
+        raises StageError, and a call's error is raised once they have ended."""
         client = self.client()
         run = _Calls(client, self._threads, 2 * self.workers)
         try:
             run.shared = _send(client, fn)
-            yield from run.ordered(itertools.chain([first], pending))
+            yield run
         except _connection_errors() as exc:
             raise self._lost(exc) from exc
         finally:
