@@ -15,12 +15,14 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from loopml.compute import LocalExecutor
 from loopml.domain import ColumnKind, ColumnSchema, Schema
 from loopml.features.transform import to_float
 from loopml.model.bundle import ModelBundle
 from loopml.model.checks import InputChecker, InputPolicy
 from loopml.serve.batch import Predictor, score_checked, score_chunk
 from loopml.serve.columnar import arrow_plan
+from loopml.serve.parts import list_parts, score_parts
 
 COLUMNS = ["a", "b", "c"]
 ROWS = 300
@@ -135,3 +137,24 @@ def test_text_in_a_column_and_a_csv_take_the_pandas_way_with_the_same_answers(
         np.testing.assert_allclose(other["probability"][kept], fast["probability"][kept])
     assert pd.isna(scored[texts][0].loc[11, "prediction"])
     np.testing.assert_allclose(scored[csv][0]["extra_value"], fast["extra_value"], rtol=1e-6)
+
+
+def test_parts_of_a_float_file_are_scored_from_arrow_as_the_whole_file(
+    tmp_path: Path, bundle: ModelBundle
+) -> None:
+    source = tmp_path / "in.parquet"
+    table = pa.Table.from_pandas(source_frame(), preserve_index=False)
+    pq.write_table(table, source, row_group_size=100)
+    policy = InputPolicy(check_range=True)
+    whole = score_checked(bundle, source, tmp_path / "whole.parquet", policy=policy, chunk_rows=50)
+    result = score_parts(
+        bundle, str(source), str(tmp_path / "parts.parquet"), LocalExecutor(1),
+        policy=policy, chunk_rows=25,
+    )  # fmt: skip
+    assert len(list_parts(str(source), 25 * 8, {})) == 2  # parts of 200 rows, chunks of 25
+    got, wanted = (
+        pq.read_table(tmp_path / "parts.parquet"),
+        pq.read_table(tmp_path / "whole.parquet"),
+    )
+    assert got.schema.equals(wanted.schema, check_metadata=True) and got.equals(wanted)
+    assert result.report == whole.report and len(whole.report.refused_rows) > 0

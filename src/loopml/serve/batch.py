@@ -286,14 +286,16 @@ def prediction_columns(
     out = pd.DataFrame(index=index)
     if bundle.task == "classification" and len(bundle.classes or []) == 2:
         out["probability"] = np.nan
-    out["prediction"] = pd.Series([None] * len(index), index=index, dtype=object)
+    every = keep.size > 0 and bool(keep.all())
+    if not every:  # (every row scored: the labels alone make the column)
+        out["prediction"] = pd.Series([None] * len(index), index=index, dtype=object)
     if keep.any():
         prediction = predict()
         labels = np.asarray(prediction.predictions)
-        if not keep.all():
-            out.loc[keep, "prediction"] = labels
-        else:
+        if every:
             out["prediction"] = labels
+        else:
+            out.loc[keep, "prediction"] = labels
         if prediction.probabilities is not None and prediction.probabilities.ndim == 1:
             out.loc[keep, "probability"] = prediction.probabilities
     bounds = _interval_columns(bundle, out, keep)
@@ -341,11 +343,15 @@ def _arrow_plan(predictor: Predictor, source: Path, suffix: str) -> ArrowPlan | 
     a Parquet file to a Parquet output whose columns and model allow it; else None."""
     if suffix != ".parquet" or _kind(source) != "parquet" or not source.is_file():
         return None
+    schema = parquet_schema(source)
+    return None if schema is None else schema_plan(predictor, schema)
+
+
+def schema_plan(predictor: Predictor, schema: Any) -> ArrowPlan | None:
+    """``columnar.arrow_plan`` for batches of the pyarrow ``schema`` (their columns
+    under clean names, as ``score_chunk`` names them); None: score them the pandas way."""
     from loopml.data.ingest import clean_column_names
 
-    schema = parquet_schema(source)
-    if schema is None:
-        return None
     clean, _ = clean_column_names(pd.DataFrame(columns=schema.names))
     return arrow_plan(predictor, schema, [str(name) for name in clean.columns])
 

@@ -9,7 +9,9 @@ one ``Executor.imap``, which runs a few more calls than the executor's workers a
 yields the results in input order as they come, so that the client holds only those
 parts' results: it appends them to the output as they come, then moves the finished
 file into place (``os.replace`` here; an upload for a URL, whose object appears only
-once complete). The rows, predictions and problems equal ``score_checked``'s.
+once complete). The rows, predictions and problems equal ``score_checked``'s; a part of
+an all-float file bound for a Parquet output is scored straight from Arrow as there
+(``loopml.serve.columnar``).
 
 The model travels with the scorer as the bundle's bytes (once per map on Dask, which
 sends ``fn`` once per map; once per part in a process pool) and is unpickled once per
@@ -42,8 +44,10 @@ from loopml.serve.batch import (
     Predictor,
     Progress,
     _Writer,
+    schema_plan,
     score_chunk,
 )
+from loopml.serve.columnar import score_batch
 
 PART_CHUNKS = 8  # a part scored by one worker: about this many chunks
 
@@ -93,19 +97,29 @@ class PartScorer:
         frames: list[Any] = []
         reports: list[InputReport] = []
         done = 0
+        plan: Any = None
         for batch in read_part(part, self.chunk_rows, self.storage_options):
-            scored, report = score_chunk(
-                predictor,
-                checker,
-                batch.to_pandas(),
-                first_row=part.first_row + done,
-                source=part.path,
-                where=self.where,
-            )
-            arrow = pa.Table.from_pandas(scored, preserve_index=False) if self.arrow else None
-            frames.append(scored if arrow is None else arrow)
+            if self.arrow and not done:  # a Parquet output: straight from Arrow if it can
+                plan = schema_plan(predictor, batch.schema)
+            first_row = part.first_row + done
+            if plan is not None:
+                table, report = score_batch(predictor, checker, plan, batch, first_row=first_row)
+                frames.append(table)
+                rows = table.num_rows
+            else:
+                scored, report = score_chunk(
+                    predictor,
+                    checker,
+                    batch.to_pandas(),
+                    first_row=first_row,
+                    source=part.path,
+                    where=self.where,
+                )
+                arrow = pa.Table.from_pandas(scored, preserve_index=False) if self.arrow else None
+                frames.append(scored if arrow is None else arrow)
+                rows = len(scored)
             reports.append(report)
-            done += len(scored)
+            done += rows
         return ScoredPart(done, merged(reports), tuple(frames))
 
     def _load(self) -> tuple[Predictor, InputChecker]:
