@@ -4,7 +4,10 @@ CSV and Parquet are read ``chunk_rows`` rows at a time (pandas' chunked CSV read
 types are inferred per chunk so that text deep in a numeric column is one refused row;
 pyarrow's record batches for Parquet) and written as they are scored (a ParquetWriter or
 CSV appends), so memory holds one chunk, never the file; other formats are read whole.
-The output appears only once it is complete (written beside it, then renamed).
+The output appears only once it is complete (written beside it, then renamed). The next
+chunk is read and the last one written in threads while one is scored (pyarrow reads and
+writes, and the tree kernel scores, without the GIL); an all-float Parquet file bound for
+a Parquet output skips the pandas frame (``loopml.serve.columnar``), with the same output.
 
 A model that compiles whole for the model server's array path (``loopml.serve.arrays``:
 the cleaning, the feature transform and a tree, forest or linear estimator, with no
