@@ -211,7 +211,8 @@ class DaskExecutor:
             n_workers=self._n_local,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            host="127.0.0.1",  # scheduler and workers on loopback only
+            dashboard_address="127.0.0.1:0",  # its HTTP routes: a free loopback port, not :8787
             silence_logs=logging.ERROR,
             env=env,
         )
