@@ -49,8 +49,9 @@ def test_a_run_trains_on_the_sample_of_the_streamed_snapshot(
     assert result.exit_code == 0, result.output
     service = ProjectService.open(project)
     [snapshot] = service.list_snapshots()
-    assert f"data: 20,000 rows streamed to snapshot {snapshot.snapshot_id[:12]}" in result.output
-    assert "a sample of 2,000 rows trained on" in result.output
+    said = " ".join(result.output.split())  # the console may wrap: its width is set at import
+    assert f"data: 20,000 rows streamed to snapshot {snapshot.snapshot_id[:12]}" in said
+    assert "a sample of 2,000 rows trained on" in said
     assert snapshot.row_count == ROWS and snapshot.details["sample"]["sample_rows"] == SAMPLE
     full = pd.read_parquet(io.BytesIO(service.artifacts.get_bytes(snapshot.snapshot_id)))
     assert len(full) == ROWS and "subscribed" in full.columns
