@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ Progress = Callable[[int, int | None], None]
 
 OUTPUT_SUFFIXES = (".csv", ".parquet")
 MIN_SLICE_ROWS = 20_000  # rows below this are scored in one thread
+IN_FLIGHT = 2  # chunks scored at once
 T = TypeVar("T")
 
 
@@ -115,24 +117,25 @@ def score_checked(
     tmp = Path(name)
     writer = _Writer(tmp, suffix)
     plan = _arrow_plan(predictor, source, suffix)
+    write = writer.write if plan is None else writer.write_table
+
+    def score(chunk: Any, first_row: int) -> tuple[Any, InputReport]:
+        if plan is not None:
+            return score_batch(predictor, checker, plan, chunk, first_row=first_row)
+        return score_chunk(
+            predictor, checker, chunk, first_row=first_row, source=source, where=where
+        )
+
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="loopml-write") as writes:
             pending: Future[None] | None = None
-            for chunk in _read_ahead(_chunks(source, chunk_rows, arrow=plan is not None)):
-                if plan is not None:
-                    scored, report = score_batch(predictor, checker, plan, chunk, first_row=done)
-                    write: Callable[[Any], None] = writer.write_table
-                    rows = scored.num_rows
-                else:
-                    scored, report = score_chunk(
-                        predictor, checker, chunk, first_row=done, source=source, where=where
-                    )
-                    write, rows = writer.write, len(scored)
+            chunks = _chunks(source, chunk_rows, arrow=plan is not None)
+            for scored, report in _in_order(score, _read_ahead(chunks), IN_FLIGHT):
                 reports.append(report)
                 if pending is not None:
-                    pending.result()  # one chunk written while the next is scored
+                    pending.result()  # one chunk written while the next ones are scored
                 pending = writes.submit(write, scored)
-                done += rows
+                done += len(scored)
                 if progress is not None:
                     progress(done, total)
             if pending is not None:
@@ -357,6 +360,23 @@ def schema_plan(predictor: Predictor, schema: Any) -> ArrowPlan | None:
 
     clean, _ = clean_column_names(pd.DataFrame(columns=schema.names))
     return arrow_plan(predictor, schema, [str(name) for name in clean.columns])
+
+
+def _in_order(
+    score: Callable[[Any, int], tuple[Any, InputReport]], chunks: Iterator[Any], width: int
+) -> Iterator[tuple[Any, InputReport]]:
+    """``score(chunk, first_row)`` of each of ``chunks``, in order, up to ``width`` chunks
+    scored at once in threads (the GIL-bound work of one beside the kernel of another)."""
+    with ThreadPoolExecutor(width, thread_name_prefix="loopml-score") as pool:
+        waiting: deque[Future[tuple[Any, InputReport]]] = deque()
+        first_row = 0
+        for chunk in chunks:
+            waiting.append(pool.submit(score, chunk, first_row))
+            first_row += len(chunk)
+            if len(waiting) >= width:
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
 
 
 def _read_ahead(chunks: Iterator[T]) -> Iterator[T]:
