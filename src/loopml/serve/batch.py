@@ -104,20 +104,16 @@ def score_checked(
     """
     checker = InputChecker(bundle.signature, policy)
     predictor = Predictor(bundle, threads)
-    reports: list[InputReport] = []
-
     suffix = output.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise DataError(f"{output}: write predictions to a .csv or .parquet file")
     total = count_rows(source) if _kind(source) == "parquet" and source.is_file() else None
-    done = 0
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(name)
     writer = _Writer(tmp, suffix)
     plan = _arrow_plan(predictor, source, suffix)
-    write = writer.write if plan is None else writer.write_table
 
     def score(chunk: Any, first_row: int) -> tuple[Any, InputReport]:
         if plan is not None:
@@ -127,19 +123,10 @@ def score_checked(
         )
 
     try:
-        with ThreadPoolExecutor(1, thread_name_prefix="loopml-write") as writes:
-            pending: Future[None] | None = None
-            chunks = _chunks(source, chunk_rows, arrow=plan is not None)
-            for scored, report in _in_order(score, _read_ahead(chunks), IN_FLIGHT):
-                reports.append(report)
-                if pending is not None:
-                    pending.result()  # one chunk written while the next ones are scored
-                pending = writes.submit(write, scored)
-                done += len(scored)
-                if progress is not None:
-                    progress(done, total)
-            if pending is not None:
-                pending.result()
+        chunks = _read_ahead(_chunks(source, chunk_rows, arrow=plan is not None))
+        width = IN_FLIGHT if predictor.compiled else 1  # a library's own predict: one at a time
+        write = writer.write if plan is None else writer.write_table
+        done, reports = _written(_in_order(score, chunks, width), write, progress, total)
         writer.close()
         os.replace(tmp, output)
     except BaseException:
@@ -147,6 +134,31 @@ def score_checked(
         tmp.unlink(missing_ok=True)
         raise
     return BatchResult(done, merged(reports))
+
+
+def _written(
+    scored: Iterator[tuple[Any, InputReport]],
+    write: Callable[[Any], None],
+    progress: Progress | None,
+    total: int | None,
+) -> tuple[int, list[InputReport]]:
+    """Each of the ``scored`` chunks passed to ``write`` in a thread (one written while
+    the next ones are scored), in order; the rows written and the chunks' reports."""
+    reports: list[InputReport] = []
+    done = 0
+    with ThreadPoolExecutor(1, thread_name_prefix="loopml-write") as writes:
+        pending: Future[None] | None = None
+        for chunk, report in scored:
+            reports.append(report)
+            if pending is not None:
+                pending.result()
+            pending = writes.submit(write, chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+        if pending is not None:
+            pending.result()
+    return done, reports
 
 
 def score_chunk(
