@@ -32,11 +32,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+SAME_TRIALS = "BENCH_SCALE_TRIALS"  # the first run's trials, for --same-trials
 sys.path.insert(0, str(ROOT))
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -85,7 +87,13 @@ def side(config: str, trials: int, rows: int | None, pruning: bool = True) -> di
         executor = LocalExecutor(1)
     else:
         executor = ProcessExecutor(workers, threads_per_worker=1)
+    same = os.environ.get(SAME_TRIALS, "")
+    if same and Path(same).is_file():
+        _enqueue_these(json.loads(Path(same).read_text()))
     result, seconds, work, tracked = tracked_search(train, spec, make, executor, trials)
+    if same and not Path(same).is_file():
+        tried = [{"algorithm": t["algorithm"], "params": t["params"]} for t in result.trials]
+        Path(same).write_text(json.dumps(tried))
     executor.close()
     return {
         "config": config,
@@ -100,8 +108,29 @@ def side(config: str, trials: int, rows: int | None, pruning: bool = True) -> di
     }
 
 
-def _run_side(config: str, trials: int, rows: int | None, pruning: bool) -> dict[str, Any]:
+def _enqueue_these(configurations: list[dict[str, Any]]) -> None:
+    """Make every search of this process try exactly ``configurations`` (the first run's
+    trials), in order, instead of TPE's suggestions: the same work on every side."""
+    import loopml.train.parallel
+    import loopml.train.search
+
+    def enqueue(study: Any, problem: Any, trials: int) -> None:
+        for c in configurations[:trials]:
+            name = c["algorithm"]
+            study.enqueue_trial(
+                {"algorithm": name, **{f"{name}.{k}": v for k, v in c["params"].items()}}
+            )
+
+    loopml.train.search._enqueue_defaults = enqueue  # type: ignore[assignment]
+    loopml.train.parallel._enqueue_defaults = enqueue  # type: ignore[assignment]
+
+
+def _run_side(
+    config: str, trials: int, rows: int | None, pruning: bool, same: str = ""
+) -> dict[str, Any]:
     env = dict(os.environ)
+    if same:
+        env[SAME_TRIALS] = same
     for name in THREAD_VARIABLES:
         env[name] = "1"
     command = [sys.executable, __file__, "side", config, str(trials), str(rows or 0)]
@@ -126,9 +155,11 @@ def compare(args: argparse.Namespace) -> None:
         f"{'complete':>10}{'pruned':>8}{'failed':>8}"
     )
     best: dict[str, float] = {}
+    folder = tempfile.mkdtemp(prefix="bench-scale-")
+    same = str(Path(folder) / "trials.json") if args.same_trials else ""
     for _ in range(args.repeats):
         for config in args.configs.split(","):
-            r = _run_side(config, args.trials, args.rows, args.pruning)
+            r = _run_side(config, args.trials, args.rows, args.pruning, same)
             ran = r["complete"] + r["pruned"] + r["failed"]
             print(
                 f"{config:<9}{r['seconds']:>9.2f}{60 * ran / r['seconds']:>12.1f}{r['rest']:>8.2f}"
@@ -167,6 +198,12 @@ def main() -> None:
         dest="pruning",
         action="store_false",
         help="every trial runs every fold: the configurations' work differs less",
+    )
+    parser.add_argument(
+        "--same-trials",
+        action="store_true",
+        help="every configuration after the first tries the first one's trials, in order "
+        "(with --no-pruning: the same work on every side)",
     )
     compare(parser.parse_args())
 
