@@ -49,6 +49,12 @@ def table_kind(path: Path) -> str:
     return kind
 
 
+def is_url(path: str) -> bool:
+    """Whether ``path`` is an fsspec URL other than a local ``file://`` one."""
+    scheme, found, _ = path.partition("://")
+    return bool(found) and scheme.lower() not in ("file", "local")
+
+
 def table_parts(path: str | Path, rows_per_part: int = ROWS_PER_PART) -> list[Part]:
     """``path`` cut into parts of whole row groups, each about ``rows_per_part`` rows (at
     least one row group; one part for a CSV file or an empty Parquet file).

@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from loopml.compute.executor import Executor
-from loopml.compute.parts import Part, row_group_parts
+from loopml.compute.parts import Part, is_url, row_group_parts
 from loopml.errors import DataError
 from loopml.model.bundle import ModelBundle
 from loopml.model.checks import InputChecker, InputPolicy, InputReport, merged
@@ -316,12 +316,6 @@ def _check_reachable(source: str, executor: Executor) -> None:
         "beyond this machine and its workers cannot read it; put the file on object "
         "storage (s3://...), or score it here: no --cluster, LOOPML_CLUSTER or cluster setting"
     )
-
-
-def is_url(path: str) -> bool:
-    """Whether ``path`` is an fsspec URL other than a local ``file://`` one."""
-    scheme, found, _ = path.partition("://")
-    return bool(found) and scheme.lower() not in ("file", "local")
 
 
 def _suffix(path: str) -> str:

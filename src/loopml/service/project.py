@@ -94,10 +94,11 @@ def init_project(
 def _read_data_file(data: str | Path, root: Path) -> tuple[Any, str | Path]:
     """The rows of ``loopml init``'s file, and the path its spec names (relative to the
     project when inside it; a URL as given)."""
+    from loopml.compute.parts import is_url
     from loopml.data.ingest import read_source
-    from loopml.data.sources.remote import is_remote, read_remote_file
+    from loopml.data.sources.remote import read_remote_file
 
-    if is_remote(str(data)):
+    if is_url(str(data)):
         return read_remote_file(str(data), load_settings(root).storage_options), str(data)
     data_path = (root / data).resolve()
     source = os.path.relpath(data_path, root) if data_path.is_relative_to(root) else data_path

@@ -188,9 +188,9 @@ class ServingMixin(ServiceBase):
         file is scored here, chunk by chunk, unless ``cluster`` names one (its output
         uploaded to a URL).
         """
+        from loopml.compute.parts import is_url
         from loopml.model.checks import InputPolicy
         from loopml.serve.batch import score_checked, write_problems
-        from loopml.serve.parts import is_url
 
         version, bundle = self.load_model(ref)
         source_at, output_at = self._place(source), self._place(output)
@@ -244,7 +244,7 @@ class ServingMixin(ServiceBase):
 
     def _place(self, path: Path | str) -> str:
         """A URL as given, a path resolved in the project folder."""
-        from loopml.serve.parts import is_url
+        from loopml.compute.parts import is_url
 
         text = str(path)
         return text if is_url(text) else str(self._path(Path(text)))

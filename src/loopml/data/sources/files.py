@@ -11,10 +11,11 @@ from typing import Any
 
 import pandas as pd
 
+from loopml.compute.parts import is_url
 from loopml.data.ingest import file_sha256, read_source
 from loopml.data.sources.env import interpolate
 from loopml.data.sources.records import SourceData
-from loopml.data.sources.remote import hash_remote, is_remote, match_remote, read_remote
+from loopml.data.sources.remote import hash_remote, match_remote, read_remote
 from loopml.errors import DataError
 from loopml.spec.sources import FileSource
 
@@ -49,7 +50,7 @@ def read_files(
     """
     project_dir = Path(project_dir)
     options = file_options(source, storage_options, env)
-    if is_remote(source.path):
+    if is_url(source.path):
         match = match_remote(source, options)
         _require(bool(match.files), source, "no object matches")
         named = read_remote(source, match, options, progress)
@@ -81,7 +82,7 @@ def fingerprint_files(
     """The hash ``read_files`` gives ``source``, without reading it: sha256 over the
     (relative path, file sha256) pairs of local files, or over the (URL, ETag, size) of
     objects from their listing (see ``remote.py``). DataError when nothing matches."""
-    if not is_remote(source.path):
+    if not is_url(source.path):
         return hash_files(match_files(source, Path(project_dir)), Path(project_dir))
     options = file_options(source, storage_options, env)
     match = match_remote(source, options)

@@ -58,12 +58,6 @@ class RemoteMatch:
     folder: str | None = None  # the URL of a Parquet dataset read whole
 
 
-def is_remote(path: str) -> bool:
-    """Whether ``path`` is an fsspec URL other than a local ``file://`` one."""
-    scheme, found, _ = path.partition("://")
-    return bool(found) and scheme.lower() not in ("file", "local")
-
-
 def match_remote(source: FileSource, storage_options: Mapping[str, Any]) -> RemoteMatch:
     """The objects ``source.path`` names, sorted by URL (none when nothing matches);
     listing caches are refreshed first, so a changed bucket is seen.

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loopml.compute.parts import CHUNK_ROWS, read_batches
+from loopml.compute.parts import CHUNK_ROWS, is_url, read_batches
 from loopml.data.reservoir import Reservoir
 from loopml.data.sources.files import _relative, file_options, hash_files, match_files
 from loopml.data.sources.records import SourceRecord, combined_hash
@@ -26,7 +26,6 @@ from loopml.data.sources.remote import (
     RemoteMatch,
     downloaded,
     hash_remote,
-    is_remote,
     match_remote,
 )
 from loopml.data.stream import conform_batch, parquet_writer, write_parquet
@@ -194,7 +193,7 @@ def _stream_source(
 ) -> SourceRecord:
     """Every file of ``source`` appended to ``output``; the source's lineage record."""
     names, rows = [], 0
-    if is_remote(source.path):
+    if is_url(source.path):
         options = file_options(source, storage_options, env)
         match = match_remote(source, options)
         if not match.files:
