@@ -16,7 +16,8 @@ worker processes or a cluster (``Executor.map``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,33 +98,86 @@ def count_rows(path: str | Path) -> int | None:
 
 
 def read_batches(
-    source: Part | str | Path, chunk_rows: int = CHUNK_ROWS, *, block_bytes: int = CSV_BLOCK_BYTES
+    source: Part | str | Path,
+    chunk_rows: int = CHUNK_ROWS,
+    *,
+    block_bytes: int = CSV_BLOCK_BYTES,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Iterator[Any]:
     """The rows of a part (or a whole file) as pyarrow RecordBatches of at most
     ``chunk_rows`` rows; nothing for no rows. A CSV file is parsed ``block_bytes`` at a
-    time (its types are those of the first block).
+    time (its types are those of the first block). A Parquet part whose path is a URL
+    is read through fsspec with ``storage_options``.
 
     Raises:
         DataError: a missing or unreadable file (named), an empty CSV file, a CSV value
             that does not fit its column's type (file, column, value).
     """
     part = source if isinstance(source, Part) else Part(str(source), table_kind(Path(source)))
-    path = Path(part.path)
-    if not path.is_file():
-        raise DataError(f"file {path} does not exist")
     if part.kind == "csv":
+        path = Path(part.path)
+        if not path.is_file():
+            raise DataError(f"file {path} does not exist")
         yield from _rebatched(_csv_batches(path, block_bytes), chunk_rows)
         return
-    handle = _parquet(path)
     groups = list(part.row_groups) if part.row_groups is not None else None
     if groups == []:
         return
     import pyarrow as pa
 
+    with open_parquet(part.path, storage_options) as handle:
+        try:
+            yield from handle.iter_batches(batch_size=chunk_rows, row_groups=groups)
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"file {part.path} cannot be read as Parquet: {exc}") from exc
+
+
+@contextmanager
+def open_parquet(
+    source: str | Path, storage_options: Mapping[str, Any] | None = None
+) -> Iterator[Any]:
+    """A ``pyarrow.parquet.ParquetFile`` over a local path, or over a URL opened through
+    fsspec with ``storage_options`` (closed after).
+
+    Raises:
+        DataError: the file is missing, cannot be opened or is not Parquet.
+    """
+    if not is_url(str(source)):
+        path = Path(source)
+        if not path.is_file():
+            raise DataError(f"file {path} does not exist")
+        yield _parquet(path)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fs, key = filesystem(str(source), storage_options or {})
     try:
-        yield from handle.iter_batches(batch_size=chunk_rows, row_groups=groups)
-    except (OSError, pa.ArrowException) as exc:
-        raise DataError(f"file {path} cannot be read as Parquet: {exc}") from exc
+        handle = fs.open(key, "rb")
+    except FileNotFoundError as exc:
+        raise DataError(f"file {source} does not exist") from exc
+    except OSError as exc:
+        raise DataError(f"file {source} cannot be opened: {exc}") from exc
+    with handle:
+        try:
+            table = pq.ParquetFile(handle, pre_buffer=False)
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"file {source} cannot be read as Parquet: {exc}") from exc
+        yield table
+
+
+def filesystem(url: str, storage_options: Mapping[str, Any]) -> tuple[Any, str]:
+    """fsspec's filesystem and path for ``url`` (``storage_options`` only for a URL).
+
+    Raises:
+        DataError: the scheme's backend is missing or refuses an option.
+    """
+    from fsspec.core import url_to_fs
+
+    try:
+        return url_to_fs(url, **(storage_options if is_url(url) else {}))  # type: ignore[no-any-return]
+    except (ImportError, ValueError, TypeError) as exc:
+        raise DataError(f"{url}: cannot open it through fsspec ({exc})") from exc
 
 
 def schema_of(path: str | Path) -> Any:

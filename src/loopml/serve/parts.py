@@ -34,7 +34,14 @@ from typing import Any
 import pandas as pd
 
 from loopml.compute.executor import Executor
-from loopml.compute.parts import Part, is_url, row_group_parts
+from loopml.compute.parts import (
+    Part,
+    filesystem,
+    is_url,
+    open_parquet,
+    read_batches,
+    row_group_parts,
+)
 from loopml.errors import DataError
 from loopml.model.bundle import ModelBundle
 from loopml.model.checks import InputChecker, InputPolicy, InputReport, merged
@@ -98,7 +105,7 @@ class PartScorer:
         reports: list[InputReport] = []
         done = 0
         plan: Any = None
-        for batch in read_part(part, self.chunk_rows, self.storage_options):
+        for batch in read_batches(part, self.chunk_rows, storage_options=self.storage_options):
             if self.arrow and not done:  # a Parquet output: straight from Arrow if it can
                 plan = schema_plan(predictor, batch.schema)
             first_row = part.first_row + done
@@ -218,55 +225,8 @@ def list_parts(source: str, rows_per_part: int, storage_options: Mapping[str, An
         raise DataError(
             f"{source}: scoring by parts reads .parquet files; convert it to Parquet, or {fix}"
         )
-    with _parquet(source, storage_options) as handle:
+    with open_parquet(source, storage_options) as handle:
         return row_group_parts(source, handle.metadata, rows_per_part)
-
-
-def read_part(
-    part: Part, chunk_rows: int, storage_options: Mapping[str, Any] | None = None
-) -> Iterator[Any]:
-    """The rows of ``part`` (its path or URL opened through fsspec) as pyarrow record
-    batches of at most ``chunk_rows`` rows; DataError when it cannot be read."""
-    import pyarrow as pa
-
-    if part.row_groups == ():
-        return
-    groups = list(part.row_groups) if part.row_groups is not None else None
-    with _parquet(part.path, storage_options or {}) as handle:
-        try:
-            yield from handle.iter_batches(batch_size=chunk_rows, row_groups=groups)
-        except (OSError, pa.ArrowException) as exc:
-            raise DataError(f"file {part.path} cannot be read as Parquet: {exc}") from exc
-
-
-@contextmanager
-def _parquet(source: str, storage_options: Mapping[str, Any]) -> Iterator[Any]:
-    """``pyarrow.parquet.ParquetFile`` over ``source`` opened through fsspec, closed after."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    fs, path = _filesystem(source, storage_options)
-    try:
-        handle = fs.open(path, "rb")
-    except FileNotFoundError as exc:
-        raise DataError(f"file {source} does not exist") from exc
-    except OSError as exc:
-        raise DataError(f"file {source} cannot be opened: {exc}") from exc
-    with handle:
-        try:
-            table = pq.ParquetFile(handle, pre_buffer=False)
-        except (OSError, pa.ArrowException) as exc:
-            raise DataError(f"file {source} cannot be read as Parquet: {exc}") from exc
-        yield table
-
-
-def _filesystem(url: str, storage_options: Mapping[str, Any]) -> tuple[Any, str]:
-    from fsspec.core import url_to_fs
-
-    try:
-        return url_to_fs(url, **(storage_options if is_url(url) else {}))  # type: ignore[no-any-return]
-    except (ImportError, ValueError, TypeError) as exc:
-        raise DataError(f"{url}: cannot open it through fsspec ({exc})") from exc
 
 
 @contextmanager
@@ -297,7 +257,7 @@ def _publish(tmp: Path, output: str, storage_options: Mapping[str, Any]) -> None
     if not is_url(output):
         os.replace(tmp, output)
         return
-    fs, path = _filesystem(output, storage_options)
+    fs, path = filesystem(output, storage_options)
     try:
         fs.put_file(str(tmp), path)
     except OSError as exc:
